@@ -1,0 +1,110 @@
+"""One place owns the lifecycle: store, deps, channels, web server; torn down in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from typing import TextIO
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from bot.channels.console import ConsoleChannel, stdin_lines
+from bot.channels.telegram import App, TelegramChannel, build_application
+from bot.channels.webhook import build_web_app, telegram_path
+from bot.demo import ADMIN_ACCOUNT, DEMO_PREFIX, load_demo
+from bot.deps import Deps, Links, build_deps
+from bot.dispatcher import Dispatcher
+from bot.keys import Keys
+from bot.settings import Settings
+from bot.storage.connection import open_store
+from handlers import build_router
+
+log = logging.getLogger("dvbot.app")
+
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+def make_deps(settings: Settings, redis: Redis, *, prefix: str = "dv",
+              username: str | None = None) -> Deps:
+    """Deps for the real namespace (or the demo one)."""
+    links = Links(telegram_username=username or settings.telegram_bot_username)
+    return build_deps(settings, redis, Keys(prefix), links)
+
+
+async def run_console(settings: Settings, *, demo: bool, stdin: TextIO = sys.stdin,
+                      stdout: TextIO = sys.stdout) -> None:
+    """`dvbot console`: read lines, print replies, stop at end of input."""
+    async with open_store(settings) as redis:
+        deps = make_deps(settings, redis, prefix=DEMO_PREFIX if demo else "dv")
+        dispatcher = Dispatcher(build_router(), deps)
+        user_id = "local"
+        if demo:
+            await load_demo(deps, settings.content_path() / "demo")
+            user_id = ADMIN_ACCOUNT
+            stdout.write("Chế độ demo: dữ liệu mẫu, tách biệt với dữ liệu thật. "
+                         "Đồng chí đang đăng nhập với vai trò Quản trị.\n\n")
+        console = ConsoleChannel(dispatcher, stdout, user_id=user_id, prompt=stdin.isatty())
+        await console.run(stdin_lines(stdin), first="/menu" if demo else "/start")
+
+
+async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """`dvbot run`: Telegram by long polling, or by webhook when DVBOT_WEBHOOK_URL is set.
+
+    Runs until `stop` is set; without one, until SIGINT or SIGTERM.
+    """
+    token = settings.require_telegram()
+    secret = settings.require_webhook_secret() if settings.webhook_url else None
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+    async with open_store(settings) as redis:
+        application = build_application(token, settings.telegram_api_url,
+                                        polling=secret is None)
+        async with application:
+            username = application.bot.username
+            deps = make_deps(settings, redis, username=username)
+            router = build_router()
+            channel = TelegramChannel(application, Dispatcher(router, deps))
+            await channel.register_commands(router.bot_commands())
+            await application.start()
+            log.info("dvbot is running as @%s (%s)", username,
+                     "webhook" if secret else "long polling")
+            try:
+                if secret is None:
+                    await _poll(application, stop)
+                else:
+                    await _serve_webhook(settings, deps, channel, secret, stop)
+            finally:
+                await application.stop()
+    log.info("dvbot stopped")
+
+
+async def _poll(application: App, stop: asyncio.Event) -> None:
+    assert application.updater is not None
+    await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+    try:
+        await stop.wait()
+    finally:
+        await application.updater.stop()
+
+
+async def _serve_webhook(settings: Settings, deps: Deps, channel: TelegramChannel,
+                         secret: str, stop: asyncio.Event) -> None:
+    app = build_web_app(deps.redis, deps.conversations, channel, secret)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http_host, settings.http_port)
+    await site.start()
+    try:
+        url = f"{settings.webhook_url}{telegram_path(secret)}"
+        await channel.application.bot.set_webhook(url, secret_token=secret,
+                                                  allowed_updates=ALLOWED_UPDATES)
+        log.info("webhook set; listening on %s:%s", settings.http_host, settings.http_port)
+        await stop.wait()
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,84 @@
+"""`dvbot console`: the same dispatcher and flows in a terminal, buttons shown as numbers."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from typing import TextIO
+
+from bot.dispatcher import Dispatcher
+from bot.errors import handle_safely
+from bot.messages import Incoming, Reply
+from bot.text import to_plain
+
+CHANNEL = "console"
+
+
+def render(replies: list[Reply]) -> str:
+    """Plain text; only the last reply with buttons gets numbers (those are what "1" means)."""
+    numbered = max((i for i, r in enumerate(replies) if r.buttons), default=-1)
+    blocks: list[str] = []
+    for index, reply in enumerate(replies):
+        lines = [to_plain(reply.text)]
+        for attachment, kind in ((reply.document, "Tệp"), (reply.photo, "Ảnh")):
+            if attachment is not None:
+                lines.append(f"[{kind}: {attachment.filename}] {to_plain(attachment.caption)}")
+        labels = [button.label for row in reply.buttons for button in row]
+        if index == numbered:
+            lines += [f"{n}. {label}" for n, label in enumerate(labels, start=1)]
+            lines.append("(Trả lời bằng số 1)" if len(labels) == 1
+                         else f"(Trả lời bằng số 1–{len(labels)})")
+        else:
+            lines += [f"• {label}" for label in labels]
+        blocks.append("\n".join(lines).strip())
+    return "\n\n".join(blocks)
+
+
+async def stdin_lines(stream: TextIO = sys.stdin) -> AsyncIterator[str]:
+    """Lines from stdin without blocking the loop; works for a terminal and for a pipe."""
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, stream.readline)
+        if not line:
+            return
+        yield line.rstrip("\r\n")
+
+
+class ConsoleChannel:
+    """One person at a terminal (or a script driving a pipe)."""
+
+    def __init__(self, dispatcher: Dispatcher, out: TextIO, *, user_id: str = "local",
+                 prompt: bool = False) -> None:
+        self._dispatcher = dispatcher
+        self._out = out
+        self._user_id = user_id
+        self._prompt = prompt
+
+    async def say(self, text: str) -> None:
+        """Feed one line as if typed, and print the answer."""
+        incoming = Incoming(channel=CHANNEL, user_id=self._user_id, chat_id=self._user_id,
+                            text=text, buttons=False)
+        replies = await handle_safely(self._dispatcher, incoming)
+        self._write(render(replies))
+
+    async def run(self, lines: AsyncIterator[str], *, first: str | None = None) -> None:
+        """Answer lines until the input ends."""
+        if first is not None:
+            await self.say(first)
+        self._ask()
+        async for line in lines:
+            if line.strip():
+                await self.say(line)
+            self._ask()
+        if self._prompt:
+            self._out.write("\n")
+
+    def _write(self, text: str) -> None:
+        self._out.write(f"{text}\n\n")
+        self._out.flush()
+
+    def _ask(self) -> None:
+        if self._prompt:
+            self._out.write("› ")
+            self._out.flush()

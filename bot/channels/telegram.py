@@ -1,0 +1,182 @@
+"""Telegram adapter: the only module that imports `telegram`.
+
+Translates PTB updates into neutral `Incoming`s, hands them to the dispatcher, and renders
+`Reply`s as HTML messages with inline keyboards. Polling or webhook is chosen by the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType, MessageLimit, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot import texts
+from bot.dispatcher import Dispatcher
+from bot.errors import handle_safely
+from bot.messages import FileRef, Incoming, Reply
+from bot.text import split_text
+
+log = logging.getLogger("dvbot.telegram")
+
+CHANNEL = "telegram"
+ATTEMPTS = 4
+T = TypeVar("T")
+App = Application[Any, Any, Any, Any, Any, Any]
+
+
+def build_application(token: str, api_url: str, *, polling: bool) -> App:
+    """A PTB Application pointed at `api_url` (official server, self-hosted, or a test stand-in)."""
+    builder = (Application.builder().token(token)
+               .base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot"))
+    if not polling:
+        builder = builder.updater(None)  # updates arrive through our aiohttp webhook instead
+    return builder.build()
+
+
+def to_incoming(update: Update) -> Incoming | None:
+    """The neutral form of an update, or None for what the bot ignores (groups, edits)."""
+    chat = update.effective_chat
+    user = update.effective_user
+    if chat is None or user is None or chat.type != ChatType.PRIVATE:
+        return None
+    base = Incoming(channel=CHANNEL, user_id=str(user.id), chat_id=str(chat.id),
+                    display_name=user.full_name)
+    if update.callback_query is not None:
+        return replace(base, action=update.callback_query.data or "")
+    message = update.message
+    if message is None:
+        return None
+    if message.document is not None:
+        doc = message.document
+        ref = FileRef(doc.file_id, "document", doc.file_name or "", doc.mime_type or "",
+                      doc.file_size or 0)
+        return replace(base, file=ref, text=message.caption)
+    if message.photo:
+        photo = message.photo[-1]  # the largest size
+        ref = FileRef(photo.file_id, "photo", size=photo.file_size or 0)
+        return replace(base, file=ref, text=message.caption)
+    return replace(base, text=message.text)
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """Inline keyboard for a reply's buttons."""
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.action) for b in row]
+         for row in reply.buttons])
+
+
+async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
+    """Honour 429 RetryAfter and ride out network blips; final errors propagate."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return await call()
+        except RetryAfter as exc:
+            if attempt == ATTEMPTS:
+                raise
+            delay = exc.retry_after
+            seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
+            log.warning("Telegram asked to slow down: waiting %.1f s", seconds)
+            await asyncio.sleep(seconds)
+        except (TimedOut, NetworkError) as exc:
+            if isinstance(exc, BadRequest) or attempt == ATTEMPTS:
+                raise
+            await asyncio.sleep(0.5 * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")
+
+
+class TelegramChannel:
+    """Owns the PTB Application and renders replies."""
+
+    def __init__(self, application: App, dispatcher: Dispatcher) -> None:
+        self.application = application
+        self._dispatcher = dispatcher
+        application.add_handler(TypeHandler(Update, self._on_update))
+        application.add_error_handler(self._on_error)
+
+    async def register_commands(self, commands: list[tuple[str, str]]) -> None:
+        """Publish the Vietnamese command list shown in Telegram's menu."""
+        await with_retries(lambda: self.application.bot.set_my_commands(
+            [BotCommand(name, description) for name, description in commands]))
+
+    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Every update goes through the dispatcher; the callback spinner stops first."""
+        incoming = to_incoming(update)
+        if incoming is None:
+            return
+        query = update.callback_query
+        if query is not None:
+            await with_retries(query.answer)
+        replies = await handle_safely(self._dispatcher, incoming)
+        origin = query.message if query is not None and isinstance(query.message, Message) \
+            else None
+        await self.send(int(incoming.chat_id), replies, origin=origin)
+
+    async def send(self, chat_id: int, replies: list[Reply], *,
+                   origin: Message | None = None) -> None:
+        """Deliver replies in order; a blocked bot is logged, never retried."""
+        try:
+            for reply in replies:
+                await self._send_one(chat_id, reply, origin)
+        except Forbidden as exc:
+            log.info("chat %s cannot be reached: %s", chat_id, exc.message)
+
+    async def _send_one(self, chat_id: int, reply: Reply, origin: Message | None) -> None:
+        bot = self.application.bot
+        markup = keyboard(reply)
+        if reply.edit and origin is not None and len(reply.text) <= MessageLimit.MAX_TEXT_LENGTH:
+            try:
+                await with_retries(lambda: bot.edit_message_text(
+                    reply.text, chat_id=chat_id, message_id=origin.message_id,
+                    parse_mode=ParseMode.HTML, reply_markup=markup))
+                return
+            except BadRequest as exc:
+                if "not modified" in exc.message:
+                    return
+                log.info("could not edit message, sending a new one: %s", exc.message)
+        parts = split_text(reply.text, MessageLimit.MAX_TEXT_LENGTH)
+        for index, part in enumerate(parts):
+            # Buttons go under the last part, where the person finishes reading.
+            await self._send_text(chat_id, part, markup if index == len(parts) - 1 else None)
+        if reply.document is not None:
+            doc = reply.document
+            await with_retries(lambda: bot.send_document(
+                chat_id, doc.path.read_bytes(), filename=doc.filename,
+                caption=doc.caption or None, parse_mode=ParseMode.HTML))
+        if reply.photo is not None:
+            photo = reply.photo
+            await with_retries(lambda: bot.send_photo(
+                chat_id, photo.path.read_bytes(), filename=photo.filename,
+                caption=photo.caption or None, parse_mode=ParseMode.HTML))
+
+    async def _send_text(self, chat_id: int, text: str,
+                         markup: InlineKeyboardMarkup | None) -> None:
+        bot = self.application.bot
+        await with_retries(lambda: bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
+                                                    reply_markup=markup))
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Last resort: log with traceback and apologise, never crash the bot."""
+        log.error("error in Telegram handler", exc_info=context.error)
+        if isinstance(update, Update) and update.effective_chat is not None:
+            incoming = to_incoming(update)
+            if incoming is not None:
+                try:
+                    await self.application.bot.send_message(incoming.chat_id,
+                                                            texts.INTERNAL_ERROR)
+                except Exception:  # the apology itself must never raise
+                    log.warning("could not send the apology to chat %s", incoming.chat_id)

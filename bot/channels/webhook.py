@@ -1,0 +1,84 @@
+"""The aiohttp server for webhook mode: Telegram updates at a secret path, and /healthz.
+
+Checks the secret header in constant time, takes each update_id once (Telegram redelivers
+on timeouts), queues the update for PTB and answers 200 at once: handling happens after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+
+from aiohttp import web
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from telegram import Update
+
+from bot.channels.telegram import CHANNEL, TelegramChannel
+from bot.conversation import ConversationStore
+
+log = logging.getLogger("dvbot.webhook")
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+REDIS = web.AppKey("redis", Redis)
+TELEGRAM = web.AppKey("telegram", TelegramChannel)
+CONVERSATIONS = web.AppKey("conversations", ConversationStore)
+SECRET = web.AppKey("secret", str)
+
+
+def telegram_path(secret: str) -> str:
+    """The webhook path: derived from the secret, so it is unguessable but stable across workers."""
+    digest = hashlib.sha256(f"dvbot-telegram-path:{secret}".encode()).hexdigest()
+    return f"/telegram/{digest[:32]}"
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 when Redis answers, 503 otherwise (load balancers take the worker out)."""
+    try:
+        await request.app[REDIS].ping()
+    except RedisError as exc:
+        return web.json_response({"status": "error", "redis": str(exc)}, status=503)
+    return web.json_response({"status": "ok", "redis": "ok"})
+
+
+async def telegram_update(request: web.Request) -> web.Response:
+    """Receive one Telegram update."""
+    sent = request.headers.get(SECRET_HEADER, "")
+    if not hmac.compare_digest(sent.encode(), request.app[SECRET].encode()):
+        log.warning("rejected a webhook call with a wrong or missing secret from %s",
+                    request.remote)
+        return web.json_response({"ok": False}, status=401)
+    try:
+        data = await request.json()
+        update_id = int(data["update_id"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return web.json_response({"ok": False, "error": "bad update"}, status=400)
+    try:
+        first = await request.app[CONVERSATIONS].first_time(CHANNEL, str(update_id))
+    except RedisError:
+        # Without the store we cannot promise once-only handling: let Telegram retry later.
+        log.exception("store unavailable; asking Telegram to redeliver update %s", update_id)
+        return web.json_response({"ok": False}, status=503)
+    if not first:
+        log.info("update %s was already taken; ignoring the redelivery", update_id)
+        return web.json_response({"ok": True, "duplicate": True})
+    channel = request.app[TELEGRAM]
+    update = Update.de_json(data, channel.application.bot)
+    await channel.application.update_queue.put(update)
+    return web.json_response({"ok": True})
+
+
+def build_web_app(redis: Redis, conversations: ConversationStore,
+                  telegram: TelegramChannel | None, secret: str) -> web.Application:
+    """The aiohttp application; services live on it under typed AppKeys."""
+    app = web.Application(client_max_size=1 << 20)
+    app[REDIS] = redis
+    app[CONVERSATIONS] = conversations
+    app[SECRET] = secret
+    app.router.add_get("/healthz", healthz)
+    if telegram is not None:
+        app[TELEGRAM] = telegram
+        app.router.add_post(telegram_path(secret), telegram_update)
+    return app

@@ -1,0 +1,62 @@
+"""The services a flow may use, built once per process and passed to every handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+
+from bot.audit import AuditLog
+from bot.conversation import ConversationStore
+from bot.keys import Keys
+from bot.services.invites import InviteStore
+from bot.services.members import MemberStore
+from bot.services.org import UnitStore
+from bot.settings import Settings
+
+
+def utc_now() -> datetime:
+    """Current time, timezone-aware."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Links:
+    """Builds links members can tap; the Telegram username is known only with a token."""
+
+    telegram_username: str | None = None
+
+    def invite(self, code: str) -> str | None:
+        """Deep link that opens the bot and sends `/start <code>`."""
+        if not self.telegram_username:
+            return None
+        return f"https://t.me/{self.telegram_username}?start={code}"
+
+
+@dataclass(frozen=True)
+class Deps:
+    """Frozen bundle of dependencies; no module globals anywhere."""
+
+    settings: Settings
+    redis: Redis
+    keys: Keys
+    units: UnitStore
+    members: MemberStore
+    invites: InviteStore
+    conversations: ConversationStore
+    audit: AuditLog
+    links: Links
+    clock: Callable[[], datetime] = utc_now
+
+
+def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> Deps:
+    """Wire the stores to one Redis client and key namespace."""
+    return Deps(
+        settings=settings, redis=redis, keys=keys,
+        units=UnitStore(redis, keys), members=MemberStore(redis, keys),
+        invites=InviteStore(redis, keys),
+        conversations=ConversationStore(redis, keys, settings.dialog_ttl_hours * 3600),
+        audit=AuditLog(redis, keys), links=links,
+    )

@@ -1,0 +1,134 @@
+"""Routes one Incoming to a flow under the account's lock, and keeps dialog state in Redis."""
+
+from __future__ import annotations
+
+import logging
+
+from bot import texts
+from bot.actions import Action, BadPayload
+from bot.conversation import Dialog, Options
+from bot.deps import Deps
+from bot.messages import Button, Incoming, Reply
+from bot.models import Member
+from bot.router import Outcome, Request, Route, Router
+from bot.services.access import Forbidden
+from bot.text import esc, fold, nfc
+
+log = logging.getLogger("dvbot.dispatch")
+
+MAX_TEXT = 4000  # a little under Telegram's 4,096 so echoes of user text still fit
+
+
+def notice(text: str, dialog: Dialog | None) -> Outcome:
+    """A reply that leaves the dialog and the numbered options as they were."""
+    return Outcome([Reply(text)], dialog=dialog, replace_options=False)
+
+
+class Dispatcher:
+    """Channel-neutral entry point: `await dispatcher.handle(incoming)` -> replies."""
+
+    def __init__(self, router: Router, deps: Deps) -> None:
+        self.router = router
+        self.deps = deps
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Handle one update; the lock is taken before any state is loaded."""
+        conversations = self.deps.conversations
+        async with conversations.locked(incoming.channel, incoming.user_id):
+            member = await self.deps.members.by_account(incoming.channel, incoming.user_id)
+            dialog = await conversations.dialog(incoming.channel, incoming.user_id)
+            outcome = await self._route(incoming, member, dialog)
+            await conversations.save_dialog(incoming.channel, incoming.user_id, outcome.dialog)
+            if not incoming.buttons and outcome.replace_options:
+                await conversations.save_options(incoming.channel, incoming.user_id,
+                                                 _options_of(outcome.replies))
+            return outcome.replies
+
+    async def _route(self, inc: Incoming, member: Member | None,
+                     dialog: Dialog | None) -> Outcome:
+        base = Request(inc, self.deps, self.router, member, dialog)
+        if inc.action is not None:
+            return await self._on_action(base, inc.action)
+        if inc.file is not None:
+            step = self.router.steps.get(dialog.step) if dialog else None
+            if step is None or not step.files:
+                return notice(texts.UNEXPECTED_FILE, dialog)
+            return await self._run(step, base)
+        text = nfc(inc.text or "").strip()
+        if not text:
+            return notice(texts.UNSUPPORTED, dialog)
+        if len(text) > MAX_TEXT:
+            return notice(texts.TOO_LONG.format(length=len(text), limit=MAX_TEXT), dialog)
+        request = Request(inc, self.deps, self.router, member, dialog, text=text)
+        if text.startswith("/"):
+            return await self._on_command(request, text)
+        if fold(text) in self.router.keywords:
+            return await self._on_command(request, "/" + self.router.keywords[fold(text)])
+        if not inc.buttons and text.isdigit():
+            picked = await self._on_number(request, int(text))
+            if picked is not None:
+                return picked
+        if dialog is not None:
+            step = self.router.steps.get(dialog.step)
+            if step is not None:
+                return await self._run(step, request)
+            log.warning("dialog step %s is not registered; dropping it", dialog.step)
+        assert self.router.fallback is not None, "handlers must set a fallback"
+        return await self._run(self.router.fallback, request)
+
+    async def _on_command(self, request: Request, text: str) -> Outcome:
+        word, *args = text.split()
+        name = word[1:].split("@", 1)[0].casefold()
+        command = self.router.commands.get(name)
+        if command is None:
+            return notice(texts.UNKNOWN_COMMAND.format(command=esc(word[:40])), request.dialog)
+        return await self._run(command.route, _with(request, args=tuple(args)))
+
+    async def _on_action(self, request: Request, payload: str) -> Outcome:
+        try:
+            action = Action.parse(payload)
+        except BadPayload:
+            log.info("refused a garbled button payload from %s", request.account)
+            return notice(texts.BAD_BUTTON, request.dialog)
+        route = self.router.actions.get(action.route)
+        if route is None:
+            log.info("refused unknown button route %r from %s", action.route, request.account)
+            return notice(texts.BAD_BUTTON, request.dialog)
+        return await self._run(route, _with(request, args=action.args))
+
+    async def _on_number(self, request: Request, number: int) -> Outcome | None:
+        conversations = self.deps.conversations
+        options = await conversations.options(request.incoming.channel, request.incoming.user_id)
+        if options is None:
+            return None  # no menu on screen: the number is ordinary text for the step
+        if 1 <= number <= len(options.actions):
+            return await self._on_action(request, options.actions[number - 1])
+        buttons = tuple((Button(label, action),)
+                        for label, action in zip(options.labels, options.actions, strict=True))
+        again = texts.PICK_NUMBER.format(count=len(options.actions))
+        return Outcome([Reply(f"{again}\n{options.prompt}".strip(), buttons=buttons)],
+                       dialog=request.dialog)
+
+    async def _run(self, route: Route, request: Request) -> Outcome:
+        if request.member is None and not route.public:
+            return notice(texts.NOT_REGISTERED, request.dialog)
+        try:
+            return await route.handler(request)
+        except Forbidden as exc:
+            log.warning("forbidden: %s tried %s", request.account, route.handler.__qualname__)
+            return notice(str(exc) or texts.FORBIDDEN, request.dialog)
+
+
+def _with(request: Request, *, args: tuple[str, ...]) -> Request:
+    return Request(request.incoming, request.deps, request.router, request.member,
+                   request.dialog, text=request.text, args=args)
+
+
+def _options_of(replies: list[Reply]) -> Options | None:
+    """The buttons of the last reply that has any, as numbered options."""
+    for reply in reversed(replies):
+        flat = [button for row in reply.buttons for button in row]
+        if flat:
+            return Options(labels=[b.label for b in flat], actions=[b.action for b in flat],
+                           prompt="")
+    return None

@@ -1,0 +1,73 @@
+"""Opening the Redis connection: a configured server, or the embedded Valkey by default."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError, RedisError, TimeoutError
+
+from bot.settings import Settings
+from bot.storage.embedded import EmbeddedValkey
+
+log = logging.getLogger("dvbot.store")
+
+
+class StoreUnavailable(Exception):
+    """Redis cannot be reached at start-up; the message is one readable line."""
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced, safe for logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def connect(url: str) -> Redis:
+    """A client that rides out short outages: a Redis restart of a few seconds loses nothing."""
+    return Redis.from_url(
+        url,
+        decode_responses=True,
+        client_name=f"dvbot:{os.getpid()}",
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        health_check_interval=15,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=8),
+        retry_on_error=[ConnectionError, TimeoutError],
+    )
+
+
+@asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[Redis]:
+    """Yield a connected client; start (and later stop) the embedded server if none is set."""
+    async with AsyncExitStack() as stack:
+        if settings.redis_url is not None:
+            url = settings.redis_url.get_secret_value()
+        else:
+            embedded = EmbeddedValkey(settings.data_dir)
+            url = await embedded.start()
+            stack.push_async_callback(embedded.stop)
+            log.info(
+                "embedded Valkey %s in %s",
+                "started" if embedded.owned else "reused",
+                settings.data_dir,
+            )
+        redis = connect(url)
+        stack.push_async_callback(redis.aclose)
+        try:
+            await redis.ping()
+        except RedisError as exc:
+            raise StoreUnavailable(
+                f"Không kết nối được Redis tại {redact(url)}: {exc}. Kiểm tra DVBOT_REDIS_URL."
+            ) from None
+        yield redis

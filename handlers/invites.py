@@ -1,0 +1,149 @@
+"""Cadres create invite codes for units inside their own scope, from the chat.
+
+Every step re-checks the actor's scope on the server: the unit id in a button payload comes
+back from the client and may be forged.
+"""
+
+from __future__ import annotations
+
+from bot.actions import act
+from bot.messages import Button, Reply, rows
+from bot.models import Role
+from bot.router import Outcome, Request, Router
+from bot.services import access
+from bot.services.org import OrgTree
+from bot.text import esc, vn_datetime
+from handlers.menu import BACK
+
+PAGE = 8
+USES = ("1", "10", "50", "200")
+
+
+async def begin(request: Request) -> Outcome:
+    """Entry from the menu: start at the cadre's own scope."""
+    tree = await request.tree()
+    roots = access.top_scopes(request.me, Role.CADRE, tree)
+    if not roots:
+        raise access.Forbidden("Chức năng tạo mã mời dành cho cán bộ có phạm vi quản lý.")
+    if len(roots) == 1:
+        return _picker(request, tree, roots[0], 0)
+    buttons = [Button(f"› {tree.units[r].name}", act("inv.u", r, "0")) for r in roots]
+    return _say(request, "<b>Tạo mã mời</b>\nChọn đơn vị:", [*buttons, BACK])
+
+
+async def browse(request: Request) -> Outcome:
+    """Show one unit with its children, so the cadre can go down the tree."""
+    unit_id, page = _arg(request, 0), _page(_arg(request, 1))
+    tree = await request.tree()
+    access.require(request.me, Role.CADRE, unit_id, tree)
+    return _picker(request, tree, unit_id, page)
+
+
+async def pick_role(request: Request) -> Outcome:
+    """Choose the role the invite gives (cadres: members only; admins: any role)."""
+    unit_id = _arg(request, 0)
+    tree = await request.tree()
+    access.require(request.me, Role.CADRE, unit_id, tree)
+    roles = access.grantable_roles(request.me, unit_id, tree)
+    if roles == [Role.MEMBER]:
+        return _uses(request, tree, unit_id, Role.MEMBER)
+    buttons = [Button(role.label, act("inv.n", unit_id, role.value)) for role in roles]
+    text = f"<b>Tạo mã mời</b> — {esc(tree.units[unit_id].name)}\nMã mời này giao vai trò gì?"
+    return _say(request, text, [*buttons, BACK])
+
+
+async def pick_uses(request: Request) -> Outcome:
+    """Choose how many people may use the code."""
+    unit_id, role = _arg(request, 0), _role(_arg(request, 1))
+    tree = await request.tree()
+    _require_grantable(request, tree, unit_id, role)
+    return _uses(request, tree, unit_id, role)
+
+
+async def create(request: Request) -> Outcome:
+    """Create the invite after checking scope, role and use count once more."""
+    unit_id, role, uses = _arg(request, 0), _role(_arg(request, 1)), _arg(request, 2)
+    tree = await request.tree()
+    _require_grantable(request, tree, unit_id, role)
+    if uses not in USES:
+        raise access.Forbidden("Số lượt dùng không hợp lệ.")
+    deps = request.deps
+    invite = await deps.invites.create(unit=unit_id, role=role, created_by=request.me.id,
+                                       max_uses=int(uses), days=deps.settings.invite_days,
+                                       now=request.now())
+    await deps.audit.record(request.me.id, "invite_create", code=invite.code, unit=unit_id,
+                            role=role.value, uses=uses)
+    link = deps.links.invite(invite.code)
+    text = (
+        "<b>Đã tạo mã mời</b>\n"
+        f"Đơn vị: {esc(tree.path(unit_id))}\nVai trò: {role.label}\n"
+        f"Số lượt dùng: {uses}\nHết hạn: {vn_datetime(invite.expires_at)}\n\n"
+        f"Mã mời: <code>{invite.code}</code>\n"
+        + (f"Đường link: {link}\n" if link else "")
+        + "\nĐồng chí gửi mã (hoặc đường link) riêng cho người được mời; "
+          "không đăng công khai."
+    )
+    return Outcome([Reply(text, buttons=rows(BACK))])
+
+
+def _picker(request: Request, tree: OrgTree, unit_id: str, page: int) -> Outcome:
+    unit = tree.units[unit_id]
+    children = tree.children.get(unit_id, ())
+    shown = children[page * PAGE:(page + 1) * PAGE]
+    buttons = [Button(f"✓ Chọn {unit.name}", act("inv.r", unit_id))]
+    buttons += [Button(f"› {tree.units[c].name}", act("inv.u", c, "0")) for c in shown]
+    if page > 0:
+        buttons.append(Button("‹ Trang trước", act("inv.u", unit_id, str(page - 1))))
+    if (page + 1) * PAGE < len(children):
+        buttons.append(Button("Trang sau ›", act("inv.u", unit_id, str(page + 1))))
+    if unit.parent and access.can(request.me, Role.CADRE, unit.parent, tree):
+        buttons.append(Button("« Lên cấp trên", act("inv.u", unit.parent, "0")))
+    text = (f"<b>Tạo mã mời</b>\nĐơn vị: {esc(tree.path(unit_id))}\n"
+            "Chọn đơn vị này, hoặc chọn một đơn vị trực thuộc:")
+    return _say(request, text, [*buttons, BACK])
+
+
+def _uses(request: Request, tree: OrgTree, unit_id: str, role: Role) -> Outcome:
+    buttons = [Button(f"{n} người", act("inv.mk", unit_id, role.value, n)) for n in USES]
+    text = (f"<b>Tạo mã mời</b> — {esc(tree.units[unit_id].name)}, vai trò {role.label}\n"
+            "Mã mời dùng được cho bao nhiêu người?")
+    return _say(request, text, [*buttons, BACK])
+
+
+def _say(request: Request, text: str, buttons: list[Button]) -> Outcome:
+    edit = request.incoming.action is not None
+    return Outcome([Reply(text, buttons=rows(*buttons), edit=edit)])
+
+
+def _require_grantable(request: Request, tree: OrgTree, unit_id: str, role: Role) -> None:
+    access.require(request.me, Role.CADRE, unit_id, tree)
+    if role not in access.grantable_roles(request.me, unit_id, tree):
+        raise access.Forbidden("Đồng chí không có quyền cấp vai trò này.")
+
+
+def _arg(request: Request, index: int) -> str:
+    if index >= len(request.args):
+        raise access.Forbidden("Nút bấm thiếu thông tin. Đồng chí gõ /menu để bắt đầu lại.")
+    return request.args[index]
+
+
+def _page(raw: str) -> int:
+    return int(raw) if raw.isdigit() and len(raw) < 4 else 0
+
+
+def _role(raw: str) -> Role:
+    try:
+        return Role(raw)
+    except ValueError:
+        raise access.Forbidden("Vai trò không hợp lệ.") from None
+
+
+def register(router: Router) -> None:
+    """Register the invite buttons and the menu item (cadres and admins only)."""
+    router.action("inv", begin)
+    router.action("inv.u", browse)
+    router.action("inv.r", pick_role)
+    router.action("inv.n", pick_uses)
+    router.action("inv.mk", create)
+    router.menu_item("Tạo mã mời", act("inv"), order=80,
+                     visible=lambda m: access.has_any(m, Role.CADRE))
