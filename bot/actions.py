@@ -12,7 +12,7 @@ from dataclasses import dataclass
 MAX_BYTES = 64
 SEPARATOR = "|"
 _ROUTE = re.compile(r"^[a-z][a-z0-9_.]{0,23}$")
-_ARG = re.compile(r"^[A-Za-z0-9_.:+-]{0,40}$")
+_ARG = re.compile(r"^[A-Za-z0-9_.:+-]{1,40}$")
 
 
 class BadPayload(ValueError):

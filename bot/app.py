@@ -36,7 +36,12 @@ def make_deps(settings: Settings, redis: Redis, *, prefix: str = "dv",
 
 async def run_console(settings: Settings, *, demo: bool, stdin: TextIO = sys.stdin,
                       stdout: TextIO = sys.stdout) -> None:
-    """`dvbot console`: read lines, print replies, stop at end of input."""
+    """`dvbot console`: read lines, print replies, stop at end of input (or Ctrl-C, SIGTERM)."""
+    task = asyncio.current_task()
+    assert task is not None
+    # asyncio.run turns Ctrl-C into a cancellation; do the same for SIGTERM so the embedded
+    # store is shut down cleanly either way.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     async with open_store(settings) as redis:
         deps = make_deps(settings, redis, prefix=DEMO_PREFIX if demo else "dv")
         dispatcher = Dispatcher(build_router(), deps)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
-from dataclasses import replace
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -119,7 +119,7 @@ def dispatcher(deps: Deps) -> Dispatcher:
     return Dispatcher(build_router(), deps)
 
 
-async def make_member(deps: Deps, *, channel: str = "console", user_id: str, unit: str,
+async def make_member(deps: Deps, *, channel: str = "telegram", user_id: str, unit: str,
                       name: str = "Nguyễn Văn Thử", grants: tuple[tuple[Role, str], ...] = ()
                       ) -> Member:
     """Register a member directly (bypassing onboarding) for tests of other flows."""

@@ -36,13 +36,19 @@ def render(replies: list[Reply]) -> str:
 
 
 async def stdin_lines(stream: TextIO = sys.stdin) -> AsyncIterator[str]:
-    """Lines from stdin without blocking the loop; works for a terminal and for a pipe."""
+    """Lines from stdin without blocking the loop: a terminal, a pipe, or a redirected file."""
     loop = asyncio.get_running_loop()
-    while True:
-        line = await loop.run_in_executor(None, stream.readline)
-        if not line:
-            return
-        yield line.rstrip("\r\n")
+    reader = asyncio.StreamReader()
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stream)
+    except ValueError:
+        # A regular file (`dvbot console < script.txt`) cannot be watched by the loop, but
+        # reading it never blocks for long, so a worker thread is fine there.
+        while line := await loop.run_in_executor(None, stream.readline):
+            yield line.rstrip("\r\n")
+        return
+    while raw := await reader.readline():
+        yield raw.decode(stream.encoding or "utf-8", errors="replace").rstrip("\r\n")
 
 
 class ConsoleChannel:

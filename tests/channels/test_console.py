@@ -1,0 +1,67 @@
+"""`dvbot console --demo` driven through a pipe, as a script or a newcomer would use it.
+
+Runs the installed `dvbot` script as a real process with no DVBOT_REDIS_URL, so the default
+embedded Valkey (with AOF in DVBOT_DATA_DIR) is exercised too.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.channels.console import render
+from bot.messages import Button, Reply
+
+DVBOT = str(Path(sys.executable).with_name("dvbot"))
+
+
+def run_console(tmp_path: Path, lines: list[str], *extra: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DVBOT_")}
+    env["DVBOT_DATA_DIR"] = str(tmp_path / "data")
+    return subprocess.run([DVBOT, "console", *extra], input="\n".join(lines) + "\n",
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+                          check=False)
+
+
+def test_demo_through_a_pipe(tmp_path: Path) -> None:
+    # menu → 1 Tạo mã mời → 1 chọn Khối → 1 Đảng viên → 1 "1 người" → code
+    result = run_console(tmp_path, ["1", "1", "1", "1", "/me", "/huy"], "--demo")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Chế độ demo" in out
+    assert "Đồng chí Quản trị viên Demo — Đảng bộ Khối các cơ quan tỉnh (demo)" in out
+    assert "1. Tạo mã mời" in out
+    assert "Đã tạo mã mời" in out and "Mã mời: " in out
+    assert "Vai trò:" in out and "Quản trị" in out
+    assert "Traceback" not in result.stderr
+    # The embedded server was shut down at the end of input: nothing is left running.
+    assert not (tmp_path / "data" / "valkey" / "server.json").exists()
+
+
+def test_demo_data_persists_and_reload_is_idempotent(tmp_path: Path) -> None:
+    run_console(tmp_path, ["/me"], "--demo")
+    second = run_console(tmp_path, ["/me"], "--demo")
+    assert second.returncode == 0, second.stderr
+    assert "Mã thành viên: 1" in second.stdout  # the same admin, not a new one
+
+
+def test_plain_console_without_token_asks_for_an_invite(tmp_path: Path) -> None:
+    result = run_console(tmp_path, ["xin chào", "ABCDE-FGHJK"])
+    assert result.returncode == 0, result.stderr
+    assert "mã mời" in result.stdout
+    assert "Mã mời không đúng" in result.stdout
+
+
+def test_empty_input_ends_cleanly(tmp_path: Path) -> None:
+    result = run_console(tmp_path, [], "--demo")
+    assert result.returncode == 0, result.stderr
+
+
+def test_render_numbers_only_the_last_buttoned_reply() -> None:
+    text = render([Reply("<b>A</b> &amp; B", buttons=((Button("x", "menu"),),)),
+                   Reply("Chọn:", buttons=((Button("Một", "menu"), Button("Hai", "me")),))])
+    assert "A & B" in text and "<b>" not in text
+    assert "• x" in text
+    assert "1. Một\n2. Hai\n(Trả lời bằng số 1–2)" in text
