@@ -15,6 +15,7 @@ import pytest
 from tests.standin.botapi import BotApiStandin
 
 DVBOT = str(Path(sys.executable).with_name("dvbot"))
+DEMO_UNITS = Path(__file__).resolve().parent.parent / "content" / "demo" / "units.yaml"
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -56,8 +57,7 @@ def _cli(tmp_path: Path, *args: str) -> str:
 
 
 async def test_run_stops_on_sigterm_and_keeps_data(tmp_path: Path) -> None:
-    units = Path(__file__).resolve().parent.parent / "content" / "demo" / "units.yaml"
-    _cli(tmp_path, "units", "import", str(units))
+    _cli(tmp_path, "units", "import", str(DEMO_UNITS))
     code = re.search(r"Mã mời: (\w+)", _cli(tmp_path, "invite", "create", "--unit", "so-yte-vp"))
     assert code is not None
     async with BotApiStandin() as api:
