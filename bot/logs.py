@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 
 
 class RedactSecrets(logging.Filter):
@@ -37,5 +38,8 @@ def setup_logging(level: str, secrets: list[str]) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # httpx logs every request URL at INFO, and Telegram URLs contain the token.
+    # PTB warns on every 429 that RetryAfter.retry_after will become a timedelta; our retry
+    # code already accepts both, so the warning is noise in an operator's log.
+    warnings.filterwarnings("ignore", message=".*retry_after.*", category=DeprecationWarning)
     for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -20,7 +20,14 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, MessageLimit, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot import texts
@@ -88,7 +95,7 @@ async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
         except RetryAfter as exc:
             if attempt == ATTEMPTS:
                 raise
-            delay = exc.retry_after
+            delay = exc.retry_after  # int today, timedelta in a later PTB: both handled
             seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
             log.warning("Telegram asked to slow down: waiting %.1f s", seconds)
             await asyncio.sleep(seconds)
@@ -120,7 +127,12 @@ class TelegramChannel:
             return
         query = update.callback_query
         if query is not None:
-            await with_retries(query.answer)
+            try:
+                await with_retries(query.answer)
+            except TelegramError as exc:
+                # Answering only stops the spinner; a query that went stale while the bot was
+                # down must still be acted on.
+                log.info("could not answer callback query: %s", exc)
         replies = await handle_safely(self._dispatcher, incoming)
         origin = query.message if query is not None and isinstance(query.message, Message) \
             else None

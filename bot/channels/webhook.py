@@ -50,10 +50,13 @@ async def telegram_update(request: web.Request) -> web.Response:
         log.warning("rejected a webhook call with a wrong or missing secret from %s",
                     request.remote)
         return web.json_response({"ok": False}, status=401)
+    channel = request.app[TELEGRAM]
     try:
         data = await request.json()
         update_id = int(data["update_id"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        # Parse before marking it seen: a body that is not an Update must not burn its id.
+        update = Update.de_json(data, channel.application.bot)
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
         return web.json_response({"ok": False, "error": "bad update"}, status=400)
     try:
         first = await request.app[CONVERSATIONS].first_time(CHANNEL, str(update_id))
@@ -64,8 +67,6 @@ async def telegram_update(request: web.Request) -> web.Response:
     if not first:
         log.info("update %s was already taken; ignoring the redelivery", update_id)
         return web.json_response({"ok": True, "duplicate": True})
-    channel = request.app[TELEGRAM]
-    update = Update.de_json(data, channel.application.bot)
     await channel.application.update_queue.put(update)
     return web.json_response({"ok": True})
 
