@@ -17,6 +17,8 @@ from handlers.menu import BACK
 
 PAGE = 8
 USES = ("1", "10", "50", "200")
+LIST_MAX = 10
+LIST = Button("Mã mời đã tạo", act("inv.ls"))
 
 
 async def begin(request: Request) -> Outcome:
@@ -28,7 +30,38 @@ async def begin(request: Request) -> Outcome:
     if len(roots) == 1:
         return _picker(request, tree, roots[0], 0)
     buttons = [Button(f"› {tree.units[r].name}", act("inv.u", r, "0")) for r in roots]
-    return _say(request, "<b>Tạo mã mời</b>\nChọn đơn vị:", [*buttons, BACK])
+    return _say(request, "<b>Tạo mã mời</b>\nChọn đơn vị:", [*buttons, LIST, BACK])
+
+
+async def list_active(request: Request) -> Outcome:
+    """Invites still usable in the cadre's scope, each with a revoke button."""
+    tree = await request.tree()
+    now = request.now()
+    active = [i for i in await request.deps.invites.list()
+              if not i.revoked and i.expires_at > now and i.uses < i.max_uses
+              and access.can(request.me, Role.CADRE, i.unit, tree)][:LIST_MAX]
+    if not active:
+        return _say(request, "Không có mã mời nào còn hiệu lực trong phạm vi của đồng chí.",
+                    [Button("Tạo mã mời", act("inv")), BACK])
+    lines = [f"<code>{i.code}</code> — {esc(tree.units[i.unit].name)}, {i.role.label}, "
+             f"đã dùng {i.uses}/{i.max_uses}, hết hạn {vn_datetime(i.expires_at)}"
+             for i in active]
+    buttons = [Button(f"Thu hồi {i.code}", act("inv.rv", i.code)) for i in active]
+    text = "<b>Mã mời còn hiệu lực</b>\n" + "\n".join(lines)
+    return _say(request, text, [*buttons, BACK])
+
+
+async def revoke(request: Request) -> Outcome:
+    """Revoke a code, if it belongs to a unit inside the cadre's scope."""
+    code = _arg(request, 0)
+    invite = await request.deps.invites.get(code)
+    if invite is None:
+        raise access.Forbidden("Không tìm thấy mã mời này.")
+    access.require(request.me, Role.CADRE, invite.unit, await request.tree())
+    await request.deps.invites.revoke(code)
+    await request.deps.audit.record(request.me.id, "invite_revoke", code=code, unit=invite.unit)
+    return Outcome([Reply(f"Đã thu hồi mã mời <code>{code}</code>. Người chưa dùng mã này "
+                          "sẽ không đăng ký được nữa.", buttons=rows(LIST, BACK))])
 
 
 async def browse(request: Request) -> Outcome:
@@ -83,7 +116,7 @@ async def create(request: Request) -> Outcome:
         + "\nĐồng chí gửi mã (hoặc đường link) riêng cho người được mời; "
           "không đăng công khai."
     )
-    return Outcome([Reply(text, buttons=rows(BACK))])
+    return Outcome([Reply(text, buttons=rows(LIST, BACK))])
 
 
 def _picker(request: Request, tree: OrgTree, unit_id: str, page: int) -> Outcome:
@@ -98,6 +131,7 @@ def _picker(request: Request, tree: OrgTree, unit_id: str, page: int) -> Outcome
         buttons.append(Button("Trang sau ›", act("inv.u", unit_id, str(page + 1))))
     if unit.parent and access.can(request.me, Role.CADRE, unit.parent, tree):
         buttons.append(Button("« Lên cấp trên", act("inv.u", unit.parent, "0")))
+    buttons.append(LIST)
     text = (f"<b>Tạo mã mời</b>\nĐơn vị: {esc(tree.path(unit_id))}\n"
             "Chọn đơn vị này, hoặc chọn một đơn vị trực thuộc:")
     return _say(request, text, [*buttons, BACK])
@@ -145,5 +179,7 @@ def register(router: Router) -> None:
     router.action("inv.r", pick_role)
     router.action("inv.n", pick_uses)
     router.action("inv.mk", create)
+    router.action("inv.ls", list_active)
+    router.action("inv.rv", revoke)
     router.menu_item("Tạo mã mời", act("inv"), order=80,
                      visible=lambda m: access.has_any(m, Role.CADRE))

@@ -90,3 +90,23 @@ async def test_unit_picker_pages_through_many_children(dispatcher: Dispatcher,
     assert any("Chi bộ X19" in label for label in chat.labels())
     assert "Trang sau ›" not in chat.labels()
     assert chat.replies[0].edit  # navigation edits the message in place on Telegram
+
+
+async def test_cadre_lists_and_revokes_only_invites_in_scope(dispatcher: Dispatcher,
+                                                             deps: Deps) -> None:
+    mine = await deps.invites.create(unit="cb-a2", role=Role.MEMBER, created_by="x",
+                                     max_uses=5, days=3, now=deps.clock())
+    other = await deps.invites.create(unit="cb-b1", role=Role.MEMBER, created_by="x",
+                                      max_uses=5, days=3, now=deps.clock())
+    await make_member(deps, user_id="c", unit="cb-a1", grants=((Role.CADRE, "dbcs-a"),))
+    chat = Chat(dispatcher, "c")
+    await chat.press_raw("inv.ls")
+    assert mine.code in chat.text and other.code not in chat.text
+    await chat.press(f"Thu hồi {mine.code}")
+    assert "Đã thu hồi" in chat.text
+    assert (await deps.invites.check(mine.code, deps.clock())).status is InviteStatus.REVOKED
+    await chat.press_raw(f"inv.rv|{other.code}")  # forged: a code outside the scope
+    assert "không có quyền" in chat.text
+    assert (await deps.invites.check(other.code, deps.clock())).status is InviteStatus.OK
+    await chat.press_raw("inv.ls")
+    assert "Không có mã mời nào còn hiệu lực" in chat.text
