@@ -125,7 +125,8 @@ async def test_updates_of_one_account_never_interleave(deps: Deps) -> None:
                       ["start 2", "end 2", "start 1", "end 1"])
     events.clear()
     await asyncio.gather(handle(incoming("a", "3")), handle(incoming("b", "4")))
-    assert events[:2] == ["start 3", "start 4"]  # different people run side by side
+    # Different people run side by side: both start before either ends (in either order).
+    assert set(events[:2]) == {"start 3", "start 4"}
 
 
 async def test_unknown_step_is_dropped_not_crashed(dispatcher: Dispatcher, deps: Deps) -> None:
