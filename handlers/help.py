@@ -21,8 +21,7 @@ MEMBER_HELP = (
     "/me — thông tin của tôi (họ tên, đơn vị, vai trò)\n"
     "/huy — hủy thao tác đang làm (cũng có thể gõ \"hủy\")\n"
     "/help — xem hướng dẫn này\n\n"
-    "Thông tin đồng chí gửi chỉ dùng cho công tác của tổ chức. Khảo sát ẩn danh không lưu "
-    "danh tính người trả lời."
+    "Thông tin đồng chí gửi chỉ dùng cho công tác của tổ chức."
 )
 
 
