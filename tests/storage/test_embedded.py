@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from bot.storage import embedded
+from bot.storage import embedded, valkey_process
 from bot.storage.embedded import (
     EmbeddedStoreError,
     EmbeddedValkey,
@@ -282,7 +282,7 @@ async def test_stale_server_json(data_dir: Path) -> None:
     await dead.wait()
     state_dir = data_dir / "valkey"
     state_dir.mkdir(parents=True)
-    port = embedded._free_port(None)
+    port = valkey_process.free_port(None)
     (state_dir / "server.json").write_text(
         json.dumps({"pid": dead.pid, "port": port, "password": "stale"})
     )
