@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
 import signal
+import socket
 import sys
+from collections.abc import Sequence
 from typing import TextIO
 
 from aiohttp import web
 from redis.asyncio import Redis
 
-from bot.channels.console import ConsoleChannel, stdin_lines
-from bot.channels.telegram import App, TelegramChannel, build_application
+from bot.channels.console import CHANNEL as CONSOLE
+from bot.channels.console import ConsoleChannel, ConsoleSender, stdin_lines
+from bot.channels.telegram import App, TelegramChannel, TelegramSender, build_application
 from bot.channels.webhook import build_web_app, telegram_path
+from bot.delivery.queue import DeliveryQueue
+from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.runner import Service, running
+from bot.delivery.schedule import Scheduler, by_kind
+from bot.delivery.sender import Sender
+from bot.delivery.worker import Worker
 from bot.demo import ADMIN_ACCOUNT, DEMO_PREFIX, load_demo
 from bot.deps import Deps, Links, build_deps
 from bot.dispatcher import Dispatcher
@@ -52,7 +63,11 @@ async def run_console(settings: Settings, *, demo: bool, stdin: TextIO = sys.std
             stdout.write("Chế độ demo: dữ liệu mẫu, tách biệt với dữ liệu thật. "
                          "Đồng chí đang đăng nhập với vai trò Quản trị.\n\n")
         console = ConsoleChannel(dispatcher, stdout, user_id=user_id, prompt=stdin.isatty())
-        await console.run(stdin_lines(stdin), first="/menu" if demo else "/start")
+        senders: list[tuple[Sender, RateLimiter | None]] = [
+            (ConsoleSender(stdout), None), (ConsoleSender(stdout, "demo", show=False), None)]
+        async with running(*delivery_services(deps, senders)):
+            await console.run(stdin_lines(stdin), first="/menu" if demo else "/start")
+            await settle(deps, [CONSOLE, "demo"])
 
 
 async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -77,13 +92,15 @@ async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None
             channel = TelegramChannel(application, Dispatcher(router, deps))
             await channel.register_commands(router.bot_commands())
             await application.start()
+            senders = [(TelegramSender(application.bot), telegram_limiter(deps, token))]
             log.info("dvbot is running as @%s (%s)", username,
                      "webhook" if secret else "long polling")
             try:
-                if secret is None:
-                    await _poll(application, stop)
-                else:
-                    await _serve_webhook(settings, deps, channel, secret, stop)
+                async with running(*delivery_services(deps, senders)):
+                    if secret is None:
+                        await _poll(application, stop)
+                    else:
+                        await _serve_webhook(settings, deps, channel, secret, stop)
             finally:
                 await application.stop()
     log.info("dvbot stopped")
@@ -113,3 +130,61 @@ async def _serve_webhook(settings: Settings, deps: Deps, channel: TelegramChanne
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+# --- bulk delivery (issue 6): sender workers and the scheduler in each process ---------------
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """`dvbot worker`: only send (broadcasts, notices) — extra sender processes for one token."""
+    token = settings.require_telegram()
+    if stop is None:
+        stop = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    async with open_store(settings) as redis:
+        application = build_application(token, settings.telegram_api_url, polling=False)
+        async with application:
+            deps = make_deps(settings, redis, username=application.bot.username)
+            senders = [(TelegramSender(application.bot), telegram_limiter(deps, token))]
+            async with running(*delivery_services(deps, senders)):
+                log.info("dvbot sender worker running (%d senders)", settings.sender_workers)
+                await stop.wait()
+    log.info("dvbot worker stopped")
+
+
+def telegram_limiter(deps: Deps, token: str) -> RateLimiter:
+    """The shared limiter of this bot token (keyed by the bot id, never the secret)."""
+    settings = deps.settings
+    # A sender holds its claim while it waits for a slot: keep that well inside the lease.
+    return RateLimiter(deps.redis, deps.keys, f"telegram:{token.split(':', 1)[0]}",
+                       rate=settings.telegram_rate, paid_rate=settings.telegram_paid_rate,
+                       horizon=min(5.0, settings.sender_lease_seconds / 3))
+
+
+def delivery_services(deps: Deps,
+                      senders: Sequence[tuple[Sender, RateLimiter | None]]) -> list[Service]:
+    """Sender workers for each channel, plus the scheduler, for `running(...)`."""
+    settings = deps.settings
+    consumer = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    services: list[Service] = []
+    for sender, limiter in senders if settings.sender_workers > 0 else []:
+        queue = DeliveryQueue(deps.redis, deps.keys, sender.channel, consumer,
+                              lease=settings.sender_lease_seconds)
+        worker = Worker(queue, sender, limiter, concurrency=settings.sender_workers,
+                        on_done=deps.broadcasts.notify_author)
+        services.append(worker.run)
+    fire = by_kind({"bc": deps.broadcasts.fire})
+    services.append(Scheduler(deps.redis, deps.keys, fire, deps.clock).run)
+    return services
+
+
+async def settle(deps: Deps, channels: list[str], timeout: float = 3.0) -> None:  # noqa: ASYNC109
+    """Give deliveries due now a moment to go out before the console exits (piped demos)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        due = await deps.redis.zcount(deps.keys.jobs_due(), "-inf", deps.clock().timestamp())
+        firing = await deps.redis.zcard(deps.keys.jobs_firing())
+        active = [await deps.redis.zcard(deps.keys.jobs_active(c)) for c in channels]
+        if not (due or firing or any(active)):
+            return
+        await asyncio.sleep(0.1)

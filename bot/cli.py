@@ -12,8 +12,9 @@ from pathlib import Path
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot.app import make_deps, run_bot, run_console
+from bot.app import make_deps, run_bot, run_console, run_worker
 from bot.deps import Deps
+from bot.library import cli as content_cli
 from bot.logs import setup_logging
 from bot.models import Grant, Role
 from bot.services.invites import normalize_code
@@ -37,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="LỆNH")
     sub.add_parser("run", help="chạy bot Telegram (long polling, hoặc webhook nếu đặt "
                                "DVBOT_WEBHOOK_URL)")
+    sub.add_parser("worker", help="chỉ gửi thông báo: tiến trình gửi bổ sung, dùng chung "
+                                  "token và giới hạn tốc độ với `dvbot run`")  # issue 6
     console = sub.add_parser("console", help="dùng bot trong terminal, không cần token")
     console.add_argument("--demo", action="store_true", help="nạp tổ chức mẫu, đăng nhập quản trị")
 
@@ -63,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("member", help="mã thành viên (xem `dvbot members list`)")
         cmd.add_argument("role", choices=ROLES[1:])
         cmd.add_argument("--unit", required=True)
+    content_cli.add_parser(sub)  # issue 3: `dvbot content check|import`
     return parser
 
 
@@ -78,13 +82,20 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging("WARNING" if quiet else settings.log_level, secrets)
         if args.command == "run":
             asyncio.run(run_bot(settings))
+        elif args.command == "worker":  # issue 6
+            asyncio.run(run_worker(settings))
         elif args.command == "console":
             asyncio.run(run_console(settings, demo=args.demo))
+        elif (args.command, args.action) == ("content", "check"):
+            return content_cli.check(settings, args)  # needs no store
         else:
             asyncio.run(_admin(settings, args))
     except (SettingsError, StoreUnavailable, EmbeddedStoreError, CliError) as exc:
         print(f"dvbot: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, SettingsError) else 1
+    except content_cli.ContentError as exc:
+        content_cli.report_problems(exc.problems)
+        return 1
     except UnitImportError as exc:
         print("dvbot: tệp đơn vị không hợp lệ, chưa nhập gì:", file=sys.stderr)
         for problem in exc.problems:
@@ -235,6 +246,7 @@ COMMANDS: dict[tuple[str, str], Callable[[Deps, argparse.Namespace], Awaitable[N
     ("invite", "revoke"): invite_revoke,
     ("roles", "grant"): roles_grant,
     ("roles", "revoke"): roles_revoke,
+    ("content", "import"): content_cli.run_import,
 }
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ import yaml
 from pydantic import BaseModel, Field
 
 from bot.deps import Deps
+from bot.library.importer import import_library
+from bot.library.loader import load_library
 from bot.models import Grant, Member
 from bot.services.org import parse_units_yaml
 
@@ -48,4 +50,7 @@ async def load_demo(deps: Deps, folder: Path) -> Member:
             admin = member
     if admin is None:
         raise ValueError("members.yaml needs one person with `admin: true`")
+    # The starter library lives beside the demo folder (content/directives, content/materials).
+    await import_library(deps.library, load_library(folder.parent), await deps.units.tree(),
+                         deps.clock())
     return admin

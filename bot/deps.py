@@ -10,7 +10,11 @@ from redis.asyncio import Redis
 
 from bot.audit import AuditLog
 from bot.conversation import ConversationStore
+from bot.delivery.outbox import Outbox
 from bot.keys import Keys
+from bot.library.files import FileStore
+from bot.library.store import LibraryStore
+from bot.services.broadcasts import BroadcastService
 from bot.services.invites import InviteStore
 from bot.services.members import MemberStore
 from bot.services.org import UnitStore
@@ -48,15 +52,24 @@ class Deps:
     conversations: ConversationStore
     audit: AuditLog
     links: Links
+    library: LibraryStore  # issue 3: directives, materials, acknowledgements, quizzes
+    outbox: Outbox  # issue 6: bulk delivery (broadcasts, notices)
+    broadcasts: BroadcastService  # issue 6: cadres' announcements
     clock: Callable[[], datetime] = utc_now
 
 
 def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> Deps:
     """Wire the stores to one Redis client and key namespace."""
+    audit = AuditLog(redis, keys)
+    outbox = Outbox(redis, keys)
+    units, members = UnitStore(redis, keys), MemberStore(redis, keys)
+    broadcasts = BroadcastService(redis, keys, units, members, outbox, audit,
+                                  paid=settings.telegram_paid_rate > 0)
     return Deps(
         settings=settings, redis=redis, keys=keys,
-        units=UnitStore(redis, keys), members=MemberStore(redis, keys),
+        units=units, members=members,
         invites=InviteStore(redis, keys),
         conversations=ConversationStore(redis, keys, settings.dialog_ttl_hours * 3600),
-        audit=AuditLog(redis, keys), links=links,
+        audit=audit, links=links, outbox=outbox, broadcasts=broadcasts,
+        library=LibraryStore(redis, keys, FileStore(settings.data_dir / "files")),
     )

@@ -82,3 +82,104 @@ class Keys:
     def audit(self) -> str:
         """Stream of security-relevant actions (invites, roles, imports)."""
         return f"{self.prefix}:audit"
+
+    # --- library: directives and study materials (issue 3) -----------------------------------
+    def library_catalog(self) -> str:
+        """Hash: document id -> catalog Entry JSON (small; every worker keeps a snapshot)."""
+        return f"{self.prefix}:{{lib}}:catalog"
+
+    def library_version(self) -> str:
+        """Counter bumped with every catalog change, in the catalog's slot (one MULTI)."""
+        return f"{self.prefix}:{{lib}}:ver"
+
+    def document(self, doc_id: str) -> str:
+        """String: the stored document Record JSON (summary, key points, body, quiz)."""
+        return f"{self.prefix}:{{doc:{doc_id}}}"
+
+    def document_acks(self, doc_id: str) -> str:
+        """Set of member ids who acknowledged ("Đã nghiên cứu") the document."""
+        return f"{self.prefix}:{{doc:{doc_id}}}:acks"
+
+    def document_ack_units(self, doc_id: str) -> str:
+        """Hash: home unit id -> how many of its members acknowledged (for coverage reports)."""
+        return f"{self.prefix}:{{doc:{doc_id}}}:ackunits"
+
+    def member_acks(self, member_id: str) -> str:
+        """Set of document ids the member acknowledged (their own progress)."""
+        return f"{self.prefix}:{{m:{member_id}}}:acks"
+
+    def member_quiz(self, member_id: str) -> str:
+        """Sorted set: material id -> the member's best quiz score (ZADD GT keeps the best)."""
+        return f"{self.prefix}:{{m:{member_id}}}:quiz"
+
+    # --- delivery: outbox jobs, schedule, rate limits (issue 6) --------------------------------
+    def job(self, job_id: str) -> str:
+        """Hash: one outbox job's metadata (messages JSON, state, channels, lane)."""
+        return f"{self.prefix}:{{job:{job_id}}}"
+
+    def job_queue(self, job_id: str, channel: str) -> str:
+        """Stream of the job's pending deliveries on one channel (consumer group "send")."""
+        return f"{self.prefix}:{{job:{job_id}}}:q:{channel}"
+
+    def job_retry(self, job_id: str, channel: str) -> str:
+        """Sorted set: deliveries waiting for a backoff to pass, scored by when to retry."""
+        return f"{self.prefix}:{{job:{job_id}}}:retry:{channel}"
+
+    def job_recipients(self, job_id: str) -> str:
+        """Hash: member id -> report group (child unit) of everyone the job is addressed to."""
+        return f"{self.prefix}:{{job:{job_id}}}:rcpt"
+
+    def job_sent(self, job_id: str) -> str:
+        """Set of member ids that got every part: guards against a second send after a crash."""
+        return f"{self.prefix}:{{job:{job_id}}}:sent"
+
+    def job_parts(self, job_id: str) -> str:
+        """Hash: member id -> parts already sent, for multi-part messages cut by a crash."""
+        return f"{self.prefix}:{{job:{job_id}}}:parts"
+
+    def job_failed(self, job_id: str) -> str:
+        """Hash: member id -> final failure reason (blocked, deactivated, chat not found...)."""
+        return f"{self.prefix}:{{job:{job_id}}}:fail"
+
+    def job_confirmed(self, job_id: str) -> str:
+        """Set of member ids who pressed "Đã nhận"."""
+        return f"{self.prefix}:{{job:{job_id}}}:ack"
+
+    def job_stats(self, job_id: str) -> str:
+        """Hash of counters: total/sent/failed/blocked/confirmed, overall and `<name>:<group>`."""
+        return f"{self.prefix}:{{job:{job_id}}}:stats"
+
+    def jobs_active(self, channel: str) -> str:
+        """Sorted set of job ids with deliveries on `channel`, scored by activation time."""
+        return f"{self.prefix}:outbox:active:{channel}"
+
+    def jobs_due(self) -> str:
+        """Sorted set: job id -> epoch seconds when it must fire (scheduled sends)."""
+        return f"{self.prefix}:{{sched}}:due"
+
+    def jobs_firing(self) -> str:
+        """Sorted set: job id -> lease end; a job whose firing process died is fired again.
+
+        Same slot as `jobs_due`: one script moves due jobs here atomically."""
+        return f"{self.prefix}:{{sched}}:firing"
+
+    def unreachable(self) -> str:
+        """Hash: member id -> "<channel>:<reason>" for members the bot can no longer reach."""
+        return f"{self.prefix}:unreachable"
+
+    def rate(self, limiter: str, name: str) -> str:
+        """Rate-limiter state of one bot token (`limiter`, e.g. "telegram:123"): one slot."""
+        return f"{self.prefix}:{{rl:{limiter}}}:{name}"
+
+    # --- broadcasts (issue 6) ------------------------------------------------------------------
+    def broadcast_seq(self) -> str:
+        """Counter handing out broadcast numbers."""
+        return f"{self.prefix}:seq:bc"
+
+    def broadcast(self, broadcast_id: str) -> str:
+        """String: Broadcast JSON (content, audience, schedule, author)."""
+        return f"{self.prefix}:{{bc:{broadcast_id}}}"
+
+    def broadcasts_by(self, member_id: str) -> str:
+        """Sorted set of broadcast ids a member created, scored by creation time."""
+        return f"{self.prefix}:{{m:{member_id}}}:bc"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,11 +17,14 @@ class Button:
 
 @dataclass(frozen=True)
 class Attachment:
-    """A file the bot sends (document or photo)."""
+    """A file the bot sends (document or photo): a local file, or one already on the platform."""
 
-    path: Path
+    path: Path | None
     filename: str
     caption: str = ""
+    # The platform's id of a file a user sent earlier (Telegram file_id): re-sent by reference,
+    # nothing uploaded. Used instead of `path` when set; only valid on that same platform.
+    file_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,14 @@ class FileRef:
     filename: str = ""
     mime_type: str = ""
     size: int = 0
+    # Downloads the content from the platform (set by the channel adapter; flows call it
+    # instead of a platform API). Raises FileUnavailable when the platform refuses.
+    fetch: Callable[[], Awaitable[bytes]] | None = field(default=None, compare=False,
+                                                         repr=False)
+
+
+class FileUnavailable(Exception):
+    """The platform would not hand over a file the user sent (too big, expired, network)."""
 
 
 @dataclass(frozen=True)

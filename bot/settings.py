@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     dialog_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
     invite_days: int = Field(default=14, ge=1, le=365)
+    # --- broadcasts and bulk delivery (issue 6) ---------------------------------------------
+    # Messages/second for the whole bot token, shared by every sender in every process; kept
+    # under Telegram's ~30/s so interactive replies still get through during a broadcast.
+    telegram_rate: float = Field(default=25, gt=0, le=1000)
+    # > 0: bulk messages go as paid broadcasts (allow_paid_broadcast, 0.1 Star each) at this
+    # rate instead; Telegram allows up to 1,000/s. 0 keeps the free limit.
+    telegram_paid_rate: float = Field(default=0, ge=0, le=1000)
+    sender_workers: int = Field(default=4, ge=0, le=64)  # concurrent senders in this process
+    # A delivery claimed by a process that then went silent this long is taken over.
+    sender_lease_seconds: float = Field(default=30, ge=1, le=600)
 
     @field_validator("telegram_api_url")
     @classmethod

@@ -3,10 +3,31 @@
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import cancel, fallback, help, invites, menu, profile, start
+from handlers import (
+    broadcast,
+    broadcast_report,
+    cancel,
+    coverage,
+    directives,
+    documents,
+    fallback,
+    help,
+    invites,
+    materials,
+    menu,
+    profile,
+    progress,
+    publish,
+    quiz,
+    search,
+    start,
+)
+
+LIBRARY = (directives, materials, documents, search, progress, quiz, publish, coverage)  # issue 3
+BROADCASTS = (broadcast, broadcast_report)  # issue 6: cadres' announcements
 
 # Order matters only for the main menu (each item has its own `order`) and for readability.
-FLOWS = (start, menu, help, profile, cancel, invites, fallback)
+FLOWS = (start, menu, help, profile, cancel, invites, *LIBRARY, *BROADCASTS, fallback)
 
 
 def build_router() -> Router:

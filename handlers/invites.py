@@ -14,23 +14,19 @@ from bot.services import access
 from bot.services.org import OrgTree
 from bot.text import esc, vn_datetime
 from handlers.menu import BACK
+from handlers.picker import Picker
+from handlers.picker import arg as _arg
 
-PAGE = 8
 USES = ("1", "10", "50", "200")
 LIST_MAX = 10
 LIST = Button("Mã mời đã tạo", act("inv.ls"))
+PICKER = Picker("Tạo mã mời", browse="inv.u", choose="inv.r", extra=(LIST,))
 
 
 async def begin(request: Request) -> Outcome:
     """Entry from the menu: start at the cadre's own scope."""
-    tree = await request.tree()
-    roots = access.top_scopes(request.me, Role.CADRE, tree)
-    if not roots:
-        raise access.Forbidden("Chức năng tạo mã mời dành cho cán bộ có phạm vi quản lý.")
-    if len(roots) == 1:
-        return _picker(request, tree, roots[0], 0)
-    buttons = [Button(f"› {tree.units[r].name}", act("inv.u", r, "0")) for r in roots]
-    return _say(request, "<b>Tạo mã mời</b>\nChọn đơn vị:", [*buttons, LIST, BACK])
+    return await PICKER.start(request,
+                              "Chức năng tạo mã mời dành cho cán bộ có phạm vi quản lý.")
 
 
 async def list_active(request: Request) -> Outcome:
@@ -62,14 +58,6 @@ async def revoke(request: Request) -> Outcome:
     await request.deps.audit.record(request.me.id, "invite_revoke", code=code, unit=invite.unit)
     return Outcome([Reply(f"Đã thu hồi mã mời <code>{code}</code>. Người chưa dùng mã này "
                           "sẽ không đăng ký được nữa.", buttons=rows(LIST, BACK))])
-
-
-async def browse(request: Request) -> Outcome:
-    """Show one unit with its children, so the cadre can go down the tree."""
-    unit_id, page = _arg(request, 0), _page(_arg(request, 1))
-    tree = await request.tree()
-    access.require(request.me, Role.CADRE, unit_id, tree)
-    return _picker(request, tree, unit_id, page)
 
 
 async def pick_role(request: Request) -> Outcome:
@@ -119,24 +107,6 @@ async def create(request: Request) -> Outcome:
     return Outcome([Reply(text, buttons=rows(LIST, BACK))])
 
 
-def _picker(request: Request, tree: OrgTree, unit_id: str, page: int) -> Outcome:
-    unit = tree.units[unit_id]
-    children = tree.children.get(unit_id, ())
-    shown = children[page * PAGE:(page + 1) * PAGE]
-    buttons = [Button(f"✓ Chọn {unit.name}", act("inv.r", unit_id))]
-    buttons += [Button(f"› {tree.units[c].name}", act("inv.u", c, "0")) for c in shown]
-    if page > 0:
-        buttons.append(Button("‹ Trang trước", act("inv.u", unit_id, str(page - 1))))
-    if (page + 1) * PAGE < len(children):
-        buttons.append(Button("Trang sau ›", act("inv.u", unit_id, str(page + 1))))
-    if unit.parent and access.can(request.me, Role.CADRE, unit.parent, tree):
-        buttons.append(Button("« Lên cấp trên", act("inv.u", unit.parent, "0")))
-    buttons.append(LIST)
-    text = (f"<b>Tạo mã mời</b>\nĐơn vị: {esc(tree.path(unit_id))}\n"
-            "Chọn đơn vị này, hoặc chọn một đơn vị trực thuộc:")
-    return _say(request, text, [*buttons, BACK])
-
-
 def _uses(request: Request, tree: OrgTree, unit_id: str, role: Role) -> Outcome:
     buttons = [Button(f"{n} người", act("inv.mk", unit_id, role.value, n)) for n in USES]
     text = (f"<b>Tạo mã mời</b> — {esc(tree.units[unit_id].name)}, vai trò {role.label}\n"
@@ -145,24 +115,13 @@ def _uses(request: Request, tree: OrgTree, unit_id: str, role: Role) -> Outcome:
 
 
 def _say(request: Request, text: str, buttons: list[Button]) -> Outcome:
-    edit = request.incoming.action is not None
-    return Outcome([Reply(text, buttons=rows(*buttons), edit=edit)])
+    return PICKER.say(request, text, buttons)
 
 
 def _require_grantable(request: Request, tree: OrgTree, unit_id: str, role: Role) -> None:
     access.require(request.me, Role.CADRE, unit_id, tree)
     if role not in access.grantable_roles(request.me, unit_id, tree):
         raise access.Forbidden("Đồng chí không có quyền cấp vai trò này.")
-
-
-def _arg(request: Request, index: int) -> str:
-    if index >= len(request.args):
-        raise access.Forbidden("Nút bấm thiếu thông tin. Đồng chí gõ /menu để bắt đầu lại.")
-    return request.args[index]
-
-
-def _page(raw: str) -> int:
-    return int(raw) if raw.isdigit() and len(raw) < 4 else 0
 
 
 def _role(raw: str) -> Role:
@@ -175,7 +134,7 @@ def _role(raw: str) -> Role:
 def register(router: Router) -> None:
     """Register the invite buttons and the menu item (cadres and admins only)."""
     router.action("inv", begin)
-    router.action("inv.u", browse)
+    router.action("inv.u", PICKER.on_browse)
     router.action("inv.r", pick_role)
     router.action("inv.n", pick_uses)
     router.action("inv.mk", create)

@@ -40,3 +40,67 @@ def test_keys_of_one_entity_share_a_cluster_slot() -> None:
 
     assert tag(k.invite("X")) == tag(k.invite_redeemers("X"))
     assert tag(k.dialog("t", "1")) == tag(k.options("t", "1")) == tag(k.lock("t", "1"))
+
+
+# --- library: directives and study materials (issue 3) -------------------------------------------
+def test_library_keys_are_pinned() -> None:
+    k = Keys()
+    assert k.library_catalog() == "dv:{lib}:catalog"
+    assert k.library_version() == "dv:{lib}:ver"
+    assert k.document("25-nq-tw") == "dv:{doc:25-nq-tw}"
+    assert k.document_acks("25-nq-tw") == "dv:{doc:25-nq-tw}:acks"
+    assert k.document_ack_units("25-nq-tw") == "dv:{doc:25-nq-tw}:ackunits"
+    assert k.member_acks("42") == "dv:{m:42}:acks"
+    assert k.member_quiz("42") == "dv:{m:42}:quiz"
+
+
+def test_library_keys_that_change_together_share_a_slot() -> None:
+    """The ack script touches a document's set and counter; the catalog and its version move in
+    one MULTI; a member's own lists live beside the member."""
+    k = Keys()
+
+    def tag(key: str) -> str:
+        return key[key.index("{") + 1:key.index("}")]
+
+    assert tag(k.document_acks("x")) == tag(k.document_ack_units("x")) == tag(k.document("x"))
+    assert tag(k.library_catalog()) == tag(k.library_version())
+    assert tag(k.member_acks("7")) == tag(k.member_quiz("7")) == tag(k.member("7"))
+
+
+# --- delivery and broadcasts (issue 6) -----------------------------------------------------------
+def test_delivery_and_broadcast_keys_are_pinned() -> None:
+    k = Keys()
+    assert k.job("bc-7") == "dv:{job:bc-7}"
+    assert k.job_queue("bc-7", "telegram") == "dv:{job:bc-7}:q:telegram"
+    assert k.job_retry("bc-7", "telegram") == "dv:{job:bc-7}:retry:telegram"
+    assert k.job_recipients("bc-7") == "dv:{job:bc-7}:rcpt"
+    assert k.job_sent("bc-7") == "dv:{job:bc-7}:sent"
+    assert k.job_parts("bc-7") == "dv:{job:bc-7}:parts"
+    assert k.job_failed("bc-7") == "dv:{job:bc-7}:fail"
+    assert k.job_confirmed("bc-7") == "dv:{job:bc-7}:ack"
+    assert k.job_stats("bc-7") == "dv:{job:bc-7}:stats"
+    assert k.jobs_active("telegram") == "dv:outbox:active:telegram"
+    assert k.jobs_due() == "dv:{sched}:due"
+    assert k.jobs_firing() == "dv:{sched}:firing"
+    assert k.unreachable() == "dv:unreachable"
+    assert k.rate("telegram:123", "all") == "dv:{rl:telegram:123}:all"
+    assert k.rate("telegram:123", "chat:42") == "dv:{rl:telegram:123}:chat:42"
+    assert k.broadcast_seq() == "dv:seq:bc"
+    assert k.broadcast("7") == "dv:{bc:7}"
+    assert k.broadcasts_by("42") == "dv:{m:42}:bc"
+
+
+def test_delivery_keys_used_by_one_script_share_a_slot() -> None:
+    """Every outbox script works on one job's keys; the limiter script on one token's keys;
+    the schedule script moves ids between the due and firing sets."""
+    k = Keys()
+
+    def tag(key: str) -> str:
+        return key[key.index("{") + 1:key.index("}")]
+
+    job = {tag(key) for key in (k.job("x"), k.job_queue("x", "t"), k.job_retry("x", "t"),
+                                k.job_recipients("x"), k.job_sent("x"), k.job_parts("x"),
+                                k.job_failed("x"), k.job_confirmed("x"), k.job_stats("x"))}
+    assert job == {"job:x"}
+    assert {tag(k.rate("t:1", n)) for n in ("all", "paid", "pause", "chat:9")} == {"rl:t:1"}
+    assert tag(k.jobs_due()) == tag(k.jobs_firing())

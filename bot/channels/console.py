@@ -7,6 +7,7 @@ import sys
 from collections.abc import AsyncIterator
 from typing import TextIO
 
+from bot.delivery.sender import SendResult
 from bot.dispatcher import Dispatcher
 from bot.errors import handle_safely
 from bot.messages import Incoming, Reply
@@ -88,3 +89,20 @@ class ConsoleChannel:
         if self._prompt:
             self._out.write("› ")
             self._out.flush()
+
+
+class ConsoleSender:
+    """Outbox deliveries (broadcasts) in `dvbot console`: the person at the terminal sees
+    theirs printed; the demo's fictional members (`show=False`) simply count as delivered."""
+
+    def __init__(self, out: TextIO, channel: str = CHANNEL, *, show: bool = True) -> None:
+        self.channel = channel
+        self._out = out
+        self._show = show
+
+    async def deliver(self, address: str, reply: Reply, *, paid: bool = False) -> SendResult:
+        """Print (or just accept) one message."""
+        if self._show:
+            self._out.write(f"[Tin nhắn mới]\n{render([reply])}\n\n")
+            self._out.flush()
+        return SendResult.sent()

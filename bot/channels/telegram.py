@@ -13,7 +13,9 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from telegram import (
+    Bot,
     BotCommand,
+    Document,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -31,9 +33,17 @@ from telegram.error import (
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot import texts
+from bot.delivery.sender import (
+    BAD_REQUEST,
+    BLOCKED,
+    CHAT_NOT_FOUND,
+    DEACTIVATED,
+    FORBIDDEN,
+    SendResult,
+)
 from bot.dispatcher import Dispatcher
 from bot.errors import handle_safely
-from bot.messages import FileRef, Incoming, Reply
+from bot.messages import Attachment, FileRef, FileUnavailable, Incoming, Reply
 from bot.text import split_text
 
 log = logging.getLogger("dvbot.telegram")
@@ -69,13 +79,22 @@ def to_incoming(update: Update) -> Incoming | None:
     if message.document is not None:
         doc = message.document
         ref = FileRef(doc.file_id, "document", doc.file_name or "", doc.mime_type or "",
-                      doc.file_size or 0)
+                      doc.file_size or 0, fetch=lambda: _download(doc))
         return replace(base, file=ref, text=message.caption)
     if message.photo:
         photo = message.photo[-1]  # the largest size
         ref = FileRef(photo.file_id, "photo", size=photo.file_size or 0)
         return replace(base, file=ref, text=message.caption)
     return replace(base, text=message.text)
+
+
+async def _download(document: Document) -> bytes:
+    """Fetch a document a user sent (getFile refuses files over 20 MB)."""
+    try:
+        file = await with_retries(document.get_file)
+        return bytes(await file.download_as_bytearray())
+    except TelegramError as exc:
+        raise FileUnavailable(str(exc)) from exc
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -85,6 +104,16 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(b.label, callback_data=b.action) for b in row]
          for row in reply.buttons])
+
+
+def media(attachment: Attachment) -> str | bytes:
+    """What to pass to sendPhoto/sendDocument: the file_id of a file already on Telegram, or
+    the bytes of a local file."""
+    if attachment.file_id:
+        return attachment.file_id
+    if attachment.path is None:
+        raise ValueError(f"attachment {attachment.filename!r} has neither a path nor a file_id")
+    return attachment.path.read_bytes()
 
 
 async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
@@ -164,16 +193,20 @@ class TelegramChannel:
         for index, part in enumerate(parts):
             # Buttons go under the last part, where the person finishes reading.
             await self._send_text(chat_id, part, markup if index == len(parts) - 1 else None)
+        # Without text the buttons go under the file instead (the last one sent).
+        file_markup = markup if not parts else None
         if reply.document is not None:
             doc = reply.document
             await with_retries(lambda: bot.send_document(
-                chat_id, doc.path.read_bytes(), filename=doc.filename,
-                caption=doc.caption or None, parse_mode=ParseMode.HTML))
+                chat_id, media(doc), filename=doc.filename or None,
+                caption=doc.caption or None, parse_mode=ParseMode.HTML,
+                reply_markup=file_markup if reply.photo is None else None))
         if reply.photo is not None:
             photo = reply.photo
             await with_retries(lambda: bot.send_photo(
-                chat_id, photo.path.read_bytes(), filename=photo.filename,
-                caption=photo.caption or None, parse_mode=ParseMode.HTML))
+                chat_id, media(photo), filename=photo.filename or None,
+                caption=photo.caption or None, parse_mode=ParseMode.HTML,
+                reply_markup=file_markup))
 
     async def _send_text(self, chat_id: int, text: str,
                          markup: InlineKeyboardMarkup | None) -> None:
@@ -192,3 +225,64 @@ class TelegramChannel:
                                                             texts.INTERNAL_ERROR)
                 except Exception:  # the apology itself must never raise
                     log.warning("could not send the apology to chat %s", incoming.chat_id)
+
+
+# --- outbox delivery (issue 6): broadcasts and other bulk messages -----------------------------
+class TelegramSender:
+    """Delivers outbox messages one API call each, and classifies the outcome for the outbox
+    (which owns retries and the shared rate limit: nothing here sleeps or retries)."""
+
+    channel = CHANNEL
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def deliver(self, address: str, reply: Reply, *, paid: bool = False) -> SendResult:
+        """Send one message to one private chat."""
+        try:
+            await self._send(int(address), reply, paid or None)
+        except RetryAfter as exc:
+            return SendResult.retry_after(seconds(exc.retry_after))
+        except Forbidden as exc:
+            return SendResult.final(forbidden_reason(exc.message))
+        except BadRequest as exc:  # before NetworkError: BadRequest is one of its subclasses
+            if "chat not found" in exc.message.lower():
+                return SendResult.final(CHAT_NOT_FOUND)
+            log.warning("Telegram refused a bulk message to %s: %s", address, exc.message)
+            return SendResult.final(BAD_REQUEST)
+        except TelegramError as exc:  # timeouts, 5xx, connection trouble: try again later
+            return SendResult.transient(str(exc))
+        return SendResult.sent()
+
+    async def _send(self, chat_id: int, reply: Reply, paid: bool | None) -> None:
+        markup = keyboard(reply)
+        if reply.photo is not None:
+            await self._bot.send_photo(chat_id, media(reply.photo),
+                                       caption=reply.photo.caption or None,
+                                       parse_mode=ParseMode.HTML, reply_markup=markup,
+                                       allow_paid_broadcast=paid)
+        elif reply.document is not None:
+            await self._bot.send_document(chat_id, media(reply.document),
+                                          filename=reply.document.filename or None,
+                                          caption=reply.document.caption or None,
+                                          parse_mode=ParseMode.HTML, reply_markup=markup,
+                                          allow_paid_broadcast=paid)
+        else:
+            await self._bot.send_message(chat_id, reply.text, parse_mode=ParseMode.HTML,
+                                         reply_markup=markup, allow_paid_broadcast=paid)
+
+
+def seconds(delay: object) -> float:
+    """RetryAfter.retry_after is an int today and a timedelta in a later PTB."""
+    total = getattr(delay, "total_seconds", None)
+    return float(total()) if callable(total) else float(delay)  # type: ignore[arg-type]
+
+
+def forbidden_reason(message: str) -> str:
+    """Which kind of 403 it was."""
+    text = message.lower()
+    if "blocked by the user" in text:
+        return BLOCKED
+    if "deactivated" in text:
+        return DEACTIVATED
+    return FORBIDDEN

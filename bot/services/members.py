@@ -27,6 +27,17 @@ class MemberStore:
         raw = await self._redis.get(self._keys.member(member_id))
         return Member.model_validate_json(raw) if raw else None
 
+    async def many(self, member_ids: list[str], batch: int = 500) -> list[Member]:
+        """Members by id in one round trip per `batch` (ids that no longer exist are skipped)."""
+        found: list[Member] = []
+        for start in range(0, len(member_ids), batch):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for member_id in member_ids[start:start + batch]:
+                    pipe.get(self._keys.member(member_id))
+                raws = await pipe.execute()
+            found += [Member.model_validate_json(raw) for raw in raws if raw]
+        return found
+
     async def by_account(self, channel: str, user_id: str) -> Member | None:
         """The member behind a platform account, or None if not registered."""
         member_id = await self._redis.get(self._keys.identity(channel, user_id))

@@ -7,6 +7,7 @@ embedded Valkey (with AOF in DVBOT_DATA_DIR) is exercised too.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,14 +26,22 @@ def run_console(tmp_path: Path, lines: list[str], *extra: str) -> subprocess.Com
                           check=False)
 
 
+def menu_number(tmp_path: Path, label: str) -> str:
+    """The number the demo menu gives `label` (the menu grows as flows are added)."""
+    found = re.search(rf"(\d+)\. {label}", run_console(tmp_path, [], "--demo").stdout)
+    assert found is not None, label
+    return found.group(1)
+
+
 def test_demo_through_a_pipe(tmp_path: Path) -> None:
-    # menu → 1 Tạo mã mời → 1 chọn Khối → 1 Đảng viên → 1 "1 người" → code
-    result = run_console(tmp_path, ["1", "1", "1", "1", "/me", "/huy"], "--demo")
+    # menu → Tạo mã mời → 1 chọn Khối → 1 Đảng viên → 1 "1 người" → code
+    invite = menu_number(tmp_path, "Tạo mã mời")
+    result = run_console(tmp_path, [invite, "1", "1", "1", "/me", "/huy"], "--demo")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Chế độ demo" in out
     assert "Đồng chí Quản trị viên Demo — Đảng bộ Khối các cơ quan tỉnh (demo)" in out
-    assert "1. Tạo mã mời" in out
+    assert f"{invite}. Tạo mã mời" in out
     assert "Đã tạo mã mời" in out and "Mã mời: " in out
     assert "Vai trò:" in out and "Quản trị" in out
     assert "Traceback" not in result.stderr
@@ -65,3 +74,15 @@ def test_render_numbers_only_the_last_buttoned_reply() -> None:
     assert "A & B" in text and "<b>" not in text
     assert "• x" in text
     assert "1. Một\n2. Hai\n(Trả lời bằng số 1–2)" in text
+
+
+def test_demo_reads_and_acknowledges_a_directive(tmp_path: Path) -> None:
+    """Issue 3: the demo has the starter library; everything works by typed numbers."""
+    directives = menu_number(tmp_path, "Văn bản chỉ đạo")
+    result = run_console(tmp_path, [directives, "1", "2", "/tiendo"], "--demo")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Văn bản chỉ đạo (mới nhất trước)" in out
+    assert "Quy định 144-QĐ/TW" in out and "Nội dung chính" in out
+    assert "Đã ghi nhận: đồng chí đã nghiên cứu" in out
+    assert "Đồng chí đã nghiên cứu 1/10 văn bản chỉ đạo" in out

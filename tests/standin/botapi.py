@@ -13,6 +13,9 @@ non-string values JSON-encoded), answers use Telegram's ``{"ok": ..., "result": 
 ``{"ok": false, "error_code": ..., "description": ...}`` envelopes, and the common error
 cases (empty/long text, invalid callback data, blocked user, unknown message, 429) are
 reproduced with Telegram's own descriptions so the bot's error handling is exercised for real.
+For broadcast tests and benchmarks it can also enforce a send rate (``enforce_rate``: 429 with
+``retry_after`` above it, like Telegram) and inject random 429s and 5xx errors
+(``inject_random_faults``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import asyncio
 import copy
 import itertools
 import json
+import math
+import random
 import re
 import time
 from collections import deque
@@ -42,6 +47,7 @@ STRING_FIELDS = frozenset(
 MAX_TEXT, MAX_CAPTION, MAX_CALLBACK_DATA = 4096, 1024, 64
 MAX_DOWNLOAD = 20 * 1024 * 1024  # getFile refuses bigger files, like the cloud Bot API
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
+_SEND_METHODS = frozenset({"sendmessage", "sendphoto", "senddocument"})
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
@@ -159,6 +165,15 @@ class BotApiStandin:
         self._changed = asyncio.Event()
         self._closing = False
         self._runner: web.AppRunner | None = None
+        # Rate enforcement and random faults (off by default; see enforce_rate and
+        # inject_random_faults). 429s answered for exceeding the rate go to `rate_limited`.
+        self.rate_limited: list[ApiCall] = []
+        self._rate = self._burst = self._tokens = self._per_chat = 0.0
+        self._rate_at = 0.0
+        self._chat_last: dict[Any, float] = {}
+        self._random: random.Random | None = None
+        self._p429 = self._p5xx = 0.0
+        self._random_retry_after = 1
         handlers: dict[str, Callable[[JsonDict], Awaitable[Any]]] = {
             "getMe": self._get_me, "getUpdates": self._get_updates,
             "setWebhook": self._set_webhook, "deleteWebhook": self._delete_webhook,
@@ -220,6 +235,9 @@ class BotApiStandin:
             if faults:
                 self.failures.append(call)
                 raise faults.popleft()
+            if method.lower() in _SEND_METHODS:
+                self._random_fault(call)
+                self._check_rate(call)
             response = web.json_response({"ok": True, "result": await handler(call.params)})
         except ApiError as err:
             call.status, response = err.status, err.response()
@@ -621,6 +639,56 @@ class BotApiStandin:
         parameters = {"retry_after": retry_after} if status == 429 and retry_after else None
         queue = self._faults.setdefault(method.lower(), deque())
         queue.extend(ApiError(status, description, parameters) for _ in range(times))
+
+    def enforce_rate(self, per_second: float, *, burst: float | None = None,
+                     per_chat_seconds: float = 0.0) -> None:
+        """Answer sends (sendMessage/sendPhoto/sendDocument) above a rate with 429, like
+        Telegram: a token bucket refilled at ``per_second`` holding ``burst`` messages
+        (default: a fifth of a second's worth, at least 1), and, with ``per_chat_seconds``,
+        at most one message per chat in that time. ``retry_after`` is the wait rounded up.
+        Such answers are recorded in ``rate_limited``."""
+        self._rate, self._per_chat = per_second, per_chat_seconds
+        self._burst = self._tokens = max(1.0, burst if burst is not None else per_second / 5)
+        self._rate_at = time.monotonic()
+
+    def inject_random_faults(self, p429: float = 0.0, p5xx: float = 0.0, *,
+                             retry_after: int = 1, seed: int | None = None) -> None:
+        """Fail that share of sends, at random, with 429 (``retry_after``) or 500, before
+        anything is delivered. Recorded in ``failures``."""
+        self._random = random.Random(seed)
+        self._p429, self._p5xx, self._random_retry_after = p429, p5xx, retry_after
+
+    def _random_fault(self, call: ApiCall) -> None:
+        if self._random is None:
+            return
+        draw = self._random.random()
+        if draw < self._p429:
+            self.failures.append(call)
+            raise ApiError(429, f"Too Many Requests: retry after {self._random_retry_after}",
+                           {"retry_after": self._random_retry_after})
+        if draw < self._p429 + self._p5xx:
+            self.failures.append(call)
+            raise ApiError(500, "Internal Server Error")
+
+    def _check_rate(self, call: ApiCall) -> None:
+        now = time.monotonic()
+        wait = 0.0
+        if self._rate:
+            self._tokens = min(self._burst, self._tokens + (now - self._rate_at) * self._rate)
+            self._rate_at = now
+            wait = max(0.0, (1 - self._tokens) / self._rate)
+        chat = call.params.get("chat_id")
+        if self._per_chat and chat in self._chat_last:
+            wait = max(wait, self._chat_last[chat] + self._per_chat - now)
+        if wait > 0:
+            self.rate_limited.append(call)
+            seconds = max(1, math.ceil(wait))
+            raise ApiError(429, f"Too Many Requests: retry after {seconds}",
+                           {"retry_after": seconds})
+        if self._rate:
+            self._tokens -= 1
+        if self._per_chat:
+            self._chat_last[chat] = now
 
     # --------------------------------------------------------------------- waiting
     def _notify(self) -> None:

@@ -264,3 +264,52 @@ async def test_application_polling_echo_and_callback(standin: BotApiStandin) -> 
         await app.updater.stop()
         await app.stop()
         await app.shutdown()
+
+
+# ------------------------------------------------------- rate limits and random faults
+async def test_rate_enforcement_answers_429_above_the_rate(bot: Bot,
+                                                           standin: BotApiStandin) -> None:
+    standin.enforce_rate(10, burst=3)
+    results = []
+    for n in range(6):
+        try:
+            await bot.send_message(100 + n, "x")
+            results.append("ok")
+        except RetryAfter as exc:
+            results.append(f"429:{exc.retry_after}")
+    assert results[:3] == ["ok", "ok", "ok"]  # the burst
+    assert "429:1" in results[3:]
+    assert len(standin.rate_limited) == results.count("429:1")
+    await asyncio.sleep(0.35)  # three more tokens
+    for n in range(3):
+        await bot.send_message(200 + n, "y")
+
+
+async def test_per_chat_enforcement(bot: Bot, standin: BotApiStandin) -> None:
+    standin.enforce_rate(1000, per_chat_seconds=0.3)
+    await bot.send_message(CHAT, "một")
+    await bot.send_message(CHAT + 1, "khác")
+    with pytest.raises(RetryAfter):
+        await bot.send_message(CHAT, "hai")
+    await asyncio.sleep(0.3)
+    await bot.send_message(CHAT, "ba")
+    assert [m.text for m in standin.messages_to(CHAT)] == ["một", "ba"]
+
+
+async def test_random_faults_are_reproducible_and_deliver_nothing(bot: Bot,
+                                                                  standin: BotApiStandin
+                                                                  ) -> None:
+    standin.inject_random_faults(p429=0.2, p5xx=0.2, retry_after=2, seed=7)
+    outcomes = []
+    for n in range(40):
+        try:
+            await bot.send_message(300 + n, "z")
+            outcomes.append("ok")
+        except RetryAfter as exc:
+            outcomes.append(f"429:{exc.retry_after}")
+        except NetworkError:
+            outcomes.append("5xx")
+    assert {"ok", "429:2", "5xx"} == set(outcomes)
+    assert len(standin.failures) == 40 - outcomes.count("ok") == len(standin.calls) - \
+        outcomes.count("ok") - 1  # getMe
+    assert len(standin.sent) == outcomes.count("ok")

@@ -1,0 +1,237 @@
+"""The library's documents: directives (văn bản chỉ đạo) and study materials (tài liệu học tập).
+
+The same models validate content files, documents published from the chat, and what comes
+back from Redis, so a document that passed one door passes the others.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from bot.library.sohieu import MAX_ID, BadSoHieu, parse
+from bot.models import UNIT_ID
+
+MATERIAL_ID = re.compile(rf"^[a-z][a-z0-9-]{{1,{MAX_ID - 1}}}$")
+Text = Annotated[str, Field(min_length=1)]
+
+
+def parse_vn_date(value: str) -> date | str:
+    """'03/6/2013' (as Vietnamese write dates) -> date; other strings are left to pydantic."""
+    match = re.fullmatch(r"\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*", value)
+    if match is None:
+        return value
+    day, month, year = map(int, match.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ValueError(f"ngày {value.strip()} không có thật") from None
+
+
+class StoredFile(BaseModel):
+    """An attachment kept in the file store under its SHA-256."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    filename: str = Field(min_length=1, max_length=120)
+    size: int = Field(ge=1)
+    mime: str = "application/octet-stream"
+
+
+class Question(BaseModel):
+    """One self-check question: options, the correct ones (1-based), an explanation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    question: str = Field(min_length=5, max_length=300)
+    options: list[Annotated[str, Field(min_length=1, max_length=120)]] = Field(
+        min_length=2, max_length=6)
+    correct: list[int] = Field(min_length=1)
+    explanation: str = Field(default="", max_length=1000)
+
+    @field_validator("correct", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, int) else value
+
+    @model_validator(mode="after")
+    def _correct_in_range(self) -> Question:
+        if any(not 1 <= c <= len(self.options) for c in self.correct):
+            raise ValueError(f"đáp án đúng phải là số thứ tự từ 1 đến {len(self.options)}")
+        if len(set(self.correct)) != len(self.correct):
+            raise ValueError("đáp án đúng bị lặp lại")
+        return self
+
+    @property
+    def multi(self) -> bool:
+        """True when more than one option is correct (answered with checkboxes)."""
+        return len(self.correct) > 1
+
+
+class _Document(BaseModel):
+    """Fields both kinds share."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    title: str = Field(min_length=5, max_length=300)
+    summary: str = Field(min_length=10, max_length=3000)
+    body: str = Field(default="", max_length=200_000)
+    attachment: StoredFile | None = None
+    source_url: str | None = Field(default=None, pattern=r"^https?://\S+$", max_length=500)
+    audience: str | None = None  # unit id: this unit and everything below it; None: everyone
+
+    @field_validator("audience")
+    @classmethod
+    def _unit_shape(cls, value: str | None) -> str | None:
+        if value is not None and not UNIT_ID.match(value):
+            raise ValueError("mã đơn vị chỉ gồm a–z, 0–9, _ hoặc -, tối đa 32 ký tự")
+        return value
+
+
+class Directive(_Document):
+    """A Party or State document with its số hiệu."""
+
+    type: Literal["directive"] = "directive"
+    so_hieu: str
+    kind: str = ""
+    issuer: str = Field(min_length=3, max_length=200)
+    issued: date
+    key_points: list[Annotated[str, Field(min_length=3, max_length=600)]] = Field(
+        default_factory=list, max_length=20)
+    replaces: list[str] = Field(default_factory=list)
+    amends: list[str] = Field(default_factory=list)
+    related: list[str] = Field(default_factory=list)
+
+    @field_validator("so_hieu", "replaces", "amends", "related", mode="before")
+    @classmethod
+    def _normalize(cls, value: Any) -> Any:
+        try:
+            if isinstance(value, str):
+                return parse(value).text
+            if isinstance(value, list):
+                return [parse(str(v)).text for v in value]
+        except BadSoHieu as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("issued", mode="before")
+    @classmethod
+    def _vn_date(cls, value: Any) -> Any:
+        return parse_vn_date(value) if isinstance(value, str) else value
+
+    @field_validator("issued")
+    @classmethod
+    def _plausible_date(cls, value: date) -> date:
+        if value.year < 1930:
+            raise ValueError("ngày ban hành phải từ năm 1930 trở đi")
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _infer_kind(cls, data: Any) -> Any:
+        # The chat form has no "kind" field: the số hiệu (and for QĐ the title) tells it.
+        if isinstance(data, dict) and not data.get("kind"):
+            try:
+                parsed = parse(str(data.get("so_hieu", "")))
+            except BadSoHieu:
+                return data  # the so_hieu validator reports it
+            return {**data, "kind": parsed.kind_for(str(data.get("title", "")))}
+        return data
+
+    @field_validator("kind")
+    @classmethod
+    def _kind_matches(cls, value: str, info: ValidationInfo) -> str:
+        so_hieu = info.data.get("so_hieu")
+        if so_hieu is None:
+            return value  # the số hiệu itself is wrong; that error is reported already
+        kinds = parse(so_hieu).kinds
+        if value not in kinds:
+            raise ValueError(f"loại văn bản {value!r} không khớp với số hiệu {so_hieu} "
+                             f"({' hoặc '.join(kinds)})")
+        return value
+
+    @property
+    def id(self) -> str:
+        """Short id derived from the số hiệu: the same số hiệu is the same document."""
+        return parse(self.so_hieu).doc_id
+
+    @property
+    def level(self) -> str:
+        """Issuing level from the số hiệu, e.g. 'Trung ương'."""
+        return parse(self.so_hieu).level
+
+    @property
+    def label(self) -> str:
+        """'Nghị quyết 25-NQ/TW'."""
+        return f"{self.kind} {self.so_hieu}"
+
+
+class Material(_Document):
+    """A study material, optionally with a self-check quiz."""
+
+    type: Literal["material"] = "material"
+    id: str = Field(pattern=MATERIAL_ID.pattern)
+    topic: str = Field(min_length=2, max_length=60)
+    quiz: list[Question] = Field(default_factory=list, max_length=20)
+
+    @property
+    def label(self) -> str:
+        """What lists show."""
+        return self.title
+
+
+Document = Annotated[Directive | Material, Field(discriminator="type")]
+DOCUMENT: TypeAdapter[Directive | Material] = TypeAdapter(Document)
+
+
+class Record(BaseModel):
+    """A document as stored: where it came from and when it last changed."""
+
+    doc: Document
+    origin: str  # "file:directives/25-nq-tw.md" or "chat:<member id>"
+    digest: str  # hash of the content, so re-imports of an unchanged file write nothing
+    updated_at: datetime
+
+
+class Entry(BaseModel):
+    """The catalog line of one document: enough to list, search and check the audience."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    type: Literal["directive", "material"]
+    title: str
+    summary: str
+    label: str
+    so_hieu: str | None = None
+    kind: str = ""
+    issuer: str | None = None
+    issued: date | None = None
+    topic: str | None = None
+    audience: str | None = None
+    questions: int = 0
+    digest: str
+
+    @classmethod
+    def of(cls, doc: Directive | Material, digest: str) -> Entry:
+        """The catalog line for a document."""
+        if isinstance(doc, Directive):
+            return cls(id=doc.id, type="directive", title=doc.title, summary=doc.summary,
+                       label=doc.label, so_hieu=doc.so_hieu, kind=doc.kind, issuer=doc.issuer,
+                       issued=doc.issued, audience=doc.audience, digest=digest)
+        return cls(id=doc.id, type="material", title=doc.title, summary=doc.summary,
+                   label=doc.label, topic=doc.topic, audience=doc.audience,
+                   questions=len(doc.quiz), digest=digest)
+

@@ -1,0 +1,137 @@
+"""The library in Redis: documents, the catalog snapshot, acknowledgements and quiz scores."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from redis.asyncio import Redis
+
+from bot.keys import Keys
+from bot.library.files import FileStore
+from bot.library.models import DOCUMENT, Directive, Entry, Material, Record
+from bot.library.search import SearchIndex
+from bot.text import fold
+
+# Count an acknowledgement once: the unit counter moves only when the member is new in the set,
+# and both keys share the document's hash slot.
+_ACK = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
+  redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+  return 1
+end
+return 0
+"""
+Saved = Literal["added", "updated", "unchanged"]
+
+
+def topic_slug(topic: str) -> str:
+    """Short button-safe id of a topic name: 'Dân vận khéo' -> 'dan-van-kheo'."""
+    return "-".join(fold(topic).replace("/", " ").split())[:24].strip("-") or "khac"
+
+
+def digest_of(doc: Directive | Material) -> str:
+    """Hash of a document's content (not of where or when it was saved)."""
+    return hashlib.sha256(DOCUMENT.dump_json(doc)).hexdigest()
+
+
+@dataclass(frozen=True)
+class Library:
+    """An immutable snapshot of the catalog, with its search index."""
+
+    entries: dict[str, Entry]
+    index: SearchIndex = field(repr=False)
+
+    @classmethod
+    def of(cls, entries: list[Entry]) -> Library:
+        """Snapshot and index."""
+        return cls({e.id: e for e in entries}, SearchIndex(entries))
+
+    def directives(self) -> list[Entry]:
+        """Directives, newest first."""
+        found = [e for e in self.entries.values() if e.type == "directive"]
+        return sorted(found, key=lambda e: (e.issued.isoformat() if e.issued else "", e.id),
+                      reverse=True)
+
+    def materials(self) -> list[Entry]:
+        """Materials ordered by topic, then title."""
+        found = [e for e in self.entries.values() if e.type == "material"]
+        return sorted(found, key=lambda e: (fold(e.topic or ""), fold(e.title)))
+
+    def search(self, query: str) -> list[Entry]:
+        """Entries matching the query, best first."""
+        return [self.entries[i] for i in self.index.search(query)]
+
+
+class LibraryStore:
+    """Documents as JSON records, a catalog hash, and per-process snapshots of the catalog."""
+
+    def __init__(self, redis: Redis, keys: Keys, files: FileStore) -> None:
+        self._redis = redis
+        self._keys = keys
+        self.files = files
+        self._ack = redis.register_script(_ACK)
+        self._cached: tuple[int, Library] | None = None
+
+    async def snapshot(self) -> Library:
+        """Current catalog: one GET per call, a reload only after something changed."""
+        version = int(await self._redis.get(self._keys.library_version()) or 0)
+        if self._cached is None or self._cached[0] != version:
+            raw = await self._redis.hgetall(self._keys.library_catalog())
+            entries = [Entry.model_validate_json(value) for value in raw.values()]
+            self._cached = (version, Library.of(entries))
+        return self._cached[1]
+
+    async def get(self, doc_id: str) -> Record | None:
+        """The stored document, or None."""
+        raw = await self._redis.get(self._keys.document(doc_id))
+        return Record.model_validate_json(raw) if raw else None
+
+    async def save(self, doc: Directive | Material, *, origin: str, now: datetime) -> Saved:
+        """Store a document; the same id (same số hiệu / file name) updates, never duplicates."""
+        digest = digest_of(doc)
+        current = await self._redis.hget(self._keys.library_catalog(), doc.id)
+        if current is not None and Entry.model_validate_json(current).digest == digest:
+            return "unchanged"
+        record = Record(doc=doc, origin=origin, digest=digest, updated_at=now)
+        # The body first, then the catalog line: a reader that sees the line finds the body.
+        await self._redis.set(self._keys.document(doc.id), record.model_dump_json())
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._keys.library_catalog(), doc.id,
+                      Entry.of(doc, digest).model_dump_json())
+            pipe.incr(self._keys.library_version())
+            await pipe.execute()
+        return "added" if current is None else "updated"
+
+    async def ack(self, doc_id: str, member_id: str, unit_id: str) -> bool:
+        """Record "Đã nghiên cứu"; True the first time. Safe to repeat."""
+        added = await self._ack(keys=[self._keys.document_acks(doc_id),
+                                      self._keys.document_ack_units(doc_id)],
+                                args=[member_id, unit_id])
+        # The member's own list lives in their slot; SADD is idempotent, so a retry after a
+        # crash between the two writes repairs it.
+        await self._redis.sadd(self._keys.member_acks(member_id), doc_id)
+        return bool(added)
+
+    async def has_acked(self, doc_id: str, member_id: str) -> bool:
+        """True if the member acknowledged the document."""
+        return bool(await self._redis.sismember(self._keys.document_acks(doc_id), member_id))
+
+    async def acked(self, member_id: str) -> set[str]:
+        """Ids of every document the member acknowledged."""
+        return {str(i) for i in await self._redis.smembers(self._keys.member_acks(member_id))}
+
+    async def record_quiz(self, member_id: str, doc_id: str, score: int) -> int:
+        """Keep the best score (ZADD GT never lowers it); return the best so far."""
+        key = self._keys.member_quiz(member_id)
+        await self._redis.zadd(key, {doc_id: score}, gt=True)
+        best = await self._redis.zscore(key, doc_id)
+        return int(best or 0)
+
+    async def quiz_scores(self, member_id: str) -> dict[str, int]:
+        """Best score per material."""
+        pairs = await self._redis.zrange(self._keys.member_quiz(member_id), 0, -1,
+                                         withscores=True)
+        return {str(pair[0]): int(pair[1]) for pair in pairs}

@@ -1,0 +1,163 @@
+"""The end of the publish form: the optional PDF, the preview, and publishing itself.
+
+A PDF over the platform's limit is refused before anything is downloaded; a PDF that is
+accepted is stored by its hash, and the directive itself is written only on "Đăng văn bản".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.actions import act
+from bot.conversation import Dialog
+from bot.library.audience import can_manage, recipients
+from bot.library.files import FileTooBig, human_size, upload_limit
+from bot.library.loader import explain
+from bot.library.models import Directive
+from bot.messages import Button, FileRef, FileUnavailable, Reply, rows
+from bot.models import Role
+from bot.router import Outcome, Request
+from bot.services import access
+from bot.services.org import OrgTree
+from bot.text import esc, fold
+from handlers.cancel import CANCEL
+from handlers.library_ui import log, vn_date
+from handlers.menu import BACK
+
+FLOW = "pub"
+SKIP = Button("Bỏ qua", act("pub.skip"))
+SKIP_WORDS = {"bo qua", "khong", "khong co", "skip"}
+
+
+async def file_step(request: Request) -> Outcome:
+    """A PDF (checked, downloaded, stored) or "bỏ qua" typed."""
+    dialog = _dialog(request, "pub.file")
+    file = request.incoming.file
+    if file is None:
+        if fold(request.text) in SKIP_WORDS:
+            return preview(dialog, await request.tree())
+        return _again(dialog, "Xin đồng chí gửi tệp PDF, hoặc bấm <b>Bỏ qua</b>.", SKIP)
+    problem = _file_problem(file, request.incoming.channel)
+    if problem:
+        return _again(dialog, problem, SKIP)
+    assert file.fetch is not None
+    limit = upload_limit(request.incoming.channel)
+    try:
+        data = await file.fetch()
+        stored = await request.deps.library.files.put(data, _pdf_name(file), limit=limit)
+    except (FileUnavailable, FileTooBig) as exc:
+        log.info("could not take a PDF from %s: %s", request.account, exc)
+        return _again(dialog, _too_big(exc.size, limit) if isinstance(exc, FileTooBig) else
+                      "Bot chưa tải được tệp này về. Xin đồng chí gửi lại, hoặc bấm Bỏ qua.",
+                      SKIP)
+    return preview(dialog.at("pub.file", attachment=stored.model_dump()), await request.tree())
+
+
+async def skip_file(request: Request) -> Outcome:
+    """"Bỏ qua": no PDF."""
+    return preview(_dialog(request, "pub.file"), await request.tree())
+
+
+def _file_problem(file: FileRef, channel: str) -> str | None:
+    limit = upload_limit(channel)
+    if file.kind != "document" or not (file.mime_type == "application/pdf"
+                                       or file.filename.lower().endswith(".pdf")):
+        return "Bot chỉ nhận tệp PDF làm toàn văn. Xin đồng chí gửi tệp .pdf, hoặc bấm Bỏ qua."
+    if file.size > limit:
+        return _too_big(file.size, limit)
+    if file.fetch is None:
+        return "Kênh này chưa hỗ trợ gửi tệp. Xin đồng chí bấm Bỏ qua."
+    return None
+
+
+def _too_big(size: int, limit: int) -> str:
+    return (f"Tệp nặng {human_size(size)}, vượt giới hạn {human_size(limit)} mà nền tảng cho "
+            "phép bot nhận. Chưa có gì được lưu. Xin đồng chí gửi bản nén nhỏ hơn, hoặc bấm "
+            "Bỏ qua.")
+
+
+def _pdf_name(file: FileRef) -> str:
+    name = file.filename.strip() or "van-ban.pdf"
+    return name if name.lower().endswith(".pdf") else f"{name}.pdf"
+
+
+async def confirm(request: Request) -> Outcome:
+    """Publish the previewed draft, re-checking scope and validation once more."""
+    dialog = _dialog(request, "pub.confirm")
+    tree = await request.tree()
+    directive = draft(dialog.data)
+    if isinstance(directive, list):
+        return _again(dialog, "Văn bản chưa hợp lệ:\n" + esc("\n".join(directive)))
+    access.require(request.me, Role.CADRE, str(dialog.data["unit"]), tree)
+    existing = await request.deps.library.get(directive.id)
+    if existing is not None and not can_manage(request.me, existing.doc.audience, tree):
+        raise access.Forbidden("Văn bản số này thuộc cấp khác quản lý; đồng chí không cập nhật "
+                               "được.")
+    outcome = await request.deps.library.save(directive, origin=f"chat:{request.me.id}",
+                                              now=request.now())
+    await request.deps.audit.record(request.me.id, "directive_publish", doc=directive.id,
+                                    unit=str(directive.audience), outcome=outcome)
+    reach = await publish_recipients(request, directive)
+    done = "Đã cập nhật" if outcome != "added" else "Đã đăng"
+    text = (f"{done} <b>{esc(directive.label)}</b> cho {esc(tree.path(str(directive.audience)))}"
+            f" ({len(reach)} đảng viên).")
+    buttons = rows(Button("Mở văn bản", act("doc", directive.id)), BACK)
+    return Outcome([Reply(text, buttons=buttons)])
+
+
+async def publish_recipients(request: Request, directive: Directive) -> list[str]:
+    """Members a new directive concerns: the ids the notification should go to."""
+    deps = request.deps
+    ids = await recipients(deps.redis, deps.keys, await request.tree(), directive.audience)
+    # NOTIFY (issue 6): hand `ids` (and directive.id for the "Mở văn bản" button) to the
+    # delivery engine here; publishing itself is already complete at this point.
+    return ids
+
+
+async def waiting(request: Request) -> Outcome:
+    """Text typed at the preview: point at the two buttons."""
+    dialog = _dialog(request, "pub.confirm")
+    return Outcome([Reply("Đồng chí bấm <b>Đăng văn bản</b> để đăng, hoặc <b>Hủy</b>.",
+                          buttons=rows(PUBLISH, CANCEL))], dialog=dialog)
+
+
+PUBLISH = Button("Đăng văn bản", act("pub.ok"))
+
+
+def draft(data: dict[str, Any]) -> Directive | list[str]:
+    """The draft as a validated Directive, or what is wrong with it."""
+    fields = {key: data.get(key) for key in ("so_hieu", "title", "issued", "issuer", "summary",
+                                             "attachment")}
+    try:
+        return Directive.model_validate({**fields, "audience": data.get("unit")})
+    except ValidationError as exc:
+        return explain(exc)
+
+
+def preview(dialog: Dialog, tree: OrgTree) -> Outcome:
+    """Show the draft and ask for confirmation."""
+    directive = draft(dialog.data)
+    if isinstance(directive, list):
+        return _again(dialog, "Văn bản chưa hợp lệ:\n" + esc("\n".join(directive)))
+    file = directive.attachment
+    lines = ["<b>Xem lại trước khi đăng</b>", f"<b>{esc(directive.label)}</b>",
+             f"<b>{esc(directive.title)}</b>",
+             f"Ngày ban hành: {vn_date(directive.issued)} — {esc(directive.issuer)}",
+             f"Đối tượng: {esc(tree.path(str(directive.audience)))}",
+             f"Tệp đính kèm: {esc(file.filename) if file else 'không có'}", "",
+             esc(directive.summary)]
+    return Outcome([Reply("\n".join(lines), buttons=rows(PUBLISH, CANCEL))],
+                   dialog=dialog.at("pub.confirm"))
+
+
+def _dialog(request: Request, step: str) -> Dialog:
+    dialog = request.dialog
+    if dialog is None or dialog.flow != FLOW or dialog.step != step:
+        raise access.Forbidden("Không có văn bản nào đang soạn. Đồng chí gõ /menu để bắt đầu.")
+    return dialog
+
+
+def _again(dialog: Dialog, problem: str, *extra: Button) -> Outcome:
+    return Outcome([Reply(problem, buttons=rows(*extra, CANCEL))], dialog=dialog)
