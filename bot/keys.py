@@ -104,6 +104,11 @@ class Keys:
         """Hash: home unit id -> how many of its members acknowledged (for coverage reports)."""
         return f"{self.prefix}:{{doc:{doc_id}}}:ackunits"
 
+    def document_reminder(self, doc_id: str, unit_id: str) -> str:
+        """String with a TTL: when the last "nhắc nhở" about the document went to a unit's
+        subtree (epoch seconds); while it lives, another press sends nothing."""
+        return f"{self.prefix}:{{doc:{doc_id}}}:remind:{unit_id}"
+
     def member_acks(self, member_id: str) -> str:
         """Set of document ids the member acknowledged (their own progress)."""
         return f"{self.prefix}:{{m:{member_id}}}:acks"

@@ -19,11 +19,13 @@ from handlers import (
     progress,
     publish,
     quiz,
+    remind,
     search,
     start,
 )
 
-LIBRARY = (directives, materials, documents, search, progress, quiz, publish, coverage)  # issue 3
+LIBRARY = (directives, materials, documents, search, progress, quiz, publish, coverage,
+           remind)  # issue 3 (notices and reminders through issue 6's delivery engine)
 BROADCASTS = (broadcast, broadcast_report)  # issue 6: cadres' announcements
 
 # Order matters only for the main menu (each item has its own `order`) and for readability.

@@ -1,8 +1,8 @@
 """Cadres see who has studied a directive: % per child unit, and the names of those who have not.
 
 Every step re-checks that the cadre's scope covers the unit in the payload (it may be forged).
-The "not yet" list is also exactly who a reminder should reach: `reminder_recipients` is the
-hand-off point for the delivery engine (issue 6), which will add the "nhắc nhở" button.
+The "not yet" list is also exactly who a reminder reaches: the "Nhắc nhở" button of a report
+(handlers/remind.py) sends to `reminder_recipients` through the delivery engine.
 """
 
 from __future__ import annotations
@@ -90,12 +90,19 @@ async def missing(request: Request) -> Outcome:
     if page + 1 < pages:
         nav.append(Button("Trang sau ›", act("cov.n", doc_id, unit_id, str(page + 1))))
     back = Button("« Về báo cáo", act("cov.u", doc_id, unit_id))
-    return screen(request, "\n".join(lines), [*nav, back, BACK])
+    remind = [remind_button(doc_id, unit_id)] if ids else []
+    return screen(request, "\n".join(lines), [*nav, *remind, back, BACK])
+
+
+def remind_button(doc_id: str, unit_id: str) -> Button:
+    """"Nhắc nhở": asks first, with the exact count (handlers/remind.py)."""
+    return Button("Nhắc nhở những đồng chí chưa nghiên cứu", act("cov.r", doc_id, unit_id))
 
 
 async def reminder_recipients(request: Request, entry: Entry, unit_id: str) -> list[str]:
     """Member ids under `unit_id` who have not acknowledged `entry` (who a reminder goes to)."""
-    # REMIND (issue 6): the "nhắc nhở" button hands exactly these ids to the delivery engine.
+    # REMIND (issue 6): handlers/remind.py hands exactly these ids (those with an account to
+    # deliver to) to the delivery engine, after re-checking the cadre's scope.
     deps = request.deps
     return await not_acknowledged(deps.redis, deps.keys, await request.tree(), entry.id,
                                   unit_id, entry.audience)
@@ -112,6 +119,7 @@ async def _report(request: Request, entry: Entry, unit_id: str) -> Outcome:
     if waiting:
         buttons.append(Button(f"Danh sách chưa nghiên cứu ({waiting})",
                               act("cov.n", entry.id, unit_id, "0")))
+        buttons.append(remind_button(entry.id, unit_id))
     parent = tree.units[unit_id].parent
     if parent and access.can(request.me, Role.CADRE, parent, tree):
         buttons.append(Button("« Lên cấp trên", act("cov.u", entry.id, parent)))

@@ -2,10 +2,12 @@
 
 A PDF over the platform's limit is refused before anything is downloaded; a PDF that is
 accepted is stored by its hash, and the directive itself is written only on "Đăng văn bản".
+Publishing then notifies the audience through the delivery engine (see `notify`).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -15,7 +17,9 @@ from bot.conversation import Dialog
 from bot.library.audience import can_manage, recipients
 from bot.library.files import FileTooBig, human_size, upload_limit
 from bot.library.loader import explain
-from bot.library.models import Directive
+from bot.library.models import Directive, Record
+from bot.library.notices import publication_job, publication_message, reachable
+from bot.library.store import Saved
 from bot.messages import Button, FileRef, FileUnavailable, Reply, rows
 from bot.models import Role
 from bot.router import Outcome, Request
@@ -99,21 +103,75 @@ async def confirm(request: Request) -> Outcome:
                                               now=request.now())
     await request.deps.audit.record(request.me.id, "directive_publish", doc=directive.id,
                                     unit=str(directive.audience), outcome=outcome)
-    reach = await publish_recipients(request, directive)
-    done = "Đã cập nhật" if outcome != "added" else "Đã đăng"
-    text = (f"{done} <b>{esc(directive.label)}</b> cho {esc(tree.path(str(directive.audience)))}"
-            f" ({len(reach)} đảng viên).")
-    buttons = rows(Button("Mở văn bản", act("doc", directive.id)), BACK)
+    record = await request.deps.library.get(directive.id)
+    assert record is not None  # saved just now, or already there unchanged
+    notice = await notify(request, record, outcome)
+    text = _published(directive, record.version, esc(tree.path(str(directive.audience))), notice)
+    buttons = rows(Button("Mở văn bản", act("doc", directive.id)),
+                   Button("Báo cáo nghiên cứu", act("cov.d", directive.id)), BACK)
     return Outcome([Reply(text, buttons=buttons)])
 
 
 async def publish_recipients(request: Request, directive: Directive) -> list[str]:
-    """Members a new directive concerns: the ids the notification should go to."""
+    """Members a new directive concerns, except its author: who the notification goes to."""
     deps = request.deps
     ids = await recipients(deps.redis, deps.keys, await request.tree(), directive.audience)
-    # NOTIFY (issue 6): hand `ids` (and directive.id for the "Mở văn bản" button) to the
-    # delivery engine here; publishing itself is already complete at this point.
-    return ids
+    # The author has just written it: "Văn bản mới" in their own chat would only be noise.
+    return [i for i in ids if i != request.me.id]
+
+
+async def notify(request: Request, record: Record, outcome: Saved) -> tuple[int, int] | None:
+    """Hand the notification to the delivery engine: (members it goes to, members skipped for
+    lack of an account), or None when nobody is notified (again)."""
+    # NOTIFY (issue 6). The job id is the document and its version (bumped only when the
+    # content changes), so a retry or a double press never notifies twice. A new số hiệu
+    # notifies its audience; a changed version notifies again as "Văn bản được cập nhật",
+    # because members may have studied the old text; the same content published again changes
+    # nothing and notifies nobody (reminders are the coverage report's "Nhắc nhở"). The one
+    # exception is a retry of this cadre's own publication after a crash between saving and
+    # enqueueing: it still finds the version "unchanged", and the same job id is enqueued
+    # (a no-op when it went out already).
+    doc = record.doc
+    if not isinstance(doc, Directive):
+        return None
+    if outcome == "unchanged" and not _own_recent(request, record):
+        return None
+    deps = request.deps
+    ids = await publish_recipients(request, doc)
+    targets, skipped = await reachable(deps.members, await request.tree(), ids, doc.audience)
+    paid = deps.settings.telegram_paid_rate > 0
+    if not await deps.outbox.enqueue(publication_job(doc.id, record.version), targets,
+                                     [publication_message(doc, record.version)], paid=paid):
+        return None
+    return len(targets), skipped
+
+
+def _own_recent(request: Request, record: Record) -> bool:
+    """This cadre saved this version recently enough for this to be a retry of that dialog."""
+    ttl = timedelta(hours=request.deps.settings.dialog_ttl_hours)
+    return record.origin == f"chat:{request.me.id}" and request.now() - record.updated_at < ttl
+
+
+def _published(directive: Directive, version: int, place: str,
+               notice: tuple[int, int] | None) -> str:
+    """The cadre's confirmation, with how many members are being notified."""
+    label = f"<b>{esc(directive.label)}</b>"
+    if notice is None:
+        return (f"{label} đã có trong thư viện với đúng nội dung này; không có gì thay đổi nên "
+                "không gửi thông báo lại. Muốn nhắc những đồng chí chưa nghiên cứu, đồng chí "
+                "mở <b>Báo cáo nghiên cứu</b> và bấm <b>Nhắc nhở</b>.")
+    count, skipped = notice
+    done = "Đã đăng" if version == 1 else "Đã cập nhật"
+    lines = [f"{done} {label} cho {place}."]
+    if count:
+        kind = "văn bản mới" if version == 1 else "văn bản được cập nhật"
+        lines.append(f"Đang gửi thông báo {kind} tới <b>{count}</b> đảng viên trong đơn vị.")
+    else:
+        lines.append("Không có đảng viên nào khác trong đơn vị nhận được tin, nên không gửi "
+                     "thông báo.")
+    if skipped:
+        lines.append(f"({skipped} đồng chí chưa có tài khoản nhận tin nên sẽ không nhận được.)")
+    return "\n".join(lines)
 
 
 async def waiting(request: Request) -> Outcome:

@@ -50,6 +50,7 @@ def test_library_keys_are_pinned() -> None:
     assert k.document("25-nq-tw") == "dv:{doc:25-nq-tw}"
     assert k.document_acks("25-nq-tw") == "dv:{doc:25-nq-tw}:acks"
     assert k.document_ack_units("25-nq-tw") == "dv:{doc:25-nq-tw}:ackunits"
+    assert k.document_reminder("25-nq-tw", "cb-a1") == "dv:{doc:25-nq-tw}:remind:cb-a1"
     assert k.member_acks("42") == "dv:{m:42}:acks"
     assert k.member_quiz("42") == "dv:{m:42}:quiz"
 
@@ -63,6 +64,7 @@ def test_library_keys_that_change_together_share_a_slot() -> None:
         return key[key.index("{") + 1:key.index("}")]
 
     assert tag(k.document_acks("x")) == tag(k.document_ack_units("x")) == tag(k.document("x"))
+    assert tag(k.document_reminder("x", "u")) == tag(k.document("x"))
     assert tag(k.library_catalog()) == tag(k.library_version())
     assert tag(k.member_acks("7")) == tag(k.member_quiz("7")) == tag(k.member("7"))
 

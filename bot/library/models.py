@@ -203,6 +203,7 @@ class Record(BaseModel):
     origin: str  # "file:directives/25-nq-tw.md" or "chat:<member id>"
     digest: str  # hash of the content, so re-imports of an unchanged file write nothing
     updated_at: datetime
+    version: int = 1  # +1 on every change of content: notices about it are keyed by it
 
 
 class Entry(BaseModel):
@@ -223,15 +224,17 @@ class Entry(BaseModel):
     audience: str | None = None
     questions: int = 0
     digest: str
+    version: int = 1  # the Record's version, so a save knows the next one without the body
 
     @classmethod
-    def of(cls, doc: Directive | Material, digest: str) -> Entry:
+    def of(cls, doc: Directive | Material, digest: str, version: int = 1) -> Entry:
         """The catalog line for a document."""
         if isinstance(doc, Directive):
             return cls(id=doc.id, type="directive", title=doc.title, summary=doc.summary,
                        label=doc.label, so_hieu=doc.so_hieu, kind=doc.kind, issuer=doc.issuer,
-                       issued=doc.issued, audience=doc.audience, digest=digest)
+                       issued=doc.issued, audience=doc.audience, digest=digest,
+                       version=version)
         return cls(id=doc.id, type="material", title=doc.title, summary=doc.summary,
                    label=doc.label, topic=doc.topic, audience=doc.audience,
-                   questions=len(doc.quiz), digest=digest)
+                   questions=len(doc.quiz), digest=digest, version=version)
 

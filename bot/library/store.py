@@ -93,14 +93,16 @@ class LibraryStore:
         """Store a document; the same id (same số hiệu / file name) updates, never duplicates."""
         digest = digest_of(doc)
         current = await self._redis.hget(self._keys.library_catalog(), doc.id)
-        if current is not None and Entry.model_validate_json(current).digest == digest:
+        previous = Entry.model_validate_json(current) if current is not None else None
+        if previous is not None and previous.digest == digest:
             return "unchanged"
-        record = Record(doc=doc, origin=origin, digest=digest, updated_at=now)
+        version = previous.version + 1 if previous is not None else 1
+        record = Record(doc=doc, origin=origin, digest=digest, updated_at=now, version=version)
         # The body first, then the catalog line: a reader that sees the line finds the body.
         await self._redis.set(self._keys.document(doc.id), record.model_dump_json())
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._keys.library_catalog(), doc.id,
-                      Entry.of(doc, digest).model_dump_json())
+                      Entry.of(doc, digest, version).model_dump_json())
             pipe.incr(self._keys.library_version())
             await pipe.execute()
         return "added" if current is None else "updated"

@@ -56,7 +56,7 @@ async def test_publish_with_a_pdf(cadre: Chat, deps: Deps) -> None:
     assert await deps.library.get("12-nq-du") is None  # nothing saved before confirming
     await cadre.press("Đăng văn bản")
     assert "Đã đăng <b>Nghị quyết 12-NQ/ĐU</b>" in cadre.replies[0].text
-    assert "(2 đảng viên)" in cadre.text  # the recipients a notification would go to
+    assert "tới 2 đảng viên" in cadre.text  # the members of Chi bộ A1 being notified
     record = await deps.library.get("12-nq-du")
     assert record is not None and isinstance(record.doc, Directive)
     assert record.doc.audience == "cb-a1" and record.origin.startswith("chat:")
@@ -81,7 +81,8 @@ async def test_same_so_hieu_twice_updates(cadre: Chat, deps: Deps) -> None:
     assert "đã có" in cadre.text or "Bước" in cadre.text
     await cadre.say("bỏ qua")
     await cadre.press("Đăng văn bản")
-    assert "Đã cập nhật" in cadre.text
+    # Identical content: nothing changes, and nobody is notified a second time.
+    assert "không có gì thay đổi" in cadre.text
     library = await deps.library.snapshot()
     assert [e.id for e in library.entries.values()] == ["12-nq-du"]
 

@@ -69,6 +69,10 @@ async def test_publishing_the_same_so_hieu_updates(deps: Deps) -> None:
     assert await deps.library.save(same, origin="chat:1", now=deps.clock()) == "updated"
     assert await deps.library.save(same, origin="chat:1", now=deps.clock()) == "unchanged"
     assert list((await deps.library.snapshot()).entries) == ["12-nq-du"]
+    # The version moves only when the content changes (publication notices are keyed by it).
+    record = await deps.library.get("12-nq-du")
+    assert record is not None and record.version == 2
+    assert (await deps.library.snapshot()).entries["12-nq-du"].version == 2
 
 
 async def test_acknowledgement_counts_once_per_member(deps: Deps) -> None:
