@@ -14,7 +14,6 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
 
 from bot.actions import act
 from bot.audit import AuditLog
@@ -27,6 +26,7 @@ from bot.services import access
 from bot.services.announcement import Frame, Upload, render
 from bot.services.members import MemberStore
 from bot.services.org import OrgTree, UnitStore
+from bot.storage.atomic import update_model
 from bot.text import vn_datetime
 
 log = logging.getLogger("dvbot.broadcasts")
@@ -158,21 +158,11 @@ class BroadcastService:
         return [b for b in found if b is not None]
 
     async def _update(self, broadcast_id: str, **changes: object) -> Broadcast:
-        key = self._keys.broadcast(broadcast_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    if raw is None:
-                        raise LookupError(f"broadcast {broadcast_id} does not exist")
-                    b = Broadcast.model_validate_json(raw).model_copy(update=changes)
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.set(key, b.model_dump_json())
-                    await pipe.execute()
-                    return b
-                except WatchError:
-                    continue  # changed meanwhile: read again
+        updated = await update_model(self._redis, self._keys.broadcast(broadcast_id), Broadcast,
+                                     lambda b: b.model_copy(update=changes))
+        if updated is None:
+            raise LookupError(f"broadcast {broadcast_id} does not exist")
+        return updated
 
     # ------------------------------------------------------------------ audience
     async def audience(self, tree: OrgTree, unit_id: str, roles: list[Role]) -> list[Recipient]:

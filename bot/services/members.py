@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
 
 from bot.keys import Keys
 from bot.models import Grant, Member, Role
+from bot.storage.atomic import update_model
 
 
 class MemberNotFound(LookupError):
@@ -77,25 +77,16 @@ class MemberStore:
     async def _update_grants(
         self, member_id: str, *, add: Grant | None = None, remove: Grant | None = None
     ) -> Member:
-        key = self._keys.member(member_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    if raw is None:
-                        raise MemberNotFound(member_id)
-                    member = Member.model_validate_json(raw)
-                    grants = [g for g in member.grants if g != remove]
-                    if add is not None and add not in grants and add.role is not Role.MEMBER:
-                        grants.append(add)
-                    member = member.model_copy(update={"grants": grants})
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.set(key, member.model_dump_json())
-                    await pipe.execute()
-                    return member
-                except WatchError:
-                    continue  # someone else changed the member meanwhile: read again
+        def change(member: Member) -> Member:
+            grants = [g for g in member.grants if g != remove]
+            if add is not None and add not in grants and add.role is not Role.MEMBER:
+                grants.append(add)
+            return member.model_copy(update={"grants": grants})
+
+        updated = await update_model(self._redis, self._keys.member(member_id), Member, change)
+        if updated is None:
+            raise MemberNotFound(member_id)
+        return updated
 
     async def list(self, unit: str | None = None, limit: int = 1000) -> list[Member]:
         """Members of one unit (home unit only), or everyone, oldest first."""
