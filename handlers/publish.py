@@ -89,13 +89,19 @@ async def so_hieu_step(request: Request) -> Outcome:
     return _next(dialog.at("pub.title", so_hieu=parsed.text), note)
 
 
+async def _line_step(request: Request, field: str, label: str, low: int, high: int,
+                     next_step: str) -> Outcome:
+    """One-line field: whitespace folded, length between `low` and `high`."""
+    dialog = _dialog(request)
+    value = " ".join(request.text.split())
+    if not low <= len(value) <= high:
+        return _again(dialog, f"{label} cần từ {low} đến {high} ký tự. Xin đồng chí gõ lại.")
+    return _next(dialog.at(next_step, **{field: value}))
+
+
 async def title_step(request: Request) -> Outcome:
     """Trích yếu: 5–300 characters."""
-    dialog = _dialog(request)
-    title = " ".join(request.text.split())
-    if not 5 <= len(title) <= 300:
-        return _again(dialog, "Trích yếu cần từ 5 đến 300 ký tự. Xin đồng chí gõ lại.")
-    return _next(dialog.at("pub.date", title=title))
+    return await _line_step(request, "title", "Trích yếu", 5, 300, "pub.date")
 
 
 async def date_step(request: Request) -> Outcome:
@@ -114,11 +120,7 @@ async def date_step(request: Request) -> Outcome:
 
 async def issuer_step(request: Request) -> Outcome:
     """Cơ quan ban hành: 3–200 characters."""
-    dialog = _dialog(request)
-    issuer = " ".join(request.text.split())
-    if not 3 <= len(issuer) <= 200:
-        return _again(dialog, "Tên cơ quan ban hành cần từ 3 đến 200 ký tự. Xin đồng chí gõ lại.")
-    return _next(dialog.at("pub.summary", issuer=issuer))
+    return await _line_step(request, "issuer", "Tên cơ quan ban hành", 3, 200, "pub.summary")
 
 
 async def summary_step(request: Request) -> Outcome:
