@@ -14,6 +14,11 @@ from bot.delivery.outbox import Outbox
 from bot.keys import Keys
 from bot.library.files import FileStore
 from bot.library.store import LibraryStore
+from bot.proposals.durable import Durability
+from bot.proposals.levels import parse_levels
+from bot.proposals.queue import ReviewQueue
+from bot.proposals.service import ProposalService
+from bot.proposals.store import ProposalStore
 from bot.services.broadcasts import BroadcastService
 from bot.services.invites import InviteStore
 from bot.services.members import MemberStore
@@ -55,6 +60,7 @@ class Deps:
     library: LibraryStore  # issue 3: directives, materials, acknowledgements, quizzes
     outbox: Outbox  # issue 6: bulk delivery (broadcasts, notices)
     broadcasts: BroadcastService  # issue 6: cadres' announcements
+    proposals: ProposalService  # issue 5: "Dân vận khéo" proposals and their review queues
     clock: Callable[[], datetime] = utc_now
 
 
@@ -72,4 +78,13 @@ def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> De
         conversations=ConversationStore(redis, keys, settings.dialog_ttl_hours * 3600),
         audit=audit, links=links, outbox=outbox, broadcasts=broadcasts,
         library=LibraryStore(redis, keys, FileStore(settings.data_dir / "files")),
+        proposals=build_proposals(settings, redis, keys),  # issue 5
     )
+
+
+# --- proposals (issue 5) ----------------------------------------------------------------------
+def build_proposals(settings: Settings, redis: Redis, keys: Keys) -> ProposalService:
+    """The proposal workflow on this Redis."""
+    return ProposalService(redis, ProposalStore(redis, keys), ReviewQueue(redis, keys),
+                           Durability(redis), parse_levels(settings.proposal_levels),
+                           claim_ms=int(settings.review_claim_minutes * 60_000))

@@ -188,3 +188,36 @@ class Keys:
     def broadcasts_by(self, member_id: str) -> str:
         """Sorted set of broadcast ids a member created, scored by creation time."""
         return f"{self.prefix}:{{m:{member_id}}}:bc"
+
+    # --- proposals "Dân vận khéo" and their review queues (issue 5) ----------------------------
+    def proposal_seq(self, year: int) -> str:
+        """Counter of one year's reference codes (DVK-<year>-<n>)."""
+        return f"{self.prefix}:seq:dvk:{year}"
+
+    def proposal(self, code: str) -> str:
+        """String: Proposal JSON (content, state, level, version), the transitions' one truth."""
+        return f"{self.prefix}:{{dvk:{code}}}"
+
+    def proposal_history(self, code: str) -> str:
+        """List of transition Events (append-only); same slot as the proposal for one MULTI."""
+        return f"{self.prefix}:{{dvk:{code}}}:log"
+
+    def proposals_all(self) -> str:
+        """Sorted set: every reference code, scored by first submission (exports)."""
+        return f"{self.prefix}:dvk:all"
+
+    def proposals_gallery(self) -> str:
+        """Sorted set: recognised proposals, scored by recognition time (the gallery)."""
+        return f"{self.prefix}:dvk:gallery"
+
+    def proposals_by(self, member_id: str) -> str:
+        """Sorted set of the reference codes a member submitted ("Đề xuất của tôi")."""
+        return f"{self.prefix}:{{m:{member_id}}}:dvk"
+
+    def proposal_draft(self, member_id: str) -> str:
+        """String with a TTL: the member's unsent proposal form, kept across restarts."""
+        return f"{self.prefix}:{{m:{member_id}}}:dvk:draft"
+
+    def review_queue(self, unit_id: str) -> str:
+        """Stream of proposals waiting for review at one reviewing unit (group "review")."""
+        return f"{self.prefix}:{{rq:{unit_id}}}"

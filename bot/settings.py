@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     sender_workers: int = Field(default=4, ge=0, le=64)  # concurrent senders in this process
     # A delivery claimed by a process that then went silent this long is taken over.
     sender_lease_seconds: float = Field(default=30, ge=1, le=600)
+    # --- proposals "Dân vận khéo" (issue 5) ---------------------------------------------------
+    # Review levels, lowest first: `co_so` (đảng bộ / chi bộ cơ sở), `khoi` (Đảng bộ Khối),
+    # `chi_bo`, or any unit kind; each proposal is reviewed by its nearest unit of each level.
+    proposal_levels: str = "co_so,khoi"
+    # A claimed proposal left undecided this long goes back to the queue for another reviewer.
+    review_claim_minutes: float = Field(default=30, gt=0, le=24 * 60)
+    # Largest photo accepted with a proposal (the form states it).
+    proposal_photo_mb: float = Field(default=5, gt=0, le=20)
 
     @field_validator("telegram_api_url")
     @classmethod
@@ -55,6 +63,13 @@ class Settings(BaseSettings):
     @classmethod
     def _webhook_url(cls, value: str | None) -> str | None:
         return _http_url(value) if value else None
+
+    @field_validator("proposal_levels")  # issue 5
+    @classmethod
+    def _levels(cls, value: str) -> str:
+        from bot.proposals.levels import parse_levels  # the one parser; no import cycle
+        parse_levels(value)
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

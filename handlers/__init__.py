@@ -11,15 +11,19 @@ from handlers import (
     directives,
     documents,
     fallback,
+    gallery,
     help,
     invites,
     materials,
     menu,
     profile,
     progress,
+    proposal_form,
+    proposal_mine,
     publish,
     quiz,
     remind,
+    review,
     search,
     start,
 )
@@ -27,9 +31,11 @@ from handlers import (
 LIBRARY = (directives, materials, documents, search, progress, quiz, publish, coverage,
            remind)  # issue 3 (notices and reminders through issue 6's delivery engine)
 BROADCASTS = (broadcast, broadcast_report)  # issue 6: cadres' announcements
+PROPOSALS = (proposal_form, proposal_mine, review, gallery)  # issue 5: "Dân vận khéo"
 
 # Order matters only for the main menu (each item has its own `order`) and for readability.
-FLOWS = (start, menu, help, profile, cancel, invites, *LIBRARY, *BROADCASTS, fallback)
+FLOWS = (start, menu, help, profile, cancel, invites, *LIBRARY, *BROADCASTS, *PROPOSALS,
+         fallback)
 
 
 def build_router() -> Router:

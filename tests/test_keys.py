@@ -24,6 +24,18 @@ def test_key_strings_are_pinned() -> None:
     assert k.audit() == "dv:audit"
 
 
+def test_proposal_keys_are_pinned() -> None:  # issue 5
+    k = Keys()
+    assert k.proposal_seq(2026) == "dv:seq:dvk:2026"
+    assert k.proposal("DVK-2026-00042") == "dv:{dvk:DVK-2026-00042}"
+    assert k.proposal_history("DVK-2026-00042") == "dv:{dvk:DVK-2026-00042}:log"
+    assert k.proposals_all() == "dv:dvk:all"
+    assert k.proposals_gallery() == "dv:dvk:gallery"
+    assert k.proposals_by("7") == "dv:{m:7}:dvk"
+    assert k.proposal_draft("7") == "dv:{m:7}:dvk:draft"
+    assert k.review_queue("dbcs-a") == "dv:{rq:dbcs-a}"
+
+
 def test_demo_namespace_never_overlaps_real_keys() -> None:
     real, demo = Keys("dv"), Keys("dvdemo")
     assert demo.member("1") == "dvdemo:{m:1}"

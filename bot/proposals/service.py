@@ -1,0 +1,238 @@
+"""The proposal workflow: submit, claim the next one, decide, withdraw, resend.
+
+The proposal's version-checked transition (store.py) is the single source of truth; queue
+steps around it are idempotent follow-ups, ordered so that a crash anywhere leaves at worst
+an entry that no longer matches its proposal, which is acknowledged and skipped when it is
+next handed out:
+- a new entry is added *before* the transition that points the proposal at it;
+- the old entry is acknowledged *after* the transition that moved the proposal on.
+Authorization (role and scope) is checked by the callers in handlers/, on every action.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from redis.asyncio import Redis
+
+from bot.models import Member, UnitKind
+from bot.proposals.durable import Durability
+from bot.proposals.levels import route_of
+from bot.proposals.models import WAITING, Content, Decision, Event, Proposal, State
+from bot.proposals.queue import Entry, ReviewQueue
+from bot.proposals.store import Conflict, ProposalStore
+from bot.services.org import OrgTree
+
+
+class Refused(Exception):
+    """The action cannot be done in the proposal's current state; the text says why."""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A proposal a reviewer now holds, with the queue entry behind it."""
+
+    proposal: Proposal
+    entry: Entry
+    fresh: bool = False  # this call moved it into review (the author is told)
+
+
+class ProposalService:
+    """Everything that changes a proposal."""
+
+    def __init__(self, redis: Redis, store: ProposalStore, queue: ReviewQueue,
+                 durability: Durability, levels: list[frozenset[UnitKind]],
+                 claim_ms: int) -> None:
+        self._redis = redis
+        self.store = store
+        self.queue = queue
+        self.durability = durability
+        self.levels = levels
+        self.claim_ms = claim_ms
+
+    # ------------------------------------------------------------------ author side
+    async def submit(self, author: Member, content: Content, tree: OrgTree,
+                     now: datetime) -> Proposal:
+        """Store a new proposal, queue it at its first level, and wait until it is on disk."""
+        route = route_of(tree, content.unit, self.levels)
+        code = await self.store.new_code(now.year)
+        entry = await self.queue.add(route[0], code, 0, now.timestamp())
+        proposal = Proposal(**_fields(content), code=code, author=author.id,
+                            author_name=author.name, route=route, entry=entry,
+                            submitted_at=now, updated_at=now)
+        await self.store.index(proposal)
+        event = Event(at=now, actor=author.id, actor_name=author.name, source=None,
+                      target=State.SUBMITTED)
+        async with self._redis.client() as conn:
+            await self.store.create(proposal, event, conn)
+            await self.durability.wait(conn)
+        return proposal
+
+    async def resend(self, author: Member, code: str, content: Content, tree: OrgTree,
+                     now: datetime) -> Proposal:
+        """A returned proposal, edited, goes back to the first level."""
+        before = await self._own(author, code)
+        if before.state is not State.RETURNED:
+            raise Refused("Chỉ đề xuất đã được trả lại mới gửi lại được.")
+        route = route_of(tree, content.unit, self.levels)
+        entry = await self.queue.add(route[0], code, 0, now.timestamp())
+        after = before.model_copy(update={
+            **_fields(content), "state": State.SUBMITTED, "level": 0, "route": route,
+            "entry": entry, "claimed_by": None, "version": before.version + 1,
+            "updated_at": now, "answer": ""})
+        event = Event(at=now, actor=author.id, actor_name=author.name, source=before.state,
+                      target=State.SUBMITTED, answer="Gửi lại sau khi chỉnh sửa")
+        async with self._redis.client() as conn:
+            try:
+                await self._apply(before, after, event, conn)
+            except Refused:
+                await self.queue.done(after.reviewing_unit, entry)
+                raise
+            await self.durability.wait(conn)
+        return after
+
+    async def withdraw(self, author: Member, code: str, version: int, now: datetime
+                       ) -> Proposal:
+        """The author takes the proposal back before a final decision."""
+        before = await self._own(author, code)
+        _expect(before, version)
+        if before.state not in (State.SUBMITTED, State.IN_REVIEW, State.APPROVED,
+                                State.RETURNED):
+            raise Refused(f"Đề xuất đang ở trạng thái «{before.state.label}», không rút được.")
+        after = _moved(before, State.WITHDRAWN, now, entry="", claimed_by=None)
+        event = Event(at=now, actor=author.id, actor_name=author.name, source=before.state,
+                      target=State.WITHDRAWN, level=before.level)
+        await self._apply(before, after, event)
+        if before.entry and before.state is not State.RETURNED:
+            await self.queue.done(before.reviewing_unit, before.entry)
+        return after
+
+    # ---------------------------------------------------------------- reviewer side
+    async def next_for(self, reviewer: Member, units: list[str], now: datetime
+                       ) -> Claimed | None:
+        """The proposal this reviewer should look at: one they already hold, else a claim
+        left idle too long by someone else, else a new one; None when the queues are empty."""
+        for unit in units:
+            for entry in await self.queue.own(unit, reviewer.id):
+                held = await self._check(entry, reviewer, now, mine=True)
+                if held is not None:
+                    return held
+        for unit in units:
+            for entry in await self.queue.reclaim(unit, reviewer.id, self.claim_ms):
+                taken = await self._check(entry, reviewer, now, stale=True)
+                if taken is not None:
+                    return taken
+        for unit in units:
+            while entries := await self.queue.read(unit, reviewer.id):
+                taken = await self._check(entries[0], reviewer, now)
+                if taken is not None:
+                    return taken
+        return None
+
+    async def decide(self, reviewer: Member, code: str, version: int, decision: Decision,
+                     answer: str, note: str, now: datetime) -> Proposal:
+        """Approve, return or reject the proposal the reviewer holds (once)."""
+        before = await self._get(code)
+        if before.state is State.WITHDRAWN:
+            raise Refused("Đề xuất này đã được tác giả rút; không có gì thay đổi.")
+        _expect(before, version)
+        if before.state is not State.IN_REVIEW or before.claimed_by != reviewer.id:
+            raise Refused("Đồng chí không còn giữ đề xuất này (đã quá thời gian giữ hoặc đã "
+                          "có người khác xử lý). Bấm «Đề xuất tiếp theo» để nhận đề xuất mới.")
+        old_unit, old_entry = before.reviewing_unit, before.entry
+        after = await self._decided(before, decision, answer, now)
+        event = Event(at=now, actor=reviewer.id, actor_name=reviewer.name, source=before.state,
+                      target=after.state, level=before.level, answer=answer, note=note)
+        try:
+            await self._apply(before, after, event)
+        except Refused:
+            if after.entry:  # the next level's entry we added is nobody's: drop it now
+                await self.queue.done(after.reviewing_unit, after.entry)
+            raise
+        await self.queue.done(old_unit, old_entry)
+        if after.state is State.RECOGNISED:
+            await self.store.recognise(after, now)
+        return after
+
+    async def _decided(self, before: Proposal, decision: Decision, answer: str,
+                       now: datetime) -> Proposal:
+        """The proposal after the decision; an approval short of the last level is first
+        queued at the next level (before the transition, see the module docstring)."""
+        if decision is Decision.APPROVE and before.level + 1 < len(before.route):
+            level = before.level + 1
+            entry = await self.queue.add(before.route[level], before.code, level,
+                                         now.timestamp())
+            return _moved(before, State.APPROVED, now, level=level, entry=entry,
+                          claimed_by=None, answer=answer)
+        target = {Decision.APPROVE: State.RECOGNISED, Decision.RETURN: State.RETURNED,
+                  Decision.REJECT: State.REJECTED}[decision]
+        return _moved(before, target, now, entry="", claimed_by=None, answer=answer)
+
+    async def _check(self, entry: Entry, reviewer: Member, now: datetime, *,
+                     mine: bool = False, stale: bool = False) -> Claimed | None:
+        """Turn a handed-out entry into a claim, or acknowledge it when it no longer matches
+        its proposal (withdrawn, decided, a duplicate left by a crash)."""
+        proposal = await self.store.get(entry.code)
+        current = (proposal is not None and proposal.entry == entry.id
+                   and proposal.level == entry.level)
+        if proposal is not None and current:
+            if proposal.state is State.IN_REVIEW and proposal.claimed_by == reviewer.id:
+                return Claimed(proposal, entry)
+            if proposal.state in WAITING or (stale and proposal.state is State.IN_REVIEW):
+                claimed = await self._claim(proposal, entry, reviewer, now)
+                if claimed is not None:
+                    return claimed
+                return None  # someone else changed it this instant: leave the entry be
+        if not mine or proposal is None or not current:
+            await self.queue.done(entry.unit, entry.id)
+        return None
+
+    async def _claim(self, proposal: Proposal, entry: Entry, reviewer: Member,
+                     now: datetime) -> Claimed | None:
+        after = _moved(proposal, State.IN_REVIEW, now, claimed_by=reviewer.id)
+        event = Event(at=now, actor=reviewer.id, actor_name=reviewer.name,
+                      source=proposal.state, target=State.IN_REVIEW, level=proposal.level)
+        try:
+            await self.store.apply(proposal, after, event)
+        except Conflict:
+            return None
+        return Claimed(after, entry, fresh=proposal.state in WAITING)
+
+    # ------------------------------------------------------------------ helpers
+    async def _get(self, code: str) -> Proposal:
+        proposal = await self.store.get(code)
+        if proposal is None:
+            raise Refused("Không tìm thấy đề xuất này.")
+        return proposal
+
+    async def _own(self, author: Member, code: str) -> Proposal:
+        proposal = await self._get(code)
+        if proposal.author != author.id:
+            raise Refused("Đây không phải đề xuất của đồng chí.")
+        return proposal
+
+    async def _apply(self, before: Proposal, after: Proposal, event: Event,
+                     conn: Redis | None = None) -> None:
+        try:
+            await self.store.apply(before, after, event, conn)
+        except Conflict:
+            raise Refused(ALREADY) from None
+
+
+ALREADY = "Đề xuất này vừa được xử lý (trạng thái đã thay đổi); không có gì thay đổi thêm."
+
+
+def _fields(content: Content) -> dict[str, object]:
+    """Only the author's fields (a Draft also carries its own bookkeeping)."""
+    return {name: getattr(content, name) for name in Content.model_fields}
+
+
+def _expect(proposal: Proposal, version: int) -> None:
+    if proposal.version != version:
+        raise Refused(ALREADY)
+
+
+def _moved(before: Proposal, state: State, now: datetime, **changes: object) -> Proposal:
+    return before.model_copy(update={"state": state, "version": before.version + 1,
+                                     "updated_at": now, **changes})
