@@ -17,6 +17,7 @@ from bot.deps import Deps
 from bot.library import cli as content_cli
 from bot.logs import setup_logging
 from bot.models import Grant, Role
+from bot.proposals import cli as proposals_cli
 from bot.services.invites import normalize_code
 from bot.services.members import MemberNotFound
 from bot.services.org import UnitImportError, parse_units_yaml
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("role", choices=ROLES[1:])
         cmd.add_argument("--unit", required=True)
     content_cli.add_parser(sub)  # issue 3: `dvbot content check|import`
+    proposals_cli.add_parser(sub)  # issue 5: `dvbot proposals export`
     return parser
 
 
@@ -247,6 +249,7 @@ COMMANDS: dict[tuple[str, str], Callable[[Deps, argparse.Namespace], Awaitable[N
     ("roles", "grant"): roles_grant,
     ("roles", "revoke"): roles_revoke,
     ("content", "import"): content_cli.run_import,
+    ("proposals", "export"): proposals_cli.run_export,  # issue 5
 }
 
 if __name__ == "__main__":

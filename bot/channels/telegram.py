@@ -19,6 +19,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
+    PhotoSize,
     Update,
 )
 from telegram.constants import ChatType, MessageLimit, ParseMode
@@ -83,13 +84,15 @@ def to_incoming(update: Update) -> Incoming | None:
         return replace(base, file=ref, text=message.caption)
     if message.photo:
         photo = message.photo[-1]  # the largest size
-        ref = FileRef(photo.file_id, "photo", size=photo.file_size or 0)
+        # Downloadable like documents: proposals check their photos really are images.
+        ref = FileRef(photo.file_id, "photo", size=photo.file_size or 0,
+                      fetch=lambda: _download(photo))
         return replace(base, file=ref, text=message.caption)
     return replace(base, text=message.text)
 
 
-async def _download(document: Document) -> bytes:
-    """Fetch a document a user sent (getFile refuses files over 20 MB)."""
+async def _download(document: Document | PhotoSize) -> bytes:
+    """Fetch a document or photo a user sent (getFile refuses files over 20 MB)."""
     try:
         file = await with_retries(document.get_file)
         return bytes(await file.download_as_bytearray())

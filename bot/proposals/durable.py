@@ -27,12 +27,13 @@ class Durability:
         self._timeout = timeout_ms
         self.mode: Mode | None = None  # probed on first use, then kept for the process
 
-    async def probe(self) -> Mode:
-        """Find out which guarantee the server offers (once; logged when it is weaker)."""
+    async def probe(self, conn: Redis | None = None) -> Mode:
+        """Find out which guarantee the server offers (once; logged when it is weaker). Runs
+        on `conn` when given, so a burst of first submissions needs no extra connections."""
         if self.mode is not None:
             return self.mode
         try:
-            await self._redis.execute_command(  # type: ignore[no-untyped-call]
+            await (conn or self._redis).execute_command(  # type: ignore[no-untyped-call]
                 "WAITAOF", 1, 0, self._timeout)
             self.mode = "waitaof"
         except ResponseError as exc:
@@ -47,7 +48,7 @@ class Durability:
         """Block until the writes made on `conn` (a single-connection client: WAITAOF counts
         the calling connection's own writes) are durable; False if the wait timed out (the
         write is kept either way: the server has it, only the fsync confirmation lags)."""
-        mode = await self.probe()
+        mode = await self.probe(conn)
         if mode == "waitaof":
             local, _replicas = await conn.execute_command(  # type: ignore[no-untyped-call]
                 "WAITAOF", 1, 0, self._timeout)

@@ -537,9 +537,11 @@ class BotApiStandin:
 
     def make_photo_update(self, user_id: int, *, file_size: int = 50_000,
                           caption: str | None = None, first_name: str = "Test",
-                          username: str | None = None) -> JsonDict:
-        """Build a ``message`` update carrying a photo (two sizes, like Telegram)."""
-        info = self._new_file(None, "image/jpeg", None, "photos", file_size)
+                          username: str | None = None,
+                          content: bytes | None = None) -> JsonDict:
+        """Build a ``message`` update carrying a photo (two sizes, like Telegram); with
+        ``content``, getFile downloads those bytes as the largest size."""
+        info = self._new_file(None, "image/jpeg", content, "photos", file_size)
         thumb = FileInfo(f"{info.file_id}s", None, "image/jpeg", 1200,
                          info.file_path.replace(".jpg", "_s.jpg"))
         self._files[thumb.file_id] = (thumb, None)
