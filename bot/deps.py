@@ -14,6 +14,7 @@ from bot.delivery.outbox import Outbox
 from bot.keys import Keys
 from bot.library.files import FileStore
 from bot.library.store import LibraryStore
+from bot.services.account_links import AccountLinks
 from bot.services.broadcasts import BroadcastService
 from bot.services.invites import InviteStore
 from bot.services.members import MemberStore
@@ -55,6 +56,7 @@ class Deps:
     library: LibraryStore  # issue 3: directives, materials, acknowledgements, quizzes
     outbox: Outbox  # issue 6: bulk delivery (broadcasts, notices)
     broadcasts: BroadcastService  # issue 6: cadres' announcements
+    account_links: AccountLinks  # issue 7: /lienket codes linking a Zalo and a Telegram account
     clock: Callable[[], datetime] = utc_now
 
 
@@ -71,5 +73,6 @@ def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> De
         invites=InviteStore(redis, keys),
         conversations=ConversationStore(redis, keys, settings.dialog_ttl_hours * 3600),
         audit=audit, links=links, outbox=outbox, broadcasts=broadcasts,
+        account_links=AccountLinks(redis, keys),
         library=LibraryStore(redis, keys, FileStore(settings.data_dir / "files")),
     )

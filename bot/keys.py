@@ -188,3 +188,17 @@ class Keys:
     def broadcasts_by(self, member_id: str) -> str:
         """Sorted set of broadcast ids a member created, scored by creation time."""
         return f"{self.prefix}:{{m:{member_id}}}:bc"
+
+    # --- Zalo (issue 7) ------------------------------------------------------------------------
+    def zalo_oa_tokens(self, app_id: str) -> str:
+        """String: the OA's current access + refresh token JSON (the refresh token rotates)."""
+        return f"{self.prefix}:{{zoa:{app_id}}}:tokens"
+
+    def zalo_oa_refresh_lock(self, app_id: str) -> str:
+        """String with a TTL: held by the one process refreshing the OA's tokens."""
+        return f"{self.prefix}:{{zoa:{app_id}}}:refresh"
+
+    # --- account linking, /lienket (issue 7) ---------------------------------------------------
+    def link_code(self, code: str) -> str:
+        """String with a short TTL: member id behind a one-time account-linking code."""
+        return f"{self.prefix}:{{link:{code}}}"

@@ -13,6 +13,7 @@ from handlers import (
     fallback,
     help,
     invites,
+    link,
     materials,
     menu,
     profile,
@@ -27,9 +28,11 @@ from handlers import (
 LIBRARY = (directives, materials, documents, search, progress, quiz, publish, coverage,
            remind)  # issue 3 (notices and reminders through issue 6's delivery engine)
 BROADCASTS = (broadcast, broadcast_report)  # issue 6: cadres' announcements
+ZALO = (link,)  # issue 7: link a Zalo and a Telegram account to one member
 
 # Order matters only for the main menu (each item has its own `order`) and for readability.
-FLOWS = (start, menu, help, profile, cancel, invites, *LIBRARY, *BROADCASTS, fallback)
+FLOWS = (start, menu, help, profile, cancel, invites, *LIBRARY, *BROADCASTS, *ZALO,
+         fallback)
 
 
 def build_router() -> Router:
