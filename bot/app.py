@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import TextIO
 
+import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 
@@ -19,6 +21,8 @@ from bot.channels.console import CHANNEL as CONSOLE
 from bot.channels.console import ConsoleChannel, ConsoleSender, stdin_lines
 from bot.channels.telegram import App, TelegramChannel, TelegramSender, build_application
 from bot.channels.webhook import build_web_app, telegram_path
+from bot.channels.zalo_common import FileLinks, add_file_route
+from bot.channels.zalo_wiring import ZaloParts, file_links, zalo_parts
 from bot.delivery.queue import DeliveryQueue
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.runner import Service, running
@@ -71,63 +75,95 @@ async def run_console(settings: Settings, *, demo: bool, stdin: TextIO = sys.std
 
 
 async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """`dvbot run`: Telegram by long polling, or by webhook when DVBOT_WEBHOOK_URL is set.
+    """`dvbot run`: every configured channel (Telegram, Zalo Bot Platform, Zalo OA) in one
+    process. Telegram and the Zalo bot poll, or take webhooks on one aiohttp server when
+    DVBOT_WEBHOOK_URL is set; the Zalo OA always takes webhooks there.
 
     Runs until `stop` is set; without one, until SIGINT or SIGTERM.
     """
-    token = settings.require_telegram()
+    settings.require_channel()
     secret = settings.require_webhook_secret() if settings.webhook_url else None
+    serve = secret is not None or settings.has_zalo_oa()
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-    async with open_store(settings) as redis:
-        application = build_application(token, settings.telegram_api_url,
-                                        polling=secret is None)
-        async with application:
-            username = application.bot.username
-            deps = make_deps(settings, redis, username=username)
-            router = build_router()
-            channel = TelegramChannel(application, Dispatcher(router, deps))
+    async with open_store(settings) as redis, contextlib.AsyncExitStack() as stack:
+        application = await _telegram(settings, stack, polling=secret is None)
+        username = application.bot.username if application is not None else None
+        deps = make_deps(settings, redis, username=username)
+        router = build_router()
+        dispatcher = Dispatcher(router, deps)
+        senders: list[tuple[Sender, RateLimiter | None]] = []
+        channel = None
+        if application is not None:
+            channel = TelegramChannel(application, dispatcher)
             await channel.register_commands(router.bot_commands())
             await application.start()
-            senders = [(TelegramSender(application.bot), telegram_limiter(deps, token))]
-            log.info("dvbot is running as @%s (%s)", username,
-                     "webhook" if secret else "long polling")
-            try:
-                async with running(*delivery_services(deps, senders)):
-                    if secret is None:
-                        await _poll(application, stop)
-                    else:
-                        await _serve_webhook(settings, deps, channel, secret, stop)
-            finally:
-                await application.stop()
+            stack.push_async_callback(application.stop)
+            senders.append((TelegramSender(application.bot),
+                            telegram_limiter(deps, settings.require_telegram())))
+        # --- Zalo (issue 7) ---
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        files = file_links(settings) if serve else None
+        zalo = await zalo_parts(settings, deps, dispatcher, session, files)
+        log.info("dvbot is running%s (%s)", f" as @{username}" if username else "",
+                 "webhook" if secret else "long polling")
+        async with running(*delivery_services(deps, [*senders, *zalo.senders]),
+                           *zalo.services):
+            if application is not None and secret is None:
+                await stack.enter_async_context(_polling(application))
+            if serve:
+                await stack.enter_async_context(_web_server(
+                    settings, deps, channel if secret else None, secret or "", zalo, files))
+            await stop.wait()
     log.info("dvbot stopped")
 
 
-async def _poll(application: App, stop: asyncio.Event) -> None:
+async def _telegram(settings: Settings, stack: contextlib.AsyncExitStack, *,
+                    polling: bool) -> App | None:
+    """The initialized PTB Application, when a Telegram token is configured."""
+    if not settings.has_telegram():
+        return None
+    application = build_application(settings.require_telegram(), settings.telegram_api_url,
+                                     polling=polling)
+    await stack.enter_async_context(application)
+    return application
+
+
+@contextlib.asynccontextmanager
+async def _polling(application: App) -> AsyncIterator[None]:
     assert application.updater is not None
     await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
     try:
-        await stop.wait()
+        yield
     finally:
         await application.updater.stop()
 
 
-async def _serve_webhook(settings: Settings, deps: Deps, channel: TelegramChannel,
-                         secret: str, stop: asyncio.Event) -> None:
+@contextlib.asynccontextmanager
+async def _web_server(settings: Settings, deps: Deps, channel: TelegramChannel | None,
+                      secret: str, zalo: ZaloParts,
+                      files: FileLinks | None) -> AsyncIterator[None]:
     app = build_web_app(deps.redis, deps.conversations, channel, secret)
+    for add_routes in zalo.routes:  # issue 7
+        add_routes(app)
+    if files is not None:
+        add_file_route(app, files)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
     try:
-        url = f"{settings.webhook_url}{telegram_path(secret)}"
-        await channel.application.bot.set_webhook(url, secret_token=secret,
-                                                  allowed_updates=ALLOWED_UPDATES)
-        log.info("webhook set; listening on %s:%s", settings.http_host, settings.http_port)
-        await stop.wait()
+        if channel is not None:
+            url = f"{settings.webhook_url}{telegram_path(secret)}"
+            await channel.application.bot.set_webhook(url, secret_token=secret,
+                                                      allowed_updates=ALLOWED_UPDATES)
+        for step in zalo.when_serving:
+            await step()
+        log.info("webhook server listening on %s:%s", settings.http_host, settings.http_port)
+        yield
     finally:
         await runner.cleanup()
 

@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         secrets = [s.get_secret_value() for s in (settings.telegram_token, settings.redis_url,
                                                    settings.webhook_secret) if s is not None]
+        secrets += settings.zalo_secrets()  # issue 7
         # The console is for people reading the bot's answers: keep routine INFO lines out.
         quiet = args.command == "console" and settings.log_level == "INFO"
         setup_logging("WARNING" if quiet else settings.log_level, secrets)

@@ -19,6 +19,7 @@ from bot.proposals.levels import parse_levels
 from bot.proposals.queue import ReviewQueue
 from bot.proposals.service import ProposalService
 from bot.proposals.store import ProposalStore
+from bot.services.account_links import AccountLinks
 from bot.services.broadcasts import BroadcastService
 from bot.services.invites import InviteStore
 from bot.services.members import MemberStore
@@ -61,6 +62,7 @@ class Deps:
     outbox: Outbox  # issue 6: bulk delivery (broadcasts, notices)
     broadcasts: BroadcastService  # issue 6: cadres' announcements
     proposals: ProposalService  # issue 5: "Dân vận khéo" proposals and their review queues
+    account_links: AccountLinks  # issue 7: /lienket codes linking a Zalo and a Telegram account
     clock: Callable[[], datetime] = utc_now
 
 
@@ -77,6 +79,7 @@ def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> De
         invites=InviteStore(redis, keys),
         conversations=ConversationStore(redis, keys, settings.dialog_ttl_hours * 3600),
         audit=audit, links=links, outbox=outbox, broadcasts=broadcasts,
+        account_links=AccountLinks(redis, keys),
         library=LibraryStore(redis, keys, FileStore(settings.data_dir / "files")),
         proposals=build_proposals(settings, redis, keys),  # issue 5
     )

@@ -103,6 +103,9 @@ class Dispatcher:
             return None  # no menu on screen: the number is ordinary text for the step
         if 1 <= number <= len(options.actions):
             return await self._on_action(request, options.actions[number - 1])
+        if number == 0 and "cancel" in self.router.actions:
+            # Zalo's numbered lists end with "0 để quay lại" (issue 7): leave, back to the menu.
+            return await self._on_action(request, "cancel")
         buttons = tuple((Button(label, action),)
                         for label, action in zip(options.labels, options.actions, strict=True))
         again = texts.PICK_NUMBER.format(count=len(options.actions))

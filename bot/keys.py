@@ -221,3 +221,16 @@ class Keys:
     def review_queue(self, unit_id: str) -> str:
         """Stream of proposals waiting for review at one reviewing unit (group "review")."""
         return f"{self.prefix}:{{rq:{unit_id}}}"
+    # --- Zalo (issue 7) ------------------------------------------------------------------------
+    def zalo_oa_tokens(self, app_id: str) -> str:
+        """String: the OA's current access + refresh token JSON (the refresh token rotates)."""
+        return f"{self.prefix}:{{zoa:{app_id}}}:tokens"
+
+    def zalo_oa_refresh_lock(self, app_id: str) -> str:
+        """String with a TTL: held by the one process refreshing the OA's tokens."""
+        return f"{self.prefix}:{{zoa:{app_id}}}:refresh"
+
+    # --- account linking, /lienket (issue 7) ---------------------------------------------------
+    def link_code(self, code: str) -> str:
+        """String with a short TTL: member id behind a one-time account-linking code."""
+        return f"{self.prefix}:{{link:{code}}}"

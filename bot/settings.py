@@ -9,6 +9,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 OFFICIAL_TELEGRAM_API = "https://api.telegram.org"
+OFFICIAL_ZALO_BOT_API = "https://bot-api.zaloplatforms.com"  # issue 7
+OFFICIAL_ZALO_OA_API = "https://openapi.zalo.me"  # issue 7
+OFFICIAL_ZALO_OAUTH = "https://oauth.zaloapp.com"  # issue 7
 
 
 class SettingsError(Exception):
@@ -53,11 +56,39 @@ class Settings(BaseSettings):
     review_claim_minutes: float = Field(default=30, gt=0, le=24 * 60)
     # Largest photo accepted with a proposal (the form states it).
     proposal_photo_mb: float = Field(default=5, gt=0, le=20)
+    # --- Zalo (issue 7) -------------------------------------------------------------------
+    # Zalo Bot Platform: token "{bot_id}:{secret}" from Zalo Bot Creator; any compatible server.
+    zalo_bot_token: SecretStr | None = None
+    zalo_bot_api_url: str = OFFICIAL_ZALO_BOT_API
+    zalo_rate: float = Field(default=5, gt=0, le=1000)  # Bot Platform messages/second
+    # Zalo Official Account: app id, app secret (OAuth), OA secret key (webhook signature),
+    # and the first OAuth token pair (later pairs rotate in Redis).
+    zalo_oa_app_id: str | None = None
+    zalo_oa_app_secret: SecretStr | None = None
+    zalo_oa_secret_key: SecretStr | None = None
+    zalo_oa_access_token: SecretStr | None = None
+    zalo_oa_refresh_token: SecretStr | None = None
+    zalo_oa_api_url: str = OFFICIAL_ZALO_OA_API
+    zalo_oa_oauth_url: str = OFFICIAL_ZALO_OAUTH
+    zalo_oa_rate: float = Field(default=20, gt=0, le=1000)  # ~4,000 requests/min per app
+    # Public base URL of this server, for links to files the bot sends on Zalo (photos go as
+    # URLs there); default: the origin of DVBOT_WEBHOOK_URL.
+    public_url: str | None = None
 
     @field_validator("telegram_api_url")
     @classmethod
     def _api_url(cls, value: str) -> str:
         return _http_url(value or OFFICIAL_TELEGRAM_API)
+
+    @field_validator("zalo_bot_api_url", "zalo_oa_api_url", "zalo_oa_oauth_url")
+    @classmethod
+    def _zalo_urls(cls, value: str) -> str:
+        return _http_url(value)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        return _http_url(value) if value else None
 
     @field_validator("webhook_url")
     @classmethod
@@ -110,6 +141,49 @@ class Settings(BaseSettings):
                 "Thiếu DVBOT_WEBHOOK_SECRET: chế độ webhook cần một chuỗi bí mật 16–256 ký tự."
             )
         return self.webhook_secret.get_secret_value()
+
+
+    # --- Zalo (issue 7) -------------------------------------------------------------------
+    def has_telegram(self) -> bool:
+        """A Telegram token is configured."""
+        return bool(self.telegram_token and self.telegram_token.get_secret_value())
+
+    def has_zalo_bot(self) -> bool:
+        """A Zalo Bot Platform token is configured."""
+        return bool(self.zalo_bot_token and self.zalo_bot_token.get_secret_value())
+
+    def has_zalo_oa(self) -> bool:
+        """A Zalo Official Account is configured (all of its settings, or an error)."""
+        fields = {"ZALO_OA_APP_ID": self.zalo_oa_app_id,
+                  "ZALO_OA_APP_SECRET": self.zalo_oa_app_secret,
+                  "ZALO_OA_SECRET_KEY": self.zalo_oa_secret_key,
+                  "ZALO_OA_REFRESH_TOKEN": self.zalo_oa_refresh_token}
+        given = [name for name, value in fields.items() if value]
+        if given and len(given) < len(fields):
+            missing = ", ".join(f"DVBOT_{n}" for n in fields if n not in given)
+            raise SettingsError(f"Thiếu {missing}: Zalo OA cần đủ app id, khoá bí mật và token.")
+        return bool(given)
+
+    def require_channel(self) -> None:
+        """`dvbot run` needs at least one platform."""
+        if not (self.has_telegram() or self.has_zalo_bot() or self.has_zalo_oa()):
+            self.require_telegram()  # explains the missing token
+            raise SettingsError("Chưa cấu hình kênh nào.")  # pragma: no cover
+
+    def zalo_secrets(self) -> list[str]:
+        """Zalo secrets to scrub from logs."""
+        values = (self.zalo_bot_token, self.zalo_oa_app_secret, self.zalo_oa_secret_key,
+                  self.zalo_oa_access_token, self.zalo_oa_refresh_token)
+        return [v.get_secret_value() for v in values if v is not None]
+
+    def file_base_url(self) -> str | None:
+        """Where this server is reachable from outside, for file links (or None)."""
+        if self.public_url:
+            return self.public_url
+        if self.webhook_url:
+            scheme, _, rest = self.webhook_url.partition("://")
+            return f"{scheme}://{rest.split('/', 1)[0]}"
+        return None
 
 
 def _http_url(value: str) -> str:

@@ -14,6 +14,7 @@ from handlers import (
     gallery,
     help,
     invites,
+    link,
     materials,
     menu,
     profile,
@@ -32,9 +33,10 @@ LIBRARY = (directives, materials, documents, search, progress, quiz, publish, co
            remind)  # issue 3 (notices and reminders through issue 6's delivery engine)
 BROADCASTS = (broadcast, broadcast_report)  # issue 6: cadres' announcements
 PROPOSALS = (proposal_form, proposal_mine, review, gallery)  # issue 5: "Dân vận khéo"
+ZALO = (link,)  # issue 7: link a Zalo and a Telegram account to one member
 
 # Order matters only for the main menu (each item has its own `order`) and for readability.
-FLOWS = (start, menu, help, profile, cancel, invites, *LIBRARY, *BROADCASTS, *PROPOSALS,
+FLOWS = (start, menu, help, profile, cancel, invites, *LIBRARY, *BROADCASTS, *PROPOSALS, *ZALO,
          fallback)
 
 

@@ -65,7 +65,29 @@ async def show(request: Request) -> Outcome:
     pending = report.stats.overall.sent - report.stats.overall.confirmed
     if b.ack and report.status == "done" and pending > 0:
         buttons.append(Button(f"Nhắc {number(pending)} người chưa xác nhận", act("bc.r", b.id)))
-    return _say(request, _report_text(report), [*buttons, LIST, BACK])
+    text = _report_text(report) + await _reasons(request, b)
+    return _say(request, text, [*buttons, LIST, BACK])
+
+
+# Why deliveries failed, as cadres read it (issue 7 adds Zalo's reply-window refusals).
+REASONS = {"blocked": "chặn bot", "deactivated": "tài khoản đã xoá",
+           "chat_not_found": "không tìm thấy cuộc trò chuyện", "forbidden": "không được phép",
+           "bad_request": "nền tảng từ chối tin", "no_account": "chưa có tài khoản nhận tin",
+           "gave_up": "lỗi mạng kéo dài",
+           "zalo_window_closed": "Zalo OA: quá thời hạn được trả lời (người nhận lâu không "
+                                 "nhắn cho OA)",
+           "zalo_not_follower": "Zalo OA: người nhận chưa quan tâm OA",
+           "zalo_quota": "Zalo OA: hết hạn mức gửi tin"}
+
+
+async def _reasons(request: Request, b: Broadcast) -> str:
+    counts = await request.deps.outbox.failure_reasons(b.job_id)
+    counts.pop("blocked", None)  # already its own column
+    if not counts:
+        return ""
+    lines = [f"• {REASONS.get(reason, esc(reason))}: {number(n)}"
+             for reason, n in counts.most_common()]
+    return "\n\n<b>Lý do lỗi</b>\n" + "\n".join(lines)
 
 
 async def ask_cancel(request: Request) -> Outcome:

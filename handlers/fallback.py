@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from bot.messages import Reply
 from bot.router import Outcome, Request, Router
+from bot.services.account_links import normalize_link_code
 from bot.services.invites import normalize_code
+from handlers import link
 from handlers.menu import main_menu
 from handlers.start import WELCOME, with_code
 
@@ -14,6 +16,8 @@ async def fallback(request: Request) -> Outcome:
     if request.member is None:
         if normalize_code(request.text) is not None:
             return await with_code(request, request.text)
+        if normalize_link_code(request.text) is not None:  # issue 7: a bare /lienket code
+            return await link.with_code(request, request.text)
         return Outcome([Reply(WELCOME)])
     lead = "Bot chưa hiểu ý đồng chí. Xin đồng chí chọn một chức năng dưới đây."
     return Outcome([await main_menu(request, lead=lead)])

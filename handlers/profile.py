@@ -8,7 +8,8 @@ from bot.router import Outcome, Request, Router
 from bot.text import esc, vn_datetime
 from handlers.menu import BACK
 
-CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "console": "Dòng lệnh"}
+CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "zalo_oa": "Zalo OA",
+                 "console": "Dòng lệnh"}
 
 
 async def show_profile(request: Request) -> Outcome:

@@ -118,3 +118,19 @@ def test_delivery_keys_used_by_one_script_share_a_slot() -> None:
     assert job == {"job:x"}
     assert {tag(k.rate("t:1", n)) for n in ("all", "paid", "pause", "chat:9")} == {"rl:t:1"}
     assert tag(k.jobs_due()) == tag(k.jobs_firing())
+
+
+# --- Zalo (issue 7) ----------------------------------------------------------------------------
+def test_zalo_keys_are_pinned() -> None:
+    k = Keys()
+    assert k.zalo_oa_tokens("123") == "dv:{zoa:123}:tokens"
+    assert k.zalo_oa_refresh_lock("123") == "dv:{zoa:123}:refresh"
+    assert k.link_code("AB23CD45") == "dv:{link:AB23CD45}"
+    assert k.seen_update("zalo", "m1") == "dv:seen:zalo:m1"
+    assert k.rate("zalo:99", "all") == "dv:{rl:zalo:99}:all"
+
+
+def test_zalo_token_keys_share_a_slot() -> None:
+    """The refresh lock and the token pair are used together while refreshing."""
+    k = Keys()
+    assert k.zalo_oa_tokens("1").split("}")[0] == k.zalo_oa_refresh_lock("1").split("}")[0]

@@ -166,6 +166,10 @@ class Outbox:
         groups = await self._redis.hmget(keys.job_recipients(job_id), ids)
         return {m: str(g or "") for m, g in zip(ids, groups, strict=True)}
 
+    async def failure_reasons(self, job_id: str) -> Counter[str]:
+        """Why deliveries failed for good: reason -> how many (for reports; issue 7)."""
+        return Counter(map(str, await self._redis.hvals(self._keys.job_failed(job_id))))
+
     async def _channels(self, job_id: str) -> list[str]:
         raw = await self._redis.hget(self._keys.job(job_id), "channels")
         return [c for c in str(raw or "").split(",") if c]

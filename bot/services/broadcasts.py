@@ -32,7 +32,7 @@ from bot.text import vn_datetime
 log = logging.getLogger("dvbot.broadcasts")
 
 # Where members can be reached, in order of preference (console/demo: `dvbot console`).
-DELIVERY_CHANNELS = ("telegram", "console", "demo")
+DELIVERY_CHANNELS = ("telegram", "zalo_oa", "zalo", "console", "demo")  # zalo*: issue 7
 ACK_LABEL = "✓ Đã nhận"
 BATCH = 500
 

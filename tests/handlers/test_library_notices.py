@@ -54,7 +54,7 @@ async def people(deps: Deps) -> dict[str, Member]:
                                      grants=((Role.CADRE, "dbcs-a"),))}
     for user, unit in (("a0", "dbcs-a"), ("a1", "cb-a1"), ("a2", "cb-a2"), ("b1", "cb-b1")):
         people[user] = await make_member(deps, user_id=user, unit=unit, name=f"Người {user}")
-    people["z"] = await make_member(deps, channel="zalo", user_id="z", unit="cb-a1")
+    people["z"] = await make_member(deps, channel="sms", user_id="z", unit="cb-a1")
     return people
 
 

@@ -25,7 +25,7 @@ async def test_audience_is_the_subtree_grouped_by_child_unit(deps: Deps) -> None
 
 async def test_members_without_a_deliverable_account_are_listed_without_channel(
         deps: Deps) -> None:
-    member = await make_member(deps, channel="zalo", user_id="z1", unit="cb-b1")
+    member = await make_member(deps, channel="sms", user_id="z1", unit="cb-b1")
     [recipient] = recipients_of([member], await deps.units.tree(), "khoi", [])
     assert (recipient.channel, recipient.address, recipient.group) == (None, "", "dbcs-b")
 

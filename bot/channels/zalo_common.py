@@ -1,0 +1,203 @@
+"""What the two Zalo adapters share: plain-text rendering with numbered options, splitting at
+Zalo's 2,000 characters, links to files served by our own web server, and photo downloads.
+
+Zalo shows plain text only, so replies lose their HTML (bot.text.to_plain) and buttons become
+numbered lines; the dispatcher maps a typed "1" back to the button's action through the
+Options it stored for the account (bot.conversation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import aiohttp
+from aiohttp import web
+
+from bot.messages import Attachment, Button, FileUnavailable, Reply
+from bot.text import split_text, to_plain
+
+log = logging.getLogger("dvbot.zalo")
+
+LIMIT = 2000  # characters per Zalo text message (both APIs)
+MAX_PHOTO = 10 * 1024 * 1024  # a member's photo; Zalo itself caps images near 1 MB
+FILE_ROUTE = "/f/{sig}/{name:.+}"
+
+
+def hint(count: int) -> str:
+    """The line under numbered options."""
+    numbers = "1" if count == 1 else f"1–{count}"
+    return f"(Trả lời {numbers}, 0 để quay lại)"
+
+
+def numbered(labels: list[str]) -> list[str]:
+    """"1. Văn bản chỉ đạo", ... and the hint."""
+    return [f"{n}. {label}" for n, label in enumerate(labels, start=1)] + [hint(len(labels))]
+
+
+def labels_of(reply: Reply) -> list[str]:
+    """Button labels of a reply, in reading order."""
+    return [button.label for row in reply.buttons for button in row]
+
+
+def buttons_of(reply: Reply) -> list[Button]:
+    """Buttons of a reply, in reading order."""
+    return [button for row in reply.buttons for button in row]
+
+
+def last_with_buttons(replies: list[Reply]) -> int:
+    """Index of the reply whose buttons the numbers mean (as the dispatcher stores them)."""
+    return max((i for i, r in enumerate(replies) if r.buttons), default=-1)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One Zalo message: text, or a photo URL with a caption."""
+
+    text: str
+    photo_url: str | None = None
+    buttons: list[Button] = field(default_factory=list)  # shown as numbers in `text`
+
+
+def render(reply: Reply, *, numbers: bool, files: FileLinks | None,
+           limit: int = LIMIT) -> list[Outgoing]:
+    """A reply as Zalo messages: the text split on paragraph boundaries, numbered options at
+    the end of the last part, then its photo or document (as a URL, or a line of text)."""
+    body = to_plain(reply.text).strip()
+    labels = labels_of(reply)
+    if labels:
+        tail = numbered(labels) if numbers else [f"• {label}" for label in labels]
+        body = "\n".join([body, *tail]).strip()
+    out = [Outgoing(part) for part in split_text(body, limit)] if body else []
+    for attachment, kind in ((reply.document, "Tệp"), (reply.photo, "Ảnh")):
+        if attachment is not None:
+            out.append(_file_message(attachment, kind, files, limit))
+    if numbers and labels and out:
+        # The options belong to the message that lists them (the OA adds buttons to it).
+        text_index = max(i for i, o in enumerate(out) if o.photo_url is None)
+        out[text_index] = Outgoing(out[text_index].text, buttons=buttons_of(reply))
+    return out
+
+
+def _file_message(attachment: Attachment, kind: str, files: FileLinks | None,
+                  limit: int) -> Outgoing:
+    caption = to_plain(attachment.caption).strip()
+    url = files.url(attachment.path) if files is not None and attachment.path else None
+    if url is not None and kind == "Ảnh":
+        return Outgoing(caption[:limit], photo_url=url)
+    if url is not None:
+        return Outgoing(f"[{kind}: {attachment.filename}] {caption}\n{url}".strip()[:limit])
+    # Nowhere to serve it from (no public URL), or a Telegram-only file id: say what it is.
+    note = "tệp này chỉ xem được trên Telegram hoặc xin cán bộ gửi lại"
+    return Outgoing(f"[{kind}: {attachment.filename}] {caption}\n({note})".strip()[:limit])
+
+
+@dataclass(frozen=True)
+class FileLinks:
+    """Unguessable URLs for files under `root`, served by our own aiohttp server: the path
+    carries an HMAC of the file name, checked in constant time before anything is read."""
+
+    base_url: str
+    root: Path
+    secret: bytes
+
+    def _sig(self, name: str) -> str:
+        return hmac.new(self.secret, f"dvbot-file:{name}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    def url(self, path: Path) -> str | None:
+        """Public URL of a stored file, or None if it is not under `root`."""
+        try:
+            name = path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return None
+        return f"{self.base_url}/f/{self._sig(name)}/{quote(name)}"
+
+    def resolve(self, sig: str, name: str) -> Path | None:
+        """The file a signed URL names, or None (bad signature, escape attempt, missing)."""
+        if not hmac.compare_digest(sig.encode(), self._sig(name).encode()):
+            return None
+        root = self.root.resolve()
+        path = (root / name).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            return None
+        return path
+
+
+FILES = web.AppKey("zalo_files", FileLinks)
+
+
+async def serve_file(request: web.Request) -> web.StreamResponse:
+    """GET a stored file by its signed URL (404 for anything else, same answer every time)."""
+    path = request.app[FILES].resolve(request.match_info["sig"], request.match_info["name"])
+    if path is None:
+        raise web.HTTPNotFound()
+    return web.FileResponse(path)
+
+
+def add_file_route(app: web.Application, files: FileLinks) -> None:
+    """Serve signed file URLs from the webhook server."""
+    app[FILES] = files
+    app.router.add_get(FILE_ROUTE, serve_file)
+
+
+async def download_photo(session: aiohttp.ClientSession, url: str,
+                         limit: int = MAX_PHOTO) -> bytes:
+    """Fetch a photo a member sent (Zalo gives a URL): images only, at most `limit` bytes."""
+    if not url.startswith(("https://", "http://")):
+        raise FileUnavailable("not an http(s) URL")
+    try:
+        async with session.get(url, timeout=aiohttp.ClientTimeout(total=30)) as response:
+            if response.status != 200:
+                raise FileUnavailable(f"HTTP {response.status}")
+            if not response.content_type.startswith("image/"):
+                raise FileUnavailable(f"not an image: {response.content_type}")
+            if (response.content_length or 0) > limit:
+                raise FileUnavailable("too big")
+            data = bytearray()
+            async for chunk in response.content.iter_chunked(64 * 1024):
+                data += chunk
+                if len(data) > limit:
+                    raise FileUnavailable("too big")
+            return bytes(data)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise FileUnavailable(type(exc).__name__) from exc
+
+
+Job = Callable[[], Awaitable[None]]
+
+
+class Inbox:
+    """Updates a webhook or poller accepted, handled after the HTTP answer (Zalo wants 200
+    within 2 s). Accounts are spread over `shards` queues, so one person's messages keep their
+    order while different people are served concurrently."""
+
+    def __init__(self, shards: int = 4) -> None:
+        self._queues: list[asyncio.Queue[Job | None]] = [asyncio.Queue() for _ in range(shards)]
+
+    def put(self, account: str, job: Job) -> None:
+        """Queue `job` behind the account's earlier ones."""
+        shard = int(hashlib.blake2s(account.encode(), digest_size=4).hexdigest(), 16)
+        self._queues[shard % len(self._queues)].put_nowait(job)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Handle queued jobs until `stop`; what was queued before it is still handled."""
+        async with asyncio.TaskGroup() as group:
+            for queue in self._queues:
+                group.create_task(self._drain(queue))
+            await stop.wait()
+            for queue in self._queues:
+                queue.put_nowait(None)
+
+    @staticmethod
+    async def _drain(queue: asyncio.Queue[Job | None]) -> None:
+        while (job := await queue.get()) is not None:
+            try:
+                await job()
+            except Exception:  # one bad update must not stop the others
+                log.exception("error while handling a Zalo update")
