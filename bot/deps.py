@@ -19,6 +19,8 @@ from bot.services.invites import InviteStore
 from bot.services.members import MemberStore
 from bot.services.org import UnitStore
 from bot.settings import Settings
+from bot.surveys.secret import deployment_secret  # issue 4
+from bot.surveys.store import SurveyStore  # issue 4
 
 
 def utc_now() -> datetime:
@@ -55,6 +57,7 @@ class Deps:
     library: LibraryStore  # issue 3: directives, materials, acknowledgements, quizzes
     outbox: Outbox  # issue 6: bulk delivery (broadcasts, notices)
     broadcasts: BroadcastService  # issue 6: cadres' announcements
+    surveys: SurveyStore  # issue 4: quick sentiment surveys (anonymous marks, tallies)
     clock: Callable[[], datetime] = utc_now
 
 
@@ -72,4 +75,13 @@ def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> De
         conversations=ConversationStore(redis, keys, settings.dialog_ttl_hours * 3600),
         audit=audit, links=links, outbox=outbox, broadcasts=broadcasts,
         library=LibraryStore(redis, keys, FileStore(settings.data_dir / "files")),
+        surveys=_surveys(settings, redis, keys),  # issue 4
     )
+
+
+# --- surveys (issue 4) ---
+def _surveys(settings: Settings, redis: Redis, keys: Keys) -> SurveyStore:
+    """The survey store, keyed with the deployment secret kept outside Redis."""
+    configured = settings.survey_secret.get_secret_value() if settings.survey_secret else None
+    return SurveyStore(redis, keys, deployment_secret(configured, settings.data_dir),
+                       settings.survey_min_group)

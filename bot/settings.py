@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     sender_workers: int = Field(default=4, ge=0, le=64)  # concurrent senders in this process
     # A delivery claimed by a process that then went silent this long is taken over.
     sender_lease_seconds: float = Field(default=30, ge=1, le=600)
+    # --- surveys (issue 4) ---------------------------------------------------------------------
+    # Smallest group whose answers are shown separately in an anonymous survey's results.
+    survey_min_group: int = Field(default=5, ge=2, le=100)
+    # Deployment secret keying the "already answered" marks; kept out of Redis so Redis alone
+    # cannot link a person to a mark. Empty: a random key in DATA_DIR/survey-secret.key (0600).
+    survey_secret: SecretStr | None = None
 
     @field_validator("telegram_api_url")
     @classmethod

@@ -106,3 +106,23 @@ def test_delivery_keys_used_by_one_script_share_a_slot() -> None:
     assert job == {"job:x"}
     assert {tag(k.rate("t:1", n)) for n in ("all", "paid", "pause", "chat:9")} == {"rl:t:1"}
     assert tag(k.jobs_due()) == tag(k.jobs_firing())
+
+
+# --- surveys (issue 4) ---------------------------------------------------------------------
+def test_survey_keys_are_pinned_and_share_one_slot() -> None:
+    """The answer script touches the audience, marks, tally, texts and named answers at once."""
+    k = Keys()
+    assert k.survey_seq() == "dv:seq:sv"
+    assert k.surveys() == "dv:surveys"
+    assert k.survey("7") == "dv:{sv:7}"
+    assert k.survey_salt("7") == "dv:{sv:7}:salt"
+    assert k.survey_audience("7") == "dv:{sv:7}:aud"
+    assert k.survey_done("7") == "dv:{sv:7}:done"
+    assert k.survey_tally("7") == "dv:{sv:7}:tally"
+    assert k.survey_texts("7") == "dv:{sv:7}:texts"
+    assert k.survey_named("7") == "dv:{sv:7}:named"
+    assert k.survey_reminder("7") == "dv:{sv:7}:remind"
+    tags = {key[key.index("{") + 1:key.index("}")] for key in (
+        k.survey("7"), k.survey_salt("7"), k.survey_audience("7"), k.survey_done("7"),
+        k.survey_tally("7"), k.survey_texts("7"), k.survey_named("7"), k.survey_reminder("7"))}
+    assert tags == {"sv:7"}
