@@ -42,9 +42,9 @@ async def begin(request: Request) -> Outcome:
     except TemplateError:
         templates = []  # `dvbot content check` names the broken file; the form still works
     buttons = [Button(f"Mẫu: {t.spec.title[:50]}", act("svc.tpl", t.id)) for t in templates]
-    buttons += [Button("Soạn khảo sát mới", act("svf")), CREATED, BACK]
-    text = ("<b>Tạo khảo sát</b>\nChọn một mẫu có sẵn, hoặc soạn khảo sát mới (tối đa 10 câu "
-            "hỏi: chọn một, chọn nhiều, thang điểm 1–5, trả lời ngắn).")
+    buttons += [CREATED, BACK]
+    text = ("<b>Tạo khảo sát</b>\nChọn một mẫu khảo sát (mẫu trong content/surveys/; câu hỏi "
+            "chọn một, chọn nhiều, thang điểm 1–5, trả lời ngắn, tối đa 10 câu).")
     return screen(request, text, buttons)
 
 

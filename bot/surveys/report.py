@@ -22,6 +22,7 @@ from bot.surveys.results import (
 from bot.surveys.store import SurveyStore, TextAnswer
 from bot.text import esc, vn_datetime
 
+CHAT_ROWS = 40  # breakdown rows beyond which the chat shows only the first level
 SAMPLE = 5  # free texts quoted per question in the chat; the export has them all
 
 
@@ -108,9 +109,14 @@ def _breakdown_lines(report: Report) -> list[str]:
     if not report.rows:
         return []
     out = ["", "<b>Theo đơn vị</b>"]
+    deeper = any(row.depth > 1 for row in report.rows)
+    if len(report.rows) > CHAT_ROWS and deeper:
+        out.append("(cấp dưới nữa xem trong tệp xuất CSV/Excel)")
     if report.k > 1:
         out.append(f"(đơn vị dưới {report.k} phản hồi không hiển thị riêng mà gộp vào cấp trên)")
     for row in report.rows:
+        if len(report.rows) > CHAT_ROWS and row.depth > 1:
+            continue  # a Khối has hundreds of chi bộ: the chat keeps one level
         name = esc(report.tree.units[row.unit].name)
         indent = "  " * (row.depth - 1)
         if not row.shown:

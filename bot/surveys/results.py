@@ -46,12 +46,16 @@ def recorded_cells(tally: dict[str, int]) -> dict[str, Cell]:
     cells: dict[str, Cell] = {}
     for name, value in tally.items():
         head, _, rest = name.partition("|")
+        unit = rest if head in ("a", "n") else head
+        cell = cells.get(unit)
+        if cell is None:  # not setdefault: a Cell per field would dominate the render time
+            cell = cells[unit] = Cell()
         if head == "a":
-            cells.setdefault(rest, Cell()).audience += value
+            cell.audience += value
         elif head == "n":
-            cells.setdefault(rest, Cell()).answers += value
+            cell.answers += value
         else:
-            cells.setdefault(head, Cell()).counts[rest] += value
+            cell.counts[rest] += value
     return cells
 
 

@@ -177,3 +177,20 @@ async def test_cadre_routes_refuse_a_member(deps: Deps, dispatcher: Dispatcher,
     chat = Chat(dispatcher, "m")
     await chat.press_raw(payload)
     assert "không có quyền" in chat.text or "hết hạn" in chat.text
+
+
+async def test_reminder_reaches_only_those_who_have_not_answered(
+        deps: Deps, dispatcher: Dispatcher, clock: Clock) -> None:
+    cadre = await _cadre(deps, dispatcher, "cb-a1")
+    done = await make_member(deps, user_id="done", unit="cb-a1")
+    waiting = [await make_member(deps, user_id=f"w{i}", unit="cb-a1") for i in range(2)]
+    sid = await _open_template(cadre, "tâm tư", "Chọn Chi bộ A1")
+    await _answer_pulse(Chat(dispatcher, "done"), sid)
+    await cadre.press_raw(f"sv.rm|{sid}")
+    assert "Đang gửi nhắc nhở tới 3 đồng chí chưa trả lời" in cadre.text  # 2 + the cadre
+    assert "không được hiển thị" in cadre.text and "Nguyễn" not in cadre.text
+    job = f"sv-{sid}.rm-{int(clock.now.timestamp())}"
+    recipients = set(await deps.redis.hkeys(deps.keys.job_recipients(job)))
+    assert done.id not in recipients and {w.id for w in waiting} <= recipients
+    await cadre.press_raw(f"sv.rm|{sid}")
+    assert "trong vòng một giờ" in cadre.text
