@@ -25,6 +25,8 @@ from bot.services.invites import InviteStore
 from bot.services.members import MemberStore
 from bot.services.org import UnitStore
 from bot.settings import Settings
+from bot.surveys.secret import deployment_secret  # issue 4
+from bot.surveys.store import SurveyStore  # issue 4
 
 
 def utc_now() -> datetime:
@@ -63,6 +65,7 @@ class Deps:
     broadcasts: BroadcastService  # issue 6: cadres' announcements
     proposals: ProposalService  # issue 5: "Dân vận khéo" proposals and their review queues
     account_links: AccountLinks  # issue 7: /lienket codes linking a Zalo and a Telegram account
+    surveys: SurveyStore  # issue 4: quick sentiment surveys (anonymous marks, tallies)
     clock: Callable[[], datetime] = utc_now
 
 
@@ -82,6 +85,7 @@ def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> De
         account_links=AccountLinks(redis, keys),
         library=LibraryStore(redis, keys, FileStore(settings.data_dir / "files")),
         proposals=build_proposals(settings, redis, keys),  # issue 5
+        surveys=_surveys(settings, redis, keys),  # issue 4
     )
 
 
@@ -91,3 +95,11 @@ def build_proposals(settings: Settings, redis: Redis, keys: Keys) -> ProposalSer
     return ProposalService(redis, ProposalStore(redis, keys), ReviewQueue(redis, keys),
                            Durability(redis), parse_levels(settings.proposal_levels),
                            claim_ms=int(settings.review_claim_minutes * 60_000))
+
+
+# --- surveys (issue 4) ---
+def _surveys(settings: Settings, redis: Redis, keys: Keys) -> SurveyStore:
+    """The survey store, keyed with the deployment secret kept outside Redis."""
+    configured = settings.survey_secret.get_secret_value() if settings.survey_secret else None
+    return SurveyStore(redis, keys, deployment_secret(configured, settings.data_dir),
+                       settings.survey_min_group)

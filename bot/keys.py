@@ -221,6 +221,7 @@ class Keys:
     def review_queue(self, unit_id: str) -> str:
         """Stream of proposals waiting for review at one reviewing unit (group "review")."""
         return f"{self.prefix}:{{rq:{unit_id}}}"
+
     # --- Zalo (issue 7) ------------------------------------------------------------------------
     def zalo_oa_tokens(self, app_id: str) -> str:
         """String: the OA's current access + refresh token JSON (the refresh token rotates)."""
@@ -234,3 +235,46 @@ class Keys:
     def link_code(self, code: str) -> str:
         """String with a short TTL: member id behind a one-time account-linking code."""
         return f"{self.prefix}:{{link:{code}}}"
+
+    # --- surveys (issue 4) ---------------------------------------------------------------------
+    # Every key of one survey shares the tag {sv:<id>}, so recording an answer (one Lua script
+    # over the audience, done marks, tally and texts) stays in one Cluster slot.
+    def survey_seq(self) -> str:
+        """Counter handing out survey numbers."""
+        return f"{self.prefix}:seq:sv"
+
+    def surveys(self) -> str:
+        """Sorted set of survey ids scored by closing time (lists, "Khảo sát của tôi")."""
+        return f"{self.prefix}:surveys"
+
+    def survey(self, survey_id: str) -> str:
+        """String: Survey JSON (questions, audience unit, times, policy)."""
+        return f"{self.prefix}:{{sv:{survey_id}}}"
+
+    def survey_salt(self, survey_id: str) -> str:
+        """String: the survey's random salt for answered-marks; deleted when it closes."""
+        return f"{self.prefix}:{{sv:{survey_id}}}:salt"
+
+    def survey_audience(self, survey_id: str) -> str:
+        """Hash: audience snapshot, mark (anonymous) or member id (named) -> recording unit."""
+        return f"{self.prefix}:{{sv:{survey_id}}}:aud"
+
+    def survey_done(self, survey_id: str) -> str:
+        """Set of marks (anonymous) or member ids (named) that have answered."""
+        return f"{self.prefix}:{{sv:{survey_id}}}:done"
+
+    def survey_tally(self, survey_id: str) -> str:
+        """Hash of counters: `a|<unit>` audience, `n|<unit>` answers, `<unit>|<q>|<opt>`."""
+        return f"{self.prefix}:{{sv:{survey_id}}}:tally"
+
+    def survey_texts(self, survey_id: str) -> str:
+        """Sorted set of free-text answers, score = question + a random fraction (no order)."""
+        return f"{self.prefix}:{{sv:{survey_id}}}:texts"
+
+    def survey_named(self, survey_id: str) -> str:
+        """Hash: member id -> their answers, for named surveys only."""
+        return f"{self.prefix}:{{sv:{survey_id}}}:named"
+
+    def survey_reminder(self, survey_id: str) -> str:
+        """String with a TTL: start of the last reminder window (epoch seconds)."""
+        return f"{self.prefix}:{{sv:{survey_id}}}:remind"

@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     # URLs there); default: the origin of DVBOT_WEBHOOK_URL.
     public_url: str | None = None
 
+    # --- surveys (issue 4) ---------------------------------------------------------------------
+    # Smallest group whose answers are shown separately in an anonymous survey's results.
+    survey_min_group: int = Field(default=5, ge=2, le=100)
+    # Deployment secret keying the "already answered" marks; kept out of Redis so Redis alone
+    # cannot link a person to a mark. Empty: a random key in DATA_DIR/survey-secret.key (0600).
+    survey_secret: SecretStr | None = None
+
     @field_validator("telegram_api_url")
     @classmethod
     def _api_url(cls, value: str) -> str:
@@ -141,7 +148,6 @@ class Settings(BaseSettings):
                 "Thiếu DVBOT_WEBHOOK_SECRET: chế độ webhook cần một chuỗi bí mật 16–256 ký tự."
             )
         return self.webhook_secret.get_secret_value()
-
 
     # --- Zalo (issue 7) -------------------------------------------------------------------
     def has_telegram(self) -> bool:

@@ -27,17 +27,22 @@ from handlers import (
     review,
     search,
     start,
+    survey_answer,  # issue 4
+    survey_create,  # issue 4
+    survey_mine,  # issue 4
+    survey_results,  # issue 4
 )
 
 LIBRARY = (directives, materials, documents, search, progress, quiz, publish, coverage,
            remind)  # issue 3 (notices and reminders through issue 6's delivery engine)
 BROADCASTS = (broadcast, broadcast_report)  # issue 6: cadres' announcements
 PROPOSALS = (proposal_form, proposal_mine, review, gallery)  # issue 5: "Dân vận khéo"
+SURVEYS = (survey_create, survey_answer, survey_mine, survey_results)  # issue 4
 ZALO = (link,)  # issue 7: link a Zalo and a Telegram account to one member
 
 # Order matters only for the main menu (each item has its own `order`) and for readability.
-FLOWS = (start, menu, help, profile, cancel, invites, *LIBRARY, *BROADCASTS, *PROPOSALS, *ZALO,
-         fallback)
+FLOWS = (start, menu, help, profile, cancel, invites, *LIBRARY, *BROADCASTS, *SURVEYS,
+         *PROPOSALS, *ZALO, fallback)
 
 
 def build_router() -> Router:

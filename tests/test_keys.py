@@ -134,3 +134,23 @@ def test_zalo_token_keys_share_a_slot() -> None:
     """The refresh lock and the token pair are used together while refreshing."""
     k = Keys()
     assert k.zalo_oa_tokens("1").split("}")[0] == k.zalo_oa_refresh_lock("1").split("}")[0]
+
+
+# --- surveys (issue 4) ---------------------------------------------------------------------
+def test_survey_keys_are_pinned_and_share_one_slot() -> None:
+    """The answer script touches the audience, marks, tally, texts and named answers at once."""
+    k = Keys()
+    assert k.survey_seq() == "dv:seq:sv"
+    assert k.surveys() == "dv:surveys"
+    assert k.survey("7") == "dv:{sv:7}"
+    assert k.survey_salt("7") == "dv:{sv:7}:salt"
+    assert k.survey_audience("7") == "dv:{sv:7}:aud"
+    assert k.survey_done("7") == "dv:{sv:7}:done"
+    assert k.survey_tally("7") == "dv:{sv:7}:tally"
+    assert k.survey_texts("7") == "dv:{sv:7}:texts"
+    assert k.survey_named("7") == "dv:{sv:7}:named"
+    assert k.survey_reminder("7") == "dv:{sv:7}:remind"
+    tags = {key[key.index("{") + 1:key.index("}")] for key in (
+        k.survey("7"), k.survey_salt("7"), k.survey_audience("7"), k.survey_done("7"),
+        k.survey_tally("7"), k.survey_texts("7"), k.survey_named("7"), k.survey_reminder("7"))}
+    assert tags == {"sv:7"}

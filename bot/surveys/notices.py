@@ -1,0 +1,52 @@
+"""What surveys hand to the delivery outbox: "khảo sát mới" to the audience at opening and
+"nhắc nhở" to those who have not answered. Job ids are deterministic (`sv-<id>`,
+`sv-<id>.rm-<window start>`), so a retry or a double press never notifies twice."""
+
+from __future__ import annotations
+
+from bot.actions import act
+from bot.delivery.models import Recipient
+from bot.messages import Button, Reply
+from bot.services.broadcasts import BATCH, recipients_of
+from bot.services.members import MemberStore
+from bot.services.org import OrgTree
+from bot.surveys.models import Survey
+from bot.text import esc, vn_datetime
+
+REMIND_WINDOW = 3600  # seconds during which another reminder of the same survey is a no-op
+
+
+def answer_button(survey: Survey) -> Button:
+    """The button that starts answering (audience and state re-checked when pressed)."""
+    return Button("Trả lời khảo sát", act("sv.go", survey.id))
+
+
+def opening_message(survey: Survey, unit_name: str) -> Reply:
+    """"Khảo sát mới: …" with the button."""
+    kind = ("Ẩn danh: không ai biết câu trả lời của từng người." if survey.anonymous
+            else "Khảo sát có ghi tên người trả lời.")
+    lines = [f"<b>Khảo sát mới</b> — {esc(unit_name)}", f"<b>{esc(survey.title)}</b>"]
+    if survey.intro:
+        lines.append(esc(survey.intro))
+    lines += [f"{len(survey.questions)} câu hỏi, hạn trả lời {vn_datetime(survey.closes_at)}.",
+              kind, "Bấm «Trả lời khảo sát» bên dưới, hoặc gõ /khaosat."]
+    return Reply("\n".join(lines), buttons=((answer_button(survey),),))
+
+
+def reminder_message(survey: Survey) -> Reply:
+    """"Đồng chí chưa trả lời …" with the button."""
+    text = (f"<b>Nhắc nhở trả lời khảo sát</b>\nĐồng chí chưa trả lời khảo sát "
+            f"<b>{esc(survey.title)}</b>; hạn trả lời {vn_datetime(survey.closes_at)}. "
+            "Bấm «Trả lời khảo sát» bên dưới, hoặc gõ /khaosat.")
+    return Reply(text, buttons=((answer_button(survey),),))
+
+
+async def recipients(members: MemberStore, tree: OrgTree, survey: Survey, ids: list[str]
+                     ) -> tuple[list[Recipient], int]:
+    """Deliverable recipients among `ids` (grouped by child unit) and how many lack an account."""
+    found: list[Recipient] = []
+    for start in range(0, len(ids), BATCH):
+        found += recipients_of(await members.many(ids[start:start + BATCH]), tree, survey.unit,
+                               [])
+    targets = [r for r in found if r.channel]
+    return targets, len(found) - len(targets)

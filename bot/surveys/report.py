@@ -1,0 +1,130 @@
+"""A survey's results as the cadre sees them: gathered once, rendered as text, chart or files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.services.org import OrgTree
+from bot.surveys.models import Kind, Survey
+from bot.surveys.results import (
+    Cell,
+    Row,
+    breakdown,
+    distribution,
+    headline,
+    mean_score,
+    min_group,
+    percent,
+    recorded_cells,
+    rollup,
+)
+from bot.surveys.store import SurveyStore, TextAnswer
+from bot.text import esc, vn_datetime
+
+CHAT_ROWS = 40  # breakdown rows beyond which the chat shows only the first level
+SAMPLE = 5  # free texts quoted per question in the chat; the export has them all
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the renderers need, already suppressed for k."""
+
+    survey: Survey
+    tree: OrgTree
+    k: int
+    cells: dict[str, Cell]
+    rows: list[Row]
+    texts: dict[int, list[TextAnswer]] = field(default_factory=dict)
+    text_counts: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> Cell:
+        """The survey unit's own (whole-audience) counters."""
+        return self.cells.get(self.survey.unit, Cell())
+
+    @property
+    def enough(self) -> bool:
+        """At least k answers overall: below that nothing but the count is shown."""
+        return self.total.answers >= self.k
+
+
+async def gather(store: SurveyStore, survey: Survey, tree: OrgTree, *,
+                 all_texts: bool = False) -> Report:
+    """Read counters (and a sample of free texts, or all of them) and apply suppression."""
+    k = min_group(survey, store.min_group)
+    cells = rollup(tree, survey.unit, recorded_cells(await store.tally(survey.id)))
+    rows = breakdown(tree, survey.unit, cells, k)
+    report = Report(survey, tree, k, cells, rows)
+    if cells.get(survey.unit, Cell()).answers < k:
+        return report
+    for index, question in enumerate(survey.questions):
+        if question.kind is Kind.TEXT:
+            report.texts[index] = await store.texts(survey.id, index,
+                                                    None if all_texts else SAMPLE)
+            report.text_counts[index] = await store.text_count(survey.id, index)
+    return report
+
+
+def render(report: Report, now: datetime) -> str:
+    """The results as chat text (Telegram HTML subset; user text escaped)."""
+    s, total = report.survey, report.total
+    state = (f"đang mở đến {vn_datetime(s.closes_at)}" if s.is_open(now)
+             else f"đã đóng lúc {vn_datetime(s.closes_at)}")
+    lines = [f"<b>Kết quả khảo sát: {esc(s.title)}</b>",
+             f"Đơn vị: {esc(report.tree.path(s.unit))}",
+             f"{'Ẩn danh' if s.anonymous else 'Ghi tên'} · {state}",
+             f"Đã trả lời: <b>{total.answers}/{s.audience}</b> đồng chí "
+             f"({percent(total.answers, s.audience)}%)"]
+    if not report.enough:
+        lines.append(f"\nChưa đủ {report.k} phản hồi nên chưa hiển thị kết quả, để bảo đảm "
+                     "không ai bị nhận ra qua câu trả lời.")
+        return "\n".join(lines)
+    for index, question in enumerate(s.questions):
+        lines += ["", f"<b>Câu {index + 1}. {esc(question.text)}</b>"]
+        lines += _question_lines(report, index)
+    lines += _breakdown_lines(report)
+    return "\n".join(lines)
+
+
+def _question_lines(report: Report, index: int) -> list[str]:
+    question, total = report.survey.questions[index], report.total
+    if question.kind is Kind.TEXT:
+        count = report.text_counts.get(index, 0)
+        out = [f"{count} ý kiến" + (" (trích một số):" if count > SAMPLE else ":")]
+        out += [f"• {esc(t.text)}" for t in report.texts.get(index, [])]
+        return out
+    out = [f"{esc(label)}: {count} ({share}%)"
+           for label, count, share in distribution(question, index, total)]
+    if question.kind is Kind.SCALE:
+        mean = mean_score(index, total)
+        if mean is not None:
+            out.append(f"Điểm trung bình: {mean:.2f}".replace(".", ","))
+    if question.kind is Kind.MULTI:
+        out.append("(tỷ lệ trên số người trả lời; mỗi người chọn được nhiều phương án)")
+    return out
+
+
+def _breakdown_lines(report: Report) -> list[str]:
+    if not report.rows:
+        return []
+    out = ["", "<b>Theo đơn vị</b>"]
+    deeper = any(row.depth > 1 for row in report.rows)
+    if len(report.rows) > CHAT_ROWS and deeper:
+        out.append("(cấp dưới nữa xem trong tệp xuất CSV/Excel)")
+    if report.k > 1:
+        out.append(f"(đơn vị dưới {report.k} phản hồi không hiển thị riêng mà gộp vào cấp trên)")
+    for row in report.rows:
+        if len(report.rows) > CHAT_ROWS and row.depth > 1:
+            continue  # a Khối has hundreds of chi bộ: the chat keeps one level
+        name = esc(report.tree.units[row.unit].name)
+        indent = "  " * (row.depth - 1)
+        if not row.shown:
+            out.append(f"{indent}• {name}: — (gộp vào cấp trên)")
+            continue
+        cell = report.cells[row.unit]
+        figures = " · ".join(f"C{i + 1}: {esc(headline(q, i, cell))}"
+                             for i, q in enumerate(report.survey.questions))
+        out.append(f"{indent}• {name}: {cell.answers}/{cell.audience} "
+                   f"({percent(cell.answers, cell.audience)}%) — {figures}")
+    return out
