@@ -16,9 +16,11 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from redis.asyncio import Redis
+
 from bot.deps import build_proposals
 from bot.keys import Keys
-from bot.models import Member
+from bot.models import Member, Unit
 from bot.proposals.models import Area, Content, Decision, State
 from bot.proposals.service import ProposalService
 from bot.services.org import OrgTree, UnitStore
@@ -96,7 +98,51 @@ async def decide_all(service: ProposalService, reviewers: int, total: int
     return time.perf_counter() - started, sorted(timings), decided
 
 
-async def run(total: int, authors: int, reviewers: int) -> None:
+async def khoi_scope(settings: Settings, redis: Redis, grassroots: int, spread: int,
+                     authors: int) -> None:
+    """A Khối reviewer over `grassroots` đảng bộ cơ sở queues plus the Khối's own: claim-next
+    latency with `spread` proposals spread over the grassroots queues."""
+    keys = Keys("dvkhoi")
+    units = [Unit(id="khoi", name="Khối", kind="dang_bo_khoi")] + [
+        Unit(id=f"cs{i:02d}", name=f"Đảng bộ cơ sở {i}", kind="dang_bo_co_so", parent="khoi")
+        for i in range(grassroots)]
+    await UnitStore(redis, keys).import_units(units)
+    tree = await UnitStore(redis, keys).tree()
+    service = build_proposals(settings, redis, keys)
+    now = datetime.now(UTC)
+    members = [Member(id=f"k{i}", name=f"Tác giả {i}", unit="khoi", joined_at=now)
+               for i in range(authors)]
+    counter = iter(range(spread))
+
+    async def author(member: Member) -> None:
+        for n in counter:
+            content = CONTENT.model_copy(update={"unit": f"cs{n % grassroots:02d}"})
+            await service.submit(member, content, tree, datetime.now(UTC))
+
+    await asyncio.gather(*(author(m) for m in members))
+    scope = ["khoi"] + [u.id for u in units[1:]]  # what review_units gives a Khối reviewer
+    reviewer = Member(id="khoi-r", name="Thẩm định Khối", unit="khoi", joined_at=now)
+    timings: list[float] = []
+    while True:
+        started = time.perf_counter()
+        claimed = await service.next_for(reviewer, scope, datetime.now(UTC))
+        elapsed = (time.perf_counter() - started) * 1000
+        if claimed is None:
+            break
+        timings.append(elapsed)
+        p = claimed.proposal
+        await service.decide(reviewer, p.code, p.version, Decision.REJECT, "Chưa đạt.", "",
+                             datetime.now(UTC))
+    timings.sort()
+    left = sum(s.length for s in await service.queue.stats(scope))
+    print(f"claim-next, one Khối reviewer over {len(scope)} queues, {spread}..1 waiting "
+          f"spread over {grassroots}: p50 {statistics.median(timings):.2f} ms, p95 "
+          f"{pct(timings, 0.95):.2f} ms, max {timings[-1]:.2f} ms; decided {len(timings)}, "
+          f"left {left}")
+
+
+async def run(total: int, authors: int, reviewers: int, grassroots: int, spread: int
+              ) -> None:
     """Seed the tree, submit, decide, verify, print."""
     with tempfile.TemporaryDirectory() as scratch:
         settings = Settings(_env_file=None, data_dir=Path(scratch) / "data")  # type: ignore[call-arg]
@@ -123,6 +169,7 @@ async def run(total: int, authors: int, reviewers: int) -> None:
                   f"{statistics.median(timings):.2f} ms, p95 {pct(timings, 0.95):.2f} ms, "
                   f"max {timings[-1]:.2f} ms (target p95 < 10 ms)")
             await verify(service, total, decided)
+            await khoi_scope(settings, redis, grassroots, spread, authors)
 
 
 async def solo_codes(service: ProposalService) -> list[str]:
@@ -157,8 +204,11 @@ def main() -> None:
     parser.add_argument("--proposals", type=int, default=10_000)
     parser.add_argument("--authors", type=int, default=64)
     parser.add_argument("--reviewers", type=int, default=8)
+    parser.add_argument("--grassroots", type=int, default=84)
+    parser.add_argument("--spread", type=int, default=2016)
     args = parser.parse_args()
-    asyncio.run(run(args.proposals, args.authors, args.reviewers))
+    asyncio.run(run(args.proposals, args.authors, args.reviewers, args.grassroots,
+                    args.spread))
 
 
 if __name__ == "__main__":

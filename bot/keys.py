@@ -218,6 +218,10 @@ class Keys:
         """String with a TTL: the member's unsent proposal form, kept across restarts."""
         return f"{self.prefix}:{{m:{member_id}}}:dvk:draft"
 
+    def proposal_sent(self, member_id: str, draft_id: str) -> str:
+        """String with a TTL: the code a member's draft was sent as (idempotent «Gửi»)."""
+        return f"{self.prefix}:{{m:{member_id}}}:dvk:sent:{draft_id}"
+
     def review_queue(self, unit_id: str) -> str:
         """Stream of proposals waiting for review at one reviewing unit (group "review")."""
         return f"{self.prefix}:{{rq:{unit_id}}}"

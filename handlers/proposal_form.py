@@ -178,9 +178,10 @@ async def send(request: Request) -> Outcome:
     service, now = request.deps.proposals, request.now()
     try:
         if draft.code:
-            proposal = await service.resend(request.me, draft.code, draft, tree, now)
+            proposal = await service.resend(request.me, draft.code, draft, tree, now,
+                                            draft_id=draft.id)
         else:
-            proposal = await service.submit(request.me, draft, tree, now)
+            proposal = await service.submit(request.me, draft, tree, now, draft_id=draft.id)
     except Refused as exc:
         return refused(request, exc)
     await service.store.save_draft(request.me.id, None)

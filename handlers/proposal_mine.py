@@ -16,12 +16,18 @@ from handlers.proposal_form import review
 from handlers.proposal_ui import arg, number, refused
 
 LIST = Button("« Đề xuất của tôi", act("my"))
+PAGE = 20  # proposals per page of the list (a Telegram keyboard stays readable)
 NOT_YOURS = "Không tìm thấy đề xuất này trong các đề xuất của đồng chí."
 
 
 async def mine(request: Request) -> Outcome:
-    """The member's proposals, newest first."""
-    found = await request.deps.proposals.store.mine(request.me.id)
+    """The member's proposals, newest first, PAGE at a time (Trước/Sau to page on)."""
+    store = request.deps.proposals.store
+    total = await store.count_mine(request.me.id)
+    pages = max(1, -(-total // PAGE))
+    raw = request.args[0] if request.args else "0"
+    page = min(int(raw), pages - 1) if raw.isdigit() and len(raw) < 6 else 0
+    found = await store.mine(request.me.id, limit=PAGE, offset=page * PAGE)
     if not found:
         text = ("<b>Đề xuất của tôi</b>\nĐồng chí chưa gửi đề xuất nào. Chọn «Đề xuất mô hình "
                 "Dân vận khéo» để gửi mô hình đầu tiên.")
@@ -29,7 +35,13 @@ async def mine(request: Request) -> Outcome:
                                                         act("dvk")), BACK))])
     buttons = [Button(f"{p.code} — {p.name[:40]} ({p.state.label})", act("my.v", p.code))
                for p in found]
+    if page > 0:
+        buttons.append(Button("« Trước", act("my", str(page - 1))))
+    if page + 1 < pages:
+        buttons.append(Button("Sau »", act("my", str(page + 1))))
     text = "<b>Đề xuất của tôi</b>\nChọn một đề xuất để xem trạng thái và ý kiến trả lời:"
+    if pages > 1:
+        text += f"\n(Trang {page + 1}/{pages}, tổng cộng {total} đề xuất)"
     edit = request.incoming.action is not None
     return Outcome([Reply(text, buttons=rows(*buttons, BACK), edit=edit)])
 

@@ -33,6 +33,7 @@ def test_proposal_keys_are_pinned() -> None:  # issue 5
     assert k.proposals_gallery() == "dv:dvk:gallery"
     assert k.proposals_by("7") == "dv:{m:7}:dvk"
     assert k.proposal_draft("7") == "dv:{m:7}:dvk:draft"
+    assert k.proposal_sent("7", "ab12") == "dv:{m:7}:dvk:sent:ab12"
     assert k.review_queue("dbcs-a") == "dv:{rq:dbcs-a}"
 
 

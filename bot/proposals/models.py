@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from uuid import uuid4
 
 from pydantic import BaseModel, Field
 
@@ -114,8 +115,10 @@ class Content(BaseModel):
 
 
 class Draft(Content):
-    """A member's unsent form; `code` is set when editing a returned proposal."""
+    """A member's unsent form; `code` is set when editing a returned proposal. `id` makes
+    sending it idempotent (a second «Gửi» after a crash finds what the first one made)."""
 
+    id: str = Field(default_factory=lambda: uuid4().hex)
     code: str | None = None
     step: str = ""
 
@@ -135,6 +138,7 @@ class Proposal(Content):
     submitted_at: datetime
     updated_at: datetime
     answer: str = ""  # the last official answer (shown to the author)
+    draft: str = ""  # id of the draft that made this version (a repeated «Gửi» finds it)
 
     @property
     def reviewing_unit(self) -> str:

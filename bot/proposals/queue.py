@@ -4,7 +4,8 @@
 An entry names a proposal (`p`) and the level (`l`) it waits at; the proposal itself (see
 store.py) is the truth. The queue only hands entries out: XREADGROUP for new ones, XAUTOCLAIM
 for claims left idle too long, XACK + XDEL when an entry is done (so the stream holds only
-what still waits, and its length is the queue length).
+what still waits, and its length is the queue length). Handing out is one Lua script per
+stream (take), and a read-only probe (peek) lets a reviewer over many streams pick one.
 """
 
 from __future__ import annotations
@@ -18,6 +19,54 @@ from redis.exceptions import ResponseError
 from bot.keys import Keys
 
 GROUP = "review"
+
+# One claim-next probe of one stream, in one round trip (a single key: cluster-safe).
+# KEYS: the stream. ARGV: group, consumer, idle ms, how many deleted entries to skip at most.
+# Returns {kind, id, fields} with kind "own" (an entry this consumer already holds), "stale"
+# (taken over from a claim idle longer than idle ms: XAUTOCLAIM) or "new" (XREADGROUP ">"),
+# or nil when the stream has nothing for this consumer. The order is the service's rule: what
+# the reviewer holds, then abandoned claims, then new entries.
+_TAKE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
+local group, consumer = ARGV[1], ARGV[2]
+local own = redis.call('XPENDING', KEYS[1], group, '-', '+', 1, consumer)
+if #own > 0 then
+  local id = own[1][1]
+  local found = redis.call('XRANGE', KEYS[1], id, id)
+  if #found > 0 then return {'own', id, found[1][2]} end
+  redis.call('XACK', KEYS[1], group, id)  -- deleted meanwhile: nothing left to hold
+end
+local cursor = '0-0'
+for _ = 1, tonumber(ARGV[4]) do
+  local r = redis.call('XAUTOCLAIM', KEYS[1], group, consumer, ARGV[3], cursor, 'COUNT', 1)
+  local item = r[2][1]
+  if item and item[2] then return {'stale', item[1], item[2]} end
+  cursor = r[1]
+  if cursor == '0-0' then break end
+end
+local new = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1,
+                       'STREAMS', KEYS[1], '>')
+if new then
+  local item = new[1][2][1]
+  return {'new', item[1], item[2]}
+end
+return nil
+"""
+
+# What one stream could give a consumer, without changing anything (read only), so a reviewer
+# over many streams (a Khối has dozens) asks all of them in one pipelined round trip and then
+# takes from the right one only. KEYS: the stream. ARGV: group, consumer, idle ms.
+# Returns 3 (holds an entry here), 2 (an abandoned claim), 1 (new entries) or 0.
+_PEEK = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local group = ARGV[1]
+if #redis.call('XPENDING', KEYS[1], group, '-', '+', 1, ARGV[2]) > 0 then return 3 end
+if #redis.call('XPENDING', KEYS[1], group, 'IDLE', tonumber(ARGV[3]), '-', '+', 1) > 0
+  then return 2 end
+local pending = redis.call('XPENDING', KEYS[1], group)[1]
+if redis.call('XLEN', KEYS[1]) > pending then return 1 end
+return 0
+"""
 
 
 @dataclass(frozen=True)
@@ -46,6 +95,28 @@ class ReviewQueue:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
+        self._take = redis.register_script(_TAKE)
+        self._peek = redis.register_script(_PEEK)
+
+    async def take(self, unit: str, consumer: str, idle_ms: int) -> tuple[str, Entry] | None:
+        """In one round trip: the entry this reviewer holds at a unit, else one idle longer
+        than `idle_ms` (taken over), else a new one; with its kind ("own", "stale", "new")."""
+        reply: Any = await self._take(keys=[self._keys.review_queue(unit)],
+                                      args=[GROUP, consumer, idle_ms, 50])
+        if not reply:
+            return None
+        kind, entry_id, flat = reply
+        entry = _entry(unit, entry_id, dict(zip(flat[::2], flat[1::2], strict=True)))
+        return (str(kind), entry) if entry is not None else None
+
+    async def peek(self, units: list[str], consumer: str, idle_ms: int) -> list[int]:
+        """For each unit (one pipelined round trip): 3 the reviewer holds an entry there,
+        2 an abandoned claim waits, 1 new entries wait, 0 nothing."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for unit in units:
+                await self._peek(keys=[self._keys.review_queue(unit)],
+                                 args=[GROUP, consumer, idle_ms], client=pipe)
+            return [int(n) for n in await pipe.execute()]
 
     async def add(self, unit: str, code: str, level: int, now: float) -> str:
         """Queue a proposal at a unit; returns the entry id."""
@@ -53,40 +124,6 @@ class ReviewQueue:
         await self._ensure_group(key)
         entry = await self._redis.xadd(key, {"p": code, "l": level, "t": now})
         return str(entry)
-
-    async def own(self, unit: str, consumer: str, count: int = 10) -> list[Entry]:
-        """Entries this reviewer holds (claimed, undecided) in a unit's queue."""
-        key = self._keys.review_queue(unit)
-        try:
-            pending = await self._redis.xpending_range(key, GROUP, "-", "+", count,
-                                                       consumername=consumer)
-        except ResponseError:
-            return []  # no stream or group yet: nothing was ever queued there
-        ids = [str(p["message_id"]) for p in pending]
-        return await self._entries(unit, ids)
-
-    async def reclaim(self, unit: str, consumer: str, idle_ms: int, count: int = 10
-                      ) -> list[Entry]:
-        """Take over entries another reviewer claimed and left idle longer than `idle_ms`."""
-        key = self._keys.review_queue(unit)
-        try:
-            reply: Any = await self._redis.xautoclaim(key, GROUP, consumer, idle_ms, "0-0",
-                                                 count=count)
-        except ResponseError:
-            return []
-        return [e for e in (_entry(unit, i, f) for i, f in reply[1]) if e is not None]
-
-    async def read(self, unit: str, consumer: str, count: int = 1) -> list[Entry]:
-        """New entries, never delivered before (each goes to exactly one reviewer)."""
-        key = self._keys.review_queue(unit)
-        try:
-            reply: Any = await self._redis.xreadgroup(GROUP, consumer, {key: ">"}, count=count)
-        except ResponseError:
-            return []
-        out: list[Entry] = []
-        for _stream, items in reply or []:
-            out += [e for e in (_entry(unit, i, f) for i, f in items) if e is not None]
-        return out
 
     async def done(self, unit: str, entry_id: str) -> None:
         """Acknowledge and delete an entry (idempotent)."""
@@ -107,14 +144,6 @@ class ReviewQueue:
                 length, first = await pipe.execute()
             oldest = float(first[0][1].get("t", 0)) if first else None
             out.append(QueueStats(unit, int(length), oldest))
-        return out
-
-    async def _entries(self, unit: str, ids: list[str]) -> list[Entry]:
-        key = self._keys.review_queue(unit)
-        out: list[Entry] = []
-        for entry_id in ids:
-            found: Any = await self._redis.xrange(key, entry_id, entry_id)
-            out += [e for e in (_entry(unit, i, f) for i, f in found) if e is not None]
         return out
 
     async def _ensure_group(self, key: str) -> None:

@@ -11,6 +11,7 @@ Authorization (role and scope) is checked by the callers in handlers/, on every 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -50,51 +51,78 @@ class ProposalService:
         self.durability = durability
         self.levels = levels
         self.claim_ms = claim_ms
+        # Bounds how many proposal operations use connections at once: a submission or a
+        # decision holds its connection through WAITAOF (up to a second with appendfsync
+        # everysec), and redis-py's pool refuses ("Too many connections") beyond its size,
+        # so a burst of members waits here instead of failing.
+        self._gate = asyncio.Semaphore(_gate_size(redis))
 
     # ------------------------------------------------------------------ author side
     async def submit(self, author: Member, content: Content, tree: OrgTree,
-                     now: datetime) -> Proposal:
-        """Store a new proposal, queue it at its first level, and wait until it is on disk."""
-        route = route_of(tree, content.unit, self.levels)
-        code = await self.store.new_code(now.year)
-        entry = await self.queue.add(route[0], code, 0, now.timestamp())
-        proposal = Proposal(**_fields(content), code=code, author=author.id,
-                            author_name=author.name, route=route, entry=entry,
-                            submitted_at=now, updated_at=now)
-        await self.store.index(proposal)
-        event = Event(at=now, actor=author.id, actor_name=author.name, source=None,
-                      target=State.SUBMITTED)
-        async with self._redis.client() as conn:
-            await self.store.create(proposal, event, conn)
-            await self.durability.wait(conn)
-        return proposal
+                     now: datetime, draft_id: str = "") -> Proposal:
+        """Store a new proposal, queue it at its first level, and wait until it is on disk.
+
+        Idempotent per draft: the draft's id is bound to the code it gets (SET NX), so pressing
+        «Gửi» again after a crash that kept the draft answers with the same proposal."""
+        async with self._gate:
+            code = await self.store.sent_code(author.id, draft_id) if draft_id else None
+            if code is not None and (done := await self.store.get(code)) is not None:
+                return done
+            route = route_of(tree, content.unit, self.levels)
+            if code is None:
+                code = await self.store.new_code(now.year)
+                if draft_id:  # a concurrent second press may have bound its code first
+                    code = await self.store.bind_sent(author.id, draft_id, code)
+            entry = await self.queue.add(route[0], code, 0, now.timestamp())
+            proposal = Proposal(**_fields(content), code=code, author=author.id,
+                                author_name=author.name, route=route, entry=entry,
+                                draft=draft_id, submitted_at=now, updated_at=now)
+            await self.store.index(proposal)
+            event = Event(at=now, actor=author.id, actor_name=author.name, source=None,
+                          target=State.SUBMITTED)
+            async with self._redis.client() as conn:
+                created = await self.store.create(proposal, event, conn)
+                await self.durability.wait(conn)
+            if created:
+                return proposal
+            await self.queue.done(route[0], entry)  # the other press queued it already
+            return await self._get(code)
 
     async def resend(self, author: Member, code: str, content: Content, tree: OrgTree,
-                     now: datetime) -> Proposal:
-        """A returned proposal, edited, goes back to the first level."""
-        before = await self._own(author, code)
-        if before.state is not State.RETURNED:
-            raise Refused("Chỉ đề xuất đã được trả lại mới gửi lại được.")
-        route = route_of(tree, content.unit, self.levels)
-        entry = await self.queue.add(route[0], code, 0, now.timestamp())
-        after = before.model_copy(update={
-            **_fields(content), "state": State.SUBMITTED, "level": 0, "route": route,
-            "entry": entry, "claimed_by": None, "version": before.version + 1,
-            "updated_at": now, "answer": ""})
-        event = Event(at=now, actor=author.id, actor_name=author.name, source=before.state,
-                      target=State.SUBMITTED, answer="Gửi lại sau khi chỉnh sửa")
-        async with self._redis.client() as conn:
-            try:
-                await self._apply(before, after, event, conn)
-            except Refused:
-                await self.queue.done(after.reviewing_unit, entry)
-                raise
-            await self.durability.wait(conn)
-        return after
+                     now: datetime, draft_id: str = "") -> Proposal:
+        """A returned proposal, edited, goes back to the first level (once per draft)."""
+        async with self._gate:
+            before = await self._own(author, code)
+            if draft_id and before.draft == draft_id:
+                return before  # this very draft was resent already (a repeated press)
+            if before.state is not State.RETURNED:
+                raise Refused("Chỉ đề xuất đã được trả lại mới gửi lại được.")
+            route = route_of(tree, content.unit, self.levels)
+            entry = await self.queue.add(route[0], code, 0, now.timestamp())
+            after = before.model_copy(update={
+                **_fields(content), "state": State.SUBMITTED, "level": 0, "route": route,
+                "entry": entry, "claimed_by": None, "version": before.version + 1,
+                "updated_at": now, "answer": "", "draft": draft_id})
+            event = Event(at=now, actor=author.id, actor_name=author.name,
+                          source=before.state, target=State.SUBMITTED,
+                          answer="Gửi lại sau khi chỉnh sửa")
+            async with self._redis.client() as conn:
+                try:
+                    await self._apply(before, after, event, conn)
+                except Refused:
+                    await self.queue.done(after.reviewing_unit, entry)
+                    raise
+                await self.durability.wait(conn)
+            return after
 
     async def withdraw(self, author: Member, code: str, version: int, now: datetime
                        ) -> Proposal:
         """The author takes the proposal back before a final decision."""
+        async with self._gate:
+            return await self._withdraw(author, code, version, now)
+
+    async def _withdraw(self, author: Member, code: str, version: int, now: datetime
+                        ) -> Proposal:
         before = await self._own(author, code)
         _expect(before, version)
         if before.state not in (State.SUBMITTED, State.IN_REVIEW, State.APPROVED,
@@ -103,7 +131,7 @@ class ProposalService:
         after = _moved(before, State.WITHDRAWN, now, entry="", claimed_by=None)
         event = Event(at=now, actor=author.id, actor_name=author.name, source=before.state,
                       target=State.WITHDRAWN, level=before.level)
-        await self._apply(before, after, event)
+        await self._durably(before, after, event)
         if before.entry and before.state is not State.RETURNED:
             await self.queue.done(before.reviewing_unit, before.entry)
         return after
@@ -112,27 +140,40 @@ class ProposalService:
     async def next_for(self, reviewer: Member, units: list[str], now: datetime
                        ) -> Claimed | None:
         """The proposal this reviewer should look at: one they already hold, else a claim
-        left idle too long by someone else, else a new one; None when the queues are empty."""
-        for unit in units:
-            for entry in await self.queue.own(unit, reviewer.id):
-                held = await self._check(entry, reviewer, now, mine=True)
-                if held is not None:
-                    return held
-        for unit in units:
-            for entry in await self.queue.reclaim(unit, reviewer.id, self.claim_ms):
-                taken = await self._check(entry, reviewer, now, stale=True)
-                if taken is not None:
-                    return taken
-        for unit in units:
-            while entries := await self.queue.read(unit, reviewer.id):
-                taken = await self._check(entries[0], reviewer, now)
-                if taken is not None:
-                    return taken
-        return None
+        left idle too long by someone else, else a new one; None when the queues are empty.
+
+        One unit costs one scripted round trip to its stream (queue.take) plus the claim; a
+        reviewer over many units first peeks at all their streams in one pipelined round
+        trip and takes only from the best one, so the cost hardly grows with the scope."""
+        async with self._gate:
+            for _attempt in range(MAX_TRIES):
+                order = units if len(units) == 1 else _ranked(
+                    units, await self.queue.peek(units, reviewer.id, self.claim_ms))
+                if not order:
+                    return None
+                for unit in order:
+                    taken = await self.queue.take(unit, reviewer.id, self.claim_ms)
+                    if taken is None:
+                        continue  # emptied since the peek: try the next unit
+                    kind, entry = taken
+                    claimed = await self._check(entry, reviewer, now, mine=kind == "own",
+                                                stale=kind == "stale")
+                    if claimed is not None:
+                        return claimed
+                    break  # a stale entry was skipped (or a race lost): look again
+                else:
+                    return None
+            return None
 
     async def decide(self, reviewer: Member, code: str, version: int, decision: Decision,
                      answer: str, note: str, now: datetime) -> Proposal:
-        """Approve, return or reject the proposal the reviewer holds (once)."""
+        """Approve, return or reject the proposal the reviewer holds (once); returns only
+        when the decision is on disk (WAITAOF), since the reviewer is told it is recorded."""
+        async with self._gate:
+            return await self._decide(reviewer, code, version, decision, answer, note, now)
+
+    async def _decide(self, reviewer: Member, code: str, version: int, decision: Decision,
+                      answer: str, note: str, now: datetime) -> Proposal:
         before = await self._get(code)
         if before.state is State.WITHDRAWN:
             raise Refused("Đề xuất này đã được tác giả rút; không có gì thay đổi.")
@@ -145,7 +186,7 @@ class ProposalService:
         event = Event(at=now, actor=reviewer.id, actor_name=reviewer.name, source=before.state,
                       target=after.state, level=before.level, answer=answer, note=note)
         try:
-            await self._apply(before, after, event)
+            await self._durably(before, after, event)
         except Refused:
             if after.entry:  # the next level's entry we added is nobody's: drop it now
                 await self.queue.done(after.reviewing_unit, after.entry)
@@ -212,12 +253,37 @@ class ProposalService:
             raise Refused("Đây không phải đề xuất của đồng chí.")
         return proposal
 
+    async def _durably(self, before: Proposal, after: Proposal, event: Event) -> None:
+        """Apply a transition the person is told about, and wait until it is on disk (the
+        reviewer hears "recorded" only then; the author's notice follows from it)."""
+        async with self._redis.client() as conn:
+            await self._apply(before, after, event, conn)
+            await self.durability.wait(conn)
+
     async def _apply(self, before: Proposal, after: Proposal, event: Event,
                      conn: Redis | None = None) -> None:
         try:
             await self.store.apply(before, after, event, conn)
         except Conflict:
             raise Refused(ALREADY) from None
+
+
+MAX_TRIES = 20  # entries skipped in one "next" (stale ones are acked, so this rarely binds)
+GATE_MAX = 64  # concurrent proposal operations at most, whatever the pool allows
+
+
+def _gate_size(redis: Redis) -> int:
+    """Half the connection pool (the rest of the bot needs connections too), at most
+    GATE_MAX; redis-py's asyncio pool holds 100 by default."""
+    pool = getattr(redis.connection_pool, "max_connections", 0) or 100
+    return max(1, min(GATE_MAX, pool // 2))
+
+
+def _ranked(units: list[str], peeked: list[int]) -> list[str]:
+    """Units worth taking from, best first (held, then abandoned, then new), keeping the
+    scope's order among equals; those with nothing are left out."""
+    worth = [(-score, index) for index, score in enumerate(peeked) if score > 0]
+    return [units[index] for _score, index in sorted(worth)]
 
 
 ALREADY = "Đề xuất này vừa được xử lý (trạng thái đã thay đổi); không có gì thay đổi thêm."

@@ -51,6 +51,17 @@ class ProposalStore:
         """A fresh reference code from the year's atomic counter."""
         return make_code(year, int(await self._redis.incr(self._keys.proposal_seq(year))))
 
+    async def sent_code(self, member_id: str, draft_id: str) -> str | None:
+        """The code a draft was sent as, if it was."""
+        raw = await self._redis.get(self._keys.proposal_sent(member_id, draft_id))
+        return str(raw) if raw else None
+
+    async def bind_sent(self, member_id: str, draft_id: str, code: str) -> str:
+        """Bind a draft to a code unless it is bound already; the code that holds."""
+        key = self._keys.proposal_sent(member_id, draft_id)
+        before = await self._redis.set(key, code, nx=True, get=True, ex=DRAFT_TTL)
+        return str(before) if before else code
+
     async def index(self, proposal: Proposal) -> None:
         """List the code for its author and for exports (before it exists: a reader skips
         codes without a proposal, so a crash in between leaves nothing visible)."""
@@ -95,10 +106,15 @@ class ProposalStore:
         raws = await self._redis.lrange(self._keys.proposal_history(code), 0, -1)
         return [Event.model_validate_json(r) for r in raws]
 
-    async def mine(self, member_id: str, limit: int = 20) -> list[Proposal]:
-        """A member's proposals, newest first."""
-        codes = await self._redis.zrevrange(self._keys.proposals_by(member_id), 0, limit - 1)
+    async def mine(self, member_id: str, limit: int = 20, offset: int = 0) -> list[Proposal]:
+        """A member's proposals, newest first, `limit` of them from `offset`."""
+        codes = await self._redis.zrevrange(self._keys.proposals_by(member_id), offset,
+                                            offset + limit - 1)
         return await self.many([c.decode() if isinstance(c, bytes) else str(c) for c in codes])
+
+    async def count_mine(self, member_id: str) -> int:
+        """How many codes a member's list holds (for paging)."""
+        return int(await self._redis.zcard(self._keys.proposals_by(member_id)))
 
     async def all_codes(self) -> list[str]:
         """Every code, oldest first (exports)."""

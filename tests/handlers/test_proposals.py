@@ -15,7 +15,7 @@ from bot.deps import Deps
 from bot.dispatcher import Dispatcher
 from bot.messages import FileRef, Incoming
 from bot.models import Role
-from bot.proposals.models import State
+from bot.proposals.models import Area, Content, State
 from handlers import build_router
 from tests.conftest import make_member
 from tests.delivery.conftest import RecordingSender
@@ -277,3 +277,57 @@ async def test_someone_elses_proposal_is_not_shown(deps: Deps) -> None:
     assert "Không tìm thấy đề xuất này" in rv.text
     await author.press_raw("gal.v|" + code)  # not recognised: not in the gallery
     assert "không có trong thư viện" in author.text
+
+
+async def test_send_pressed_again_after_a_crash_answers_with_the_same_code(deps: Deps) -> None:
+    author, _rv, _top = await setup(deps)
+    await fill(author)
+    await author.press("Xong, xem lại")
+    me = await deps.members.by_account("telegram", "author")
+    assert me is not None
+    draft = await deps.proposals.store.draft(me.id)
+    assert draft is not None
+    await author.press("Gửi đề xuất")
+    assert "Đã gửi đề xuất DVK-2026-00001" in author.text
+    await deps.proposals.store.save_draft(me.id, draft)  # the crash kept the draft
+    await author.press_raw("dvk.send")
+    assert "Đã gửi đề xuất DVK-2026-00001" in author.text
+    assert await deps.proposals.store.all_codes() == ["DVK-2026-00001"]
+    assert [s.length for s in await deps.proposals.queue.stats(["dbcs-a"])] == [1]
+
+
+async def test_my_proposals_page_beyond_twenty_by_buttons_and_numbers(deps: Deps) -> None:
+    d = Dispatcher(build_router(), deps)
+    me = await make_member(deps, channel="console", user_id="m", unit="cb-a1")
+    tree = await deps.units.tree()
+    for n in range(45):
+        await deps.proposals.submit(me, content_named(f"Mô hình số {n:02d}"), tree,
+                                    deps.clock())
+    chat = Chat(d, "m", channel="console", buttons=False)
+    await chat.say("/dexuat")
+    assert "Trang 1/3, tổng cộng 45 đề xuất" in chat.text
+    assert "DVK-2026-00045" in shown(chat) and "DVK-2026-00025" not in shown(chat)
+    labels = chat.labels()
+    assert "« Trước" not in labels
+    await chat.say(str(labels.index("Sau »") + 1))  # a numbered reply pages on
+    assert "Trang 2/3" in chat.text and "DVK-2026-00025" in shown(chat)
+    assert "DVK-2026-00006" in shown(chat) and "DVK-2026-00026" not in shown(chat)
+    await chat.say(str(chat.labels().index("Sau »") + 1))
+    assert "Trang 3/3" in chat.text and "DVK-2026-00001" in shown(chat)
+    assert "Sau »" not in chat.labels()
+    await chat.say(str(chat.labels().index("« Trước") + 1))
+    assert "Trang 2/3" in chat.text
+    buttons = Chat(d, "m", channel="console")
+    await buttons.press_raw("my|99")  # a forged page number: the last page, nothing breaks
+    assert "Trang 3/3" in buttons.text
+
+
+def shown(chat: Chat) -> str:
+    """The options offered in the latest replies, as one string."""
+    return " ".join(chat.labels())
+
+
+def content_named(name: str) -> Content:
+    """A complete form with this name."""
+    return Content(name=name, area=Area.ECONOMY, unit="cb-a1", executor="Chi bộ A1",
+                   method=METHOD, results=RESULTS)

@@ -1,6 +1,6 @@
 """A confirmed proposal is on disk: the embedded Valkey (AOF on) confirms it with WAITAOF, and
-it survives the server being killed outright and restarted; a server without AOF is detected
-and the submission still goes through."""
+it (and a confirmed decision) survives the server being killed outright and restarted; a
+server without AOF is detected and the submission still goes through."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 from bot.deps import Deps, build_proposals
 from bot.keys import Keys
 from bot.proposals.durable import Durability
+from bot.proposals.models import Decision, State
 from bot.storage.connection import connect
 from bot.storage.embedded import EmbeddedValkey
 from tests.conftest import UNITS, make_member
@@ -37,6 +38,11 @@ async def test_submission_survives_a_killed_and_restarted_store(deps: Deps,
         proposal = await service.submit(author, content(), await live.units.tree(),
                                         deps.clock())
         assert service.durability.mode == "waitaof"  # the embedded server confirms fsync
+        reviewer = await make_member(live, user_id="r", unit="dbcs-a")
+        claimed = await service.next_for(reviewer, ["dbcs-a"], deps.clock())
+        assert claimed is not None
+        await service.decide(reviewer, proposal.code, claimed.proposal.version,
+                             Decision.APPROVE, "Thẩm định đạt.", "", deps.clock())
         assert store.pid is not None
         os.kill(store.pid, signal.SIGKILL)  # no shutdown, no final save: only the AOF
     finally:
@@ -49,8 +55,11 @@ async def test_submission_survives_a_killed_and_restarted_store(deps: Deps,
             service = build_proposals(deps.settings, redis, Keys("dv"))
             stored = await service.store.get(proposal.code)
             assert stored is not None and stored.name == proposal.name
-            [stats] = await service.queue.stats(["dbcs-a"])
-            assert stats.length == 1
+            assert stored.state is State.APPROVED  # the confirmed decision survived too
+            history = await service.store.history(proposal.code)
+            assert [e.target for e in history][-1] is State.APPROVED
+            stats = await service.queue.stats(["dbcs-a", "khoi"])
+            assert [s.length for s in stats] == [0, 1]
         finally:
             await redis.aclose()
 
