@@ -20,7 +20,7 @@ from urllib.parse import quote
 import aiohttp
 from aiohttp import web
 
-from bot.messages import Attachment, Button, FileUnavailable, Reply
+from bot.messages import Attachment, Button, FileUnavailable, NotAnImage, Reply
 from bot.text import split_text, to_plain
 
 log = logging.getLogger("dvbot.zalo")
@@ -156,7 +156,7 @@ async def download_photo(session: aiohttp.ClientSession, url: str,
             if response.status != 200:
                 raise FileUnavailable(f"HTTP {response.status}")
             if not response.content_type.startswith("image/"):
-                raise FileUnavailable(f"not an image: {response.content_type}")
+                raise NotAnImage(f"not an image: {response.content_type}")
             if (response.content_length or 0) > limit:
                 raise FileUnavailable("too big")
             data = bytearray()

@@ -38,10 +38,17 @@ class ZaloParts:
 
 
 def file_links(settings: Settings) -> FileLinks | None:
-    """Signed links to stored files, when this server is reachable from outside."""
+    """Signed links to stored files, when a Zalo channel runs and this server is reachable
+    from outside (DVBOT_PUBLIC_URL or the webhook's origin) with a secret to sign them."""
+    if not (settings.has_zalo_bot() or settings.has_zalo_oa()):
+        return None  # Telegram uploads files itself
     base = settings.file_base_url()
     key = settings.webhook_secret or settings.zalo_oa_secret_key
-    if base is None or key is None:
+    if base is None:
+        return None
+    if key is None:
+        log.warning("DVBOT_PUBLIC_URL is set but DVBOT_WEBHOOK_SECRET is not: files sent on "
+                    "Zalo go as notes instead of links")
         return None
     secret = hashlib.sha256(f"dvbot-files:{key.get_secret_value()}".encode()).digest()
     return FileLinks(base, settings.data_dir / "files", secret)
