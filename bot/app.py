@@ -106,7 +106,8 @@ async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None
                             telegram_limiter(deps, settings.require_telegram())))
         # --- Zalo (issue 7) ---
         session = await stack.enter_async_context(aiohttp.ClientSession())
-        files = file_links(settings) if serve else None
+        files = file_links(settings) if serve or settings.public_url else None
+        serve = serve or files is not None  # files for Zalo need the server even when polling
         zalo = await zalo_parts(settings, deps, dispatcher, session, files)
         log.info("dvbot is running%s (%s)", f" as @{username}" if username else "",
                  "webhook" if secret else "long polling")

@@ -46,6 +46,10 @@ class FileUnavailable(Exception):
     """The platform would not hand over a file the user sent (too big, expired, network)."""
 
 
+class NotAnImage(FileUnavailable):
+    """What a photo link led to is not an image (a web page, a PDF): sending it again won't help."""
+
+
 @dataclass(frozen=True)
 class Reply:
     """One outgoing message. `text` is the Telegram HTML subset (<b>, <i>, <code>); user text

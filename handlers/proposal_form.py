@@ -11,7 +11,7 @@ from __future__ import annotations
 from bot.actions import act
 from bot.conversation import Dialog
 from bot.library.files import human_size
-from bot.messages import Button, FileUnavailable, Reply, rows
+from bot.messages import Button, FileUnavailable, NotAnImage, Reply, rows
 from bot.proposals.models import MAX_PHOTOS, Area, Draft, Limits, State
 from bot.proposals.photos import BadPhoto, keep
 from bot.proposals.render import content_lines
@@ -119,6 +119,9 @@ async def photo(request: Request) -> Outcome:
         try:
             data = await file.fetch()
             kept = await keep(request.deps.library.files, data, limit, len(draft.photos) + 1)
+        except NotAnImage:  # a link (Zalo) that led to a page or a PDF
+            problem = ("Tệp này không phải ảnh. Bot chỉ nhận ảnh JPEG, PNG hoặc WebP. "
+                       "Ảnh này chưa được lưu.")
         except FileUnavailable:
             problem = "Bot chưa tải được ảnh này về. Xin đồng chí gửi lại."
         except BadPhoto as exc:

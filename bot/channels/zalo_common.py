@@ -20,13 +20,15 @@ from urllib.parse import quote
 import aiohttp
 from aiohttp import web
 
-from bot.messages import Attachment, Button, FileUnavailable, Reply
+from bot.messages import Attachment, Button, FileUnavailable, NotAnImage, Reply
 from bot.text import split_text, to_plain
 
 log = logging.getLogger("dvbot.zalo")
 
 LIMIT = 2000  # characters per Zalo text message (both APIs)
 MAX_PHOTO = 10 * 1024 * 1024  # a member's photo; Zalo itself caps images near 1 MB
+MAX_UPLOAD = 1024 * 1024  # the OA's /upload/image: JPG or PNG up to 1 MB
+UPLOADABLE = (".jpg", ".jpeg", ".png")
 FILE_ROUTE = "/f/{sig}/{name:.+}"
 
 
@@ -58,17 +60,32 @@ def last_with_buttons(replies: list[Reply]) -> int:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One Zalo message: text, or a photo URL with a caption."""
+    """One Zalo message: text, or a photo (by URL, or a local file to upload) with a caption."""
 
     text: str
     photo_url: str | None = None
+    photo_path: Path | None = None  # only for channels that upload (the OA)
     buttons: list[Button] = field(default_factory=list)  # shown as numbers in `text`
+
+    @property
+    def is_photo(self) -> bool:
+        """A photo message (its text is the caption)."""
+        return self.photo_url is not None or self.photo_path is not None
+
+
+def uploadable(path: Path) -> bool:
+    """Can the OA take this file through /upload/image (JPG/PNG, at most 1 MB)?"""
+    try:
+        return path.suffix.lower() in UPLOADABLE and path.stat().st_size <= MAX_UPLOAD
+    except OSError:
+        return False
 
 
 def render(reply: Reply, *, numbers: bool, files: FileLinks | None,
-           limit: int = LIMIT) -> list[Outgoing]:
+           limit: int = LIMIT, uploads: bool = False) -> list[Outgoing]:
     """A reply as Zalo messages: the text split on paragraph boundaries, numbered options at
-    the end of the last part, then its photo or document (as a URL, or a line of text)."""
+    the end of the last part, then its photo or document (uploaded where the channel can and
+    the file fits, else as a URL, else a line of text)."""
     body = to_plain(reply.text).strip()
     labels = labels_of(reply)
     if labels:
@@ -77,17 +94,20 @@ def render(reply: Reply, *, numbers: bool, files: FileLinks | None,
     out = [Outgoing(part) for part in split_text(body, limit)] if body else []
     for attachment, kind in ((reply.document, "Tệp"), (reply.photo, "Ảnh")):
         if attachment is not None:
-            out.append(_file_message(attachment, kind, files, limit))
+            out.append(_file_message(attachment, kind, files, limit, uploads))
     if numbers and labels and out:
         # The options belong to the message that lists them (the OA adds buttons to it).
-        text_index = max(i for i, o in enumerate(out) if o.photo_url is None)
+        text_index = max(i for i, o in enumerate(out) if not o.is_photo)
         out[text_index] = Outgoing(out[text_index].text, buttons=buttons_of(reply))
     return out
 
 
 def _file_message(attachment: Attachment, kind: str, files: FileLinks | None,
-                  limit: int) -> Outgoing:
+                  limit: int, uploads: bool) -> Outgoing:
     caption = to_plain(attachment.caption).strip()
+    if uploads and kind == "Ảnh" and attachment.path is not None \
+            and uploadable(attachment.path):
+        return Outgoing(caption[:limit], photo_path=attachment.path)
     url = files.url(attachment.path) if files is not None and attachment.path else None
     if url is not None and kind == "Ảnh":
         return Outgoing(caption[:limit], photo_url=url)
@@ -156,7 +176,7 @@ async def download_photo(session: aiohttp.ClientSession, url: str,
             if response.status != 200:
                 raise FileUnavailable(f"HTTP {response.status}")
             if not response.content_type.startswith("image/"):
-                raise FileUnavailable(f"not an image: {response.content_type}")
+                raise NotAnImage(f"not an image: {response.content_type}")
             if (response.content_length or 0) > limit:
                 raise FileUnavailable("too big")
             data = bytearray()

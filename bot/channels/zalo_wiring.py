@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 
-from bot.channels import zalo_bot, zalo_oa
+from bot.channels import zalo_bot, zalo_oa, zalo_oa_client
 from bot.channels.zalo_common import FileLinks
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.runner import Service
@@ -38,10 +38,17 @@ class ZaloParts:
 
 
 def file_links(settings: Settings) -> FileLinks | None:
-    """Signed links to stored files, when this server is reachable from outside."""
+    """Signed links to stored files, when a Zalo channel runs and this server is reachable
+    from outside (DVBOT_PUBLIC_URL or the webhook's origin) with a secret to sign them."""
+    if not (settings.has_zalo_bot() or settings.has_zalo_oa()):
+        return None  # Telegram uploads files itself
     base = settings.file_base_url()
     key = settings.webhook_secret or settings.zalo_oa_secret_key
-    if base is None or key is None:
+    if base is None:
+        return None
+    if key is None:
+        log.warning("DVBOT_PUBLIC_URL is set but DVBOT_WEBHOOK_SECRET is not: files sent on "
+                    "Zalo go as notes instead of links")
         return None
     secret = hashlib.sha256(f"dvbot-files:{key.get_secret_value()}".encode()).digest()
     return FileLinks(base, settings.data_dir / "files", secret)
@@ -94,12 +101,12 @@ async def _official_account(settings: Settings, deps: Deps, dispatcher: Dispatch
     assert settings.zalo_oa_app_id and settings.zalo_oa_app_secret
     assert settings.zalo_oa_secret_key and settings.zalo_oa_refresh_token
     app_id = settings.zalo_oa_app_id
-    tokens = zalo_oa.TokenStore(deps.redis, deps.keys, app_id)
+    tokens = zalo_oa_client.TokenStore(deps.redis, deps.keys, app_id)
     access = settings.zalo_oa_access_token
-    await tokens.seed(zalo_oa.Tokens(
+    await tokens.seed(zalo_oa_client.Tokens(
         access_token=access.get_secret_value() if access else "",
         refresh_token=settings.zalo_oa_refresh_token.get_secret_value()))
-    client = zalo_oa.ZaloOaClient(session, tokens, app_id=app_id,
+    client = zalo_oa_client.ZaloOaClient(session, tokens, app_id=app_id,
                                   app_secret=settings.zalo_oa_app_secret.get_secret_value(),
                                   api_url=settings.zalo_oa_api_url,
                                   oauth_url=settings.zalo_oa_oauth_url)

@@ -9,7 +9,9 @@ import pytest
 from aiohttp import web
 
 from bot.channels.zalo_common import FileLinks, add_file_route, download_photo, render
+from bot.channels.zalo_wiring import file_links
 from bot.messages import Attachment, Button, FileUnavailable, Reply, rows
+from bot.settings import Settings
 from tests.conftest import free_port
 from tests.standin.zalo_bot import PNG, ZaloBotStandin
 
@@ -94,3 +96,19 @@ def test_settings_name_what_a_half_configured_oa_lacks(tmp_path: Path) -> None:
                          zalo_bot_token="1:x", webhook_url="https://h.example.org/hook")
     zalo_only.require_channel()
     assert zalo_only.file_base_url() == "https://h.example.org"
+
+
+def test_file_links_need_a_zalo_channel_a_public_url_and_a_secret(tmp_path: Path) -> None:
+    def settings(**extra: object) -> Settings:
+        return Settings(_env_file=None, data_dir=tmp_path, **extra)  # type: ignore[call-arg]
+
+    secret = "s" * 24
+    zalo = {"zalo_bot_token": "1:abc"}
+    links = file_links(settings(public_url="https://dv.example.org", webhook_secret=secret,
+                                **zalo))
+    assert links is not None and links.base_url == "https://dv.example.org"
+    assert links.root == tmp_path / "files"
+    assert file_links(settings(public_url="https://dv.example.org", **zalo)) is None  # no key
+    assert file_links(settings(webhook_secret=secret, **zalo)) is None  # nowhere public
+    assert file_links(settings(public_url="https://dv.example.org", webhook_secret=secret,
+                               telegram_token="1:t")) is None  # Telegram uploads itself

@@ -5,27 +5,28 @@ concurrent sends; replies outside the free window fail with their reason."""
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 import pytest
+from PIL import Image
 from redis.asyncio import Redis
 
-from bot.channels.zalo_oa import (
+from bot.channels.zalo_oa import ZaloOaSender, webhook_path
+from bot.channels.zalo_oa_client import (
     ACTION_PREFIX,
     PAGE_PREFIX,
     Tokens,
     TokenStore,
     ZaloOaClient,
     ZaloOaError,
-    ZaloOaSender,
-    webhook_path,
 )
 from bot.delivery.sender import Status
 from bot.deps import Deps
-from bot.messages import Reply
+from bot.messages import Attachment, Reply
 from bot.models import Role
 from bot.services.broadcasts import Broadcast
 from tests.channels.zalo_live import Running, start, zalo_settings
@@ -167,6 +168,76 @@ async def test_duplicate_event_is_handled_once(oa: ZaloOaStandin,
     assert await oa.post_event(url, oa.event(USER, "/help")) == 200
     first, second = await oa.wait_sent(USER, 2)
     assert "Thông tin của tôi" in first.text and "Thông tin của tôi" not in second.text
+
+
+async def test_proposal_with_a_photo_by_buttons_and_uploaded_photos(
+        oa: ZaloOaStandin, bot: tuple[Running, str]) -> None:
+    running, url = bot
+    deps = running.deps
+    await make_member(deps, channel="zalo_oa", user_id=USER, unit="cb-a1", name="Lê Thị Oa")
+    await make_member(deps, channel="zalo_oa", user_id="rev", unit="dbcs-a", name="Trần Thẩm",
+                      grants=((Role.REVIEWER, "dbcs-a"),))
+    oa.images["anh.jpg"] = (jpeg(), "image/jpeg")
+    oa.images["trang.html"] = (b"<html></html>", "text/html")
+    [menu] = await event(oa, url, "menu")
+    [ask] = await press(oa, url, [menu], "Đề xuất mô hình Dân vận khéo")
+    assert "Bước 1/7" in ask.text
+    sent = await event(oa, url, "Dân vận khéo với người cao tuổi")
+    sent = await press(oa, url, sent, "Kinh tế")
+    sent = await press(oa, url, sent, "Chi bộ A1")
+    for answer in ("Chi hội người cao tuổi",
+                   "Mỗi tháng họp một lần, đảng viên hướng dẫn dùng điện thoại thông minh.",
+                   "300 cụ dùng được Zalo, 40 cụ nhận lương hưu qua tài khoản ngân hàng."):
+        sent = await event(oa, url, answer)
+    for name, expected in (("trang.html", "Tệp này không phải ảnh"), ("anh.jpg", "1/5 ảnh")):
+        image = oa.event(USER, name="user_send_image", image=f"{oa.url}/img/{name}")
+        assert await oa.post_event(url, image) == 200  # user_send_image
+        sent = await oa.wait_sent(USER)
+        assert expected in sent[0].text
+    sent = await press(oa, url, sent, "Xong, xem lại")
+    [done] = await press(oa, url, sent, "Gửi đề xuất")
+    code = done.text.split("Đã gửi đề xuất ")[1].split()[0]
+    stored = await deps.proposals.store.get(code)
+    assert stored is not None and len(stored.photos) == 1
+    on_disk = deps.library.files.path(stored.photos[0].file).read_bytes()
+    assert on_disk == jpeg()
+
+    # The reviewer's photo goes out through /upload/image and a media template (no public URL).
+    assert await oa.post_event(url, oa.event("rev", "/thamdinh")) == 200
+    [queue] = await oa.wait_sent("rev")
+    assert await oa.post_event(url, oa.event("rev", next(
+        b["payload"] for b in queue.buttons if "Đề xuất tiếp theo" in b["title"]))) == 200
+    picture, card = await oa.wait_sent("rev", 2)
+    assert picture.attachment_id is not None and picture.image is None
+    assert oa.uploads[picture.attachment_id] == on_disk and picture.text == f"{code} — ảnh 1"
+    assert code in card.text and card.buttons
+
+
+def jpeg() -> bytes:
+    """A real JPEG."""
+    out = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 30, 30)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+async def test_photo_upload_refreshes_an_expired_token_and_falls_back(
+        oa: ZaloOaStandin, deps: Deps, tmp_path: Path) -> None:
+    photo = tmp_path / "anh.jpg"
+    photo.write_bytes(jpeg())
+    big = tmp_path / "lon.jpg"
+    big.write_bytes(jpeg() + b"\0" * (1024 * 1024))  # over the OA's 1 MB: not uploaded
+    async with aiohttp.ClientSession() as session:
+        client = await client_for(oa, deps, session)
+        sender = ZaloOaSender(client, deps.conversations)
+        oa.expire_access_token()
+        result = await sender.deliver(USER, Reply("", photo=Attachment(photo, "anh.jpg", "Ảnh")))
+        assert result.status is Status.SENT and oa.refreshes == 1
+        [sent] = await oa.wait_sent(USER)
+        assert sent.attachment_id is not None and oa.uploads[sent.attachment_id] == jpeg()
+        await sender.deliver(USER, Reply("", photo=Attachment(big, "lon.jpg", "Ảnh lớn")))
+        [note] = await oa.wait_sent(USER)
+        assert note.attachment_id is None and "[Ảnh: lon.jpg]" in note.text
+        assert len(oa.uploads) == 1
 
 
 # --- the OA client and sender on their own (real Redis, stand-in over HTTP) ------------------

@@ -2,8 +2,10 @@
 
 Like the real service it answers errors as HTTP 200 with a non-zero `error`, refuses an
 expired access token with -216, hands out a NEW refresh token on every refresh and refuses a
-used one, and refuses replies to users outside the free reply window (-230). It also signs and
-posts webhook events to the bot the way Zalo does (`X-ZEvent-Signature: mac=<sha256>`).
+used one, and refuses replies to users outside the free reply window (-230). It takes image
+uploads (`/v2.0/oa/upload/image`: JPG/PNG up to 1 MB, answered with an `attachment_id` that a
+media template then names), serves test images (`/img/<name>`) for members' photo URLs, and
+signs and posts webhook events to the bot the way Zalo does (`X-ZEvent-Signature: mac=<sha256>`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ class OaSent:
     user_id: str
     text: str
     buttons: list[dict[str, str]] = field(default_factory=list)
-    image: str | None = None
+    image: str | None = None  # a media template's image URL
+    attachment_id: str | None = None  # ... or the id of an uploaded image
 
 
 class ZaloOaStandin:
@@ -46,6 +49,8 @@ class ZaloOaStandin:
         self.closed_window: set[str] = set()
         self.sent: list[OaSent] = []
         self.rejected: list[int] = []  # error codes answered to message/cs
+        self.uploads: dict[str, bytes] = {}  # attachment_id -> uploaded image
+        self.images: dict[str, tuple[bytes, str]] = {}  # served at /img/<name>
         self._numbers = itertools.count(1)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -55,6 +60,8 @@ class ZaloOaStandin:
         app = web.Application()
         app.router.add_post("/v3.0/oa/message/cs", self._send)
         app.router.add_post("/v4/oa/access_token", self._oauth)
+        app.router.add_post("/v2.0/oa/upload/image", self._upload)
+        app.router.add_get("/img/{name}", self._image)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -91,11 +98,37 @@ class ZaloOaStandin:
         if len(buttons) > 5:
             return web.json_response({"error": -201, "message": "at most 5 buttons"})
         elements = payload.get("elements") or [{}]
+        attachment = elements[0].get("attachment_id")
+        if attachment is not None and attachment not in self.uploads:
+            return web.json_response({"error": -201, "message": "unknown attachment_id"})
         async with self._changed:
-            self.sent.append(OaSent(user, text, buttons, elements[0].get("url")))
+            self.sent.append(OaSent(user, text, buttons, elements[0].get("url"), attachment))
             self._changed.notify_all()
         return web.json_response({"error": 0, "message": "Success",
                                   "data": {"message_id": f"m{next(self._numbers)}"}})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        if request.headers.get("access_token") != self.access_token:
+            self.rejected.append(-216)
+            return web.json_response({"error": -216, "message": "Access token is invalid"})
+        form = await request.post()
+        file = form.get("file")
+        if not isinstance(file, web.FileField):
+            return web.json_response({"error": -201, "message": "file is missing"})
+        data = file.file.read()
+        if file.content_type not in ("image/jpeg", "image/png") or len(data) > 1024 * 1024:
+            return web.json_response({"error": -210, "message": "jpg/png up to 1MB"})
+        attachment_id = f"att-{next(self._numbers)}"
+        self.uploads[attachment_id] = data
+        return web.json_response({"error": 0, "message": "Success",
+                                  "data": {"attachment_id": attachment_id}})
+
+    async def _image(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in self.images:
+            raise web.HTTPNotFound()
+        body, kind = self.images[name]
+        return web.Response(body=body, content_type=kind)
 
     async def _oauth(self, request: web.Request) -> web.Response:
         form = await request.post()
