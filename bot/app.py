@@ -17,8 +17,10 @@ from redis.asyncio import Redis
 
 from bot.channels.console import CHANNEL as CONSOLE
 from bot.channels.console import ConsoleChannel, ConsoleSender, stdin_lines
+from bot.channels.ordered import ordered_telegram
+from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram import App, TelegramChannel, TelegramSender, build_application
-from bot.channels.webhook import build_web_app, telegram_path
+from bot.channels.webhook import ORDERED, build_web_app, telegram_path
 from bot.delivery.queue import DeliveryQueue
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.runner import Service, running
@@ -29,6 +31,8 @@ from bot.demo import ADMIN_ACCOUNT, DEMO_PREFIX, load_demo
 from bot.deps import Deps, Links, build_deps
 from bot.dispatcher import Dispatcher
 from bot.keys import Keys
+from bot.metrics import MeteredRateLimiter, MeteredSender
+from bot.opsweb import add_ops_routes, ops_server
 from bot.settings import Settings
 from bot.storage.connection import open_store
 from handlers import build_router
@@ -98,7 +102,8 @@ async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None
             try:
                 async with running(*delivery_services(deps, senders)):
                     if secret is None:
-                        await _poll(application, stop)
+                        async with ops_server(deps, [TELEGRAM]):  # issue 8: /healthz, /metrics
+                            await _poll(application, stop)
                     else:
                         await _serve_webhook(settings, deps, channel, secret, stop)
             finally:
@@ -118,6 +123,8 @@ async def _poll(application: App, stop: asyncio.Event) -> None:
 async def _serve_webhook(settings: Settings, deps: Deps, channel: TelegramChannel,
                          secret: str, stop: asyncio.Event) -> None:
     app = build_web_app(deps.redis, deps.conversations, channel, secret)
+    add_ops_routes(app, deps, [TELEGRAM])  # issue 8: /metrics, per-account order across workers
+    app[ORDERED] = ordered_telegram(channel, deps.redis, deps.keys)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
@@ -155,9 +162,10 @@ def telegram_limiter(deps: Deps, token: str) -> RateLimiter:
     """The shared limiter of this bot token (keyed by the bot id, never the secret)."""
     settings = deps.settings
     # A sender holds its claim while it waits for a slot: keep that well inside the lease.
-    return RateLimiter(deps.redis, deps.keys, f"telegram:{token.split(':', 1)[0]}",
-                       rate=settings.telegram_rate, paid_rate=settings.telegram_paid_rate,
-                       horizon=min(5.0, settings.sender_lease_seconds / 3))
+    return MeteredRateLimiter(deps.redis, deps.keys, f"telegram:{token.split(':', 1)[0]}",
+                              metrics=deps.metrics, rate=settings.telegram_rate,
+                              paid_rate=settings.telegram_paid_rate,
+                              horizon=min(5.0, settings.sender_lease_seconds / 3))
 
 
 def delivery_services(deps: Deps,
@@ -169,7 +177,8 @@ def delivery_services(deps: Deps,
     for sender, limiter in senders if settings.sender_workers > 0 else []:
         queue = DeliveryQueue(deps.redis, deps.keys, sender.channel, consumer,
                               lease=settings.sender_lease_seconds)
-        worker = Worker(queue, sender, limiter, concurrency=settings.sender_workers,
+        worker = Worker(queue, MeteredSender(sender, deps.metrics), limiter,
+                        concurrency=settings.sender_workers,
                         on_done=deps.broadcasts.notify_author)
         services.append(worker.run)
     fire = by_kind({"bc": deps.broadcasts.fire})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
@@ -14,6 +14,7 @@ from bot.delivery.outbox import Outbox
 from bot.keys import Keys
 from bot.library.files import FileStore
 from bot.library.store import LibraryStore
+from bot.metrics import Metrics
 from bot.services.broadcasts import BroadcastService
 from bot.services.invites import InviteStore
 from bot.services.members import MemberStore
@@ -56,6 +57,7 @@ class Deps:
     outbox: Outbox  # issue 6: bulk delivery (broadcasts, notices)
     broadcasts: BroadcastService  # issue 6: cadres' announcements
     clock: Callable[[], datetime] = utc_now
+    metrics: Metrics = field(default_factory=Metrics)  # issue 8: this process's /metrics
 
 
 def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> Deps:

@@ -188,3 +188,13 @@ class Keys:
     def broadcasts_by(self, member_id: str) -> str:
         """Sorted set of broadcast ids a member created, scored by creation time."""
         return f"{self.prefix}:{{m:{member_id}}}:bc"
+
+    # --- operations (issue 8): per-account order of webhook updates across workers ----------
+    def inbox(self, channel: str, user_id: str) -> str:
+        """Sorted set: raw updates of one account accepted by any worker, scored by update_id,
+        drained in that order (same slot as the account's dialog and lock)."""
+        return f"{self._account(channel, user_id)}:inbox"
+
+    def inbox_lock(self, channel: str, user_id: str) -> str:
+        """String: held by the one worker draining the account's inbox (a lease)."""
+        return f"{self._account(channel, user_id)}:drain"

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     sender_workers: int = Field(default=4, ge=0, le=64)  # concurrent senders in this process
     # A delivery claimed by a process that then went silent this long is taken over.
     sender_lease_seconds: float = Field(default=30, ge=1, le=600)
+    # --- operations (issue 8) ------------------------------------------------------------------
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, with request_id
 
     @field_validator("telegram_api_url")
     @classmethod

@@ -106,3 +106,10 @@ def test_delivery_keys_used_by_one_script_share_a_slot() -> None:
     assert job == {"job:x"}
     assert {tag(k.rate("t:1", n)) for n in ("all", "paid", "pause", "chat:9")} == {"rl:t:1"}
     assert tag(k.jobs_due()) == tag(k.jobs_firing())
+
+
+# --- operations (issue 8) ----------------------------------------------------------------------
+def test_inbox_keys_share_the_account_slot() -> None:
+    k = Keys()
+    assert k.inbox("telegram", "123") == "dv:{u:telegram:123}:inbox"
+    assert k.inbox_lock("telegram", "123") == "dv:{u:telegram:123}:drain"

@@ -150,7 +150,11 @@ class TelegramChannel:
             [BotCommand(name, description) for name, description in commands]))
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Every update goes through the dispatcher; the callback spinner stops first."""
+        """Every update goes through the dispatcher."""
+        await self.process(update)
+
+    async def process(self, update: Update) -> None:
+        """Handle one update and send the replies; the callback spinner stops first."""
         incoming = to_incoming(update)
         if incoming is None:
             return
