@@ -9,9 +9,10 @@ Format (version 1), one JSON object per line:
 Generic on purpose: it walks every key under `<prefix>:`, whatever issue added it, so new
 features are covered without touching this module. Streams keep their entries, last id,
 consumer groups and pending entries (re-created with XCLAIM FORCE), so queues resume.
-Consistency: on a single server, writes are paused (CLIENT PAUSE WRITE, which also stops
-expiry) while the keys are read, so the file is one point in time; the bot's writes wait,
-they do not fail. Restored TTLs start again from the moment of the restore.
+Consistency: writes are paused (CLIENT PAUSE WRITE, which also stops expiry; a cluster
+client sends it to every node) while the keys are read, so the file is one point in time;
+the bot's writes wait, they do not fail. A server that refuses CLIENT PAUSE (some managed
+services) gets a live export instead. Restored TTLs start again from the moment of the restore.
 """
 
 from __future__ import annotations
@@ -111,13 +112,13 @@ async def _read_stream(redis: Redis, key: str) -> dict[str, Any]:
 
 @asynccontextmanager
 async def _paused(redis: Redis, pause: bool) -> AsyncIterator[None]:
-    """Hold every other client's writes while the keys are read (single server only)."""
+    """Hold every other client's writes while the keys are read."""
     paused = False
     if pause:
         try:
             paused = bool(await redis.client_pause(PAUSE_MS, all=False))
         except (ResponseError, NotImplementedError, AttributeError):
-            paused = False  # a cluster client or a managed service that forbids it
+            paused = False  # a managed service that forbids it: a live export
     try:
         yield
     finally:
