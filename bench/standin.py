@@ -27,6 +27,7 @@ class BenchStandin(BotApiStandin):
     def __init__(self) -> None:
         super().__init__(token=TOKEN, username="dvbot_bench_bot")
         self._handlers["benchstats"] = self._bench_stats
+        self._handlers["benchqueue"] = self._bench_queue  # issue 8: bench/throughput.py
 
     async def _bench_stats(self, p: JsonDict) -> JsonDict:
         ok = [c for c in self.calls if c.method.lower() in SENDS and c.status == 200]
@@ -37,6 +38,15 @@ class BenchStandin(BotApiStandin):
                 "last": times[-1] if times else 0.0, "max_1s": _max_window(times, 1.0),
                 "rate_429": len(self.rate_limited), "injected": dict(failures),
                 "chats": dict(per_chat), "getme": len(self.calls_of("getMe"))}
+
+
+    async def _bench_queue(self, p: JsonDict) -> JsonDict:
+        """Queue `count` text updates spread over the users `first`..`first + users - 1`."""
+        count, users, first = int(p["count"]), int(p["users"]), int(p["first"])
+        for n in range(count):
+            self.updates.append(self.make_message_update(first + n % users, str(p["text"])))
+        self._notify()
+        return {"queued": count}
 
 
 def _max_window(times: list[float], width: float) -> int:

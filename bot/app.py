@@ -19,9 +19,13 @@ from redis.asyncio import Redis
 
 from bot.channels.console import CHANNEL as CONSOLE
 from bot.channels.console import ConsoleChannel, ConsoleSender, stdin_lines
+from bot.channels.ordered import ordered_telegram
+from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram import App, TelegramChannel, TelegramSender, build_application
-from bot.channels.webhook import build_web_app, telegram_path
+from bot.channels.webhook import ORDERED, build_web_app, telegram_path
+from bot.channels.zalo_bot import CHANNEL as ZALO_BOT
 from bot.channels.zalo_common import FileLinks, add_file_route
+from bot.channels.zalo_oa import CHANNEL as ZALO_OA
 from bot.channels.zalo_wiring import ZaloParts, file_links, zalo_parts
 from bot.delivery.queue import DeliveryQueue
 from bot.delivery.ratelimit import RateLimiter
@@ -33,6 +37,8 @@ from bot.demo import ADMIN_ACCOUNT, DEMO_PREFIX, load_demo
 from bot.deps import Deps, Links, build_deps
 from bot.dispatcher import Dispatcher
 from bot.keys import Keys
+from bot.metrics import MeteredRateLimiter, MeteredSender
+from bot.opsweb import add_ops_routes, ops_server
 from bot.settings import Settings
 from bot.storage.connection import open_store
 from handlers import build_router
@@ -118,8 +124,17 @@ async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None
             if serve:
                 await stack.enter_async_context(_web_server(
                     settings, deps, channel if secret else None, secret or "", zalo, files))
+            else:  # issue 8: /healthz and /metrics in polling mode too
+                await stack.enter_async_context(ops_server(deps, channel_names(settings)))
             await stop.wait()
     log.info("dvbot stopped")
+
+
+def channel_names(settings: Settings) -> list[str]:
+    """The chat channels this process runs, for the queue lengths in /metrics."""
+    configured = ((TELEGRAM, settings.has_telegram()), (ZALO_BOT, settings.has_zalo_bot()),
+                  (ZALO_OA, settings.has_zalo_oa()))
+    return [name for name, present in configured if present]
 
 
 async def _telegram(settings: Settings, stack: contextlib.AsyncExitStack, *,
@@ -148,6 +163,9 @@ async def _web_server(settings: Settings, deps: Deps, channel: TelegramChannel |
                       secret: str, zalo: ZaloParts,
                       files: FileLinks | None) -> AsyncIterator[None]:
     app = build_web_app(deps.redis, deps.conversations, channel, secret)
+    add_ops_routes(app, deps, channel_names(settings))  # issue 8: /metrics
+    if channel is not None:  # issue 8: per-account order across workers behind a balancer
+        app[ORDERED] = ordered_telegram(channel, deps.redis, deps.keys)
     for add_routes in zalo.routes:  # issue 7
         add_routes(app)
     if files is not None:
@@ -192,9 +210,10 @@ def telegram_limiter(deps: Deps, token: str) -> RateLimiter:
     """The shared limiter of this bot token (keyed by the bot id, never the secret)."""
     settings = deps.settings
     # A sender holds its claim while it waits for a slot: keep that well inside the lease.
-    return RateLimiter(deps.redis, deps.keys, f"telegram:{token.split(':', 1)[0]}",
-                       rate=settings.telegram_rate, paid_rate=settings.telegram_paid_rate,
-                       horizon=min(5.0, settings.sender_lease_seconds / 3))
+    return MeteredRateLimiter(deps.redis, deps.keys, f"telegram:{token.split(':', 1)[0]}",
+                              metrics=deps.metrics, rate=settings.telegram_rate,
+                              paid_rate=settings.telegram_paid_rate,
+                              horizon=min(5.0, settings.sender_lease_seconds / 3))
 
 
 def delivery_services(deps: Deps,
@@ -206,7 +225,8 @@ def delivery_services(deps: Deps,
     for sender, limiter in senders if settings.sender_workers > 0 else []:
         queue = DeliveryQueue(deps.redis, deps.keys, sender.channel, consumer,
                               lease=settings.sender_lease_seconds)
-        worker = Worker(queue, sender, limiter, concurrency=settings.sender_workers,
+        worker = Worker(queue, MeteredSender(sender, deps.metrics), limiter,
+                        concurrency=settings.sender_workers,
                         on_done=deps.broadcasts.notify_author)
         services.append(worker.run)
     fire = by_kind({"bc": deps.broadcasts.fire})

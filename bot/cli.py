@@ -12,7 +12,9 @@ from pathlib import Path
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot import backup_cli
 from bot.app import make_deps, run_bot, run_console, run_worker
+from bot.backup import BackupError
 from bot.deps import Deps
 from bot.library import cli as content_cli
 from bot.logs import setup_logging
@@ -69,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--unit", required=True)
     content_cli.add_parser(sub)  # issue 3: `dvbot content check|import`
     proposals_cli.add_parser(sub)  # issue 5: `dvbot proposals export`
+    backup_cli.add_parsers(sub)  # issue 8: `dvbot backup FILE`, `dvbot restore FILE`
     return parser
 
 
@@ -82,18 +85,23 @@ def main(argv: list[str] | None = None) -> int:
         secrets += settings.zalo_secrets()  # issue 7
         # The console is for people reading the bot's answers: keep routine INFO lines out.
         quiet = args.command == "console" and settings.log_level == "INFO"
-        setup_logging("WARNING" if quiet else settings.log_level, secrets)
+        setup_logging("WARNING" if quiet else settings.log_level, secrets,
+                      settings.log_format)
         if args.command == "run":
             asyncio.run(run_bot(settings))
         elif args.command == "worker":  # issue 6
             asyncio.run(run_worker(settings))
         elif args.command == "console":
             asyncio.run(run_console(settings, demo=args.demo))
+        elif args.command == "backup":  # issue 8
+            asyncio.run(backup_cli.run_backup(settings, args))
+        elif args.command == "restore":  # issue 8
+            asyncio.run(backup_cli.run_restore(settings, args))
         elif (args.command, args.action) == ("content", "check"):
             return content_cli.check(settings, args)  # needs no store
         else:
             asyncio.run(_admin(settings, args))
-    except (SettingsError, StoreUnavailable, EmbeddedStoreError, CliError) as exc:
+    except (SettingsError, StoreUnavailable, EmbeddedStoreError, CliError, BackupError) as exc:
         print(f"dvbot: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, SettingsError) else 1
     except content_cli.ContentError as exc:

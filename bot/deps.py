@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
@@ -14,6 +14,7 @@ from bot.delivery.outbox import Outbox
 from bot.keys import Keys
 from bot.library.files import FileStore
 from bot.library.store import LibraryStore
+from bot.metrics import Metrics
 from bot.proposals.durable import Durability
 from bot.proposals.levels import parse_levels
 from bot.proposals.queue import ReviewQueue
@@ -67,6 +68,7 @@ class Deps:
     account_links: AccountLinks  # issue 7: /lienket codes linking a Zalo and a Telegram account
     surveys: SurveyStore  # issue 4: quick sentiment surveys (anonymous marks, tallies)
     clock: Callable[[], datetime] = utc_now
+    metrics: Metrics = field(default_factory=Metrics)  # issue 8: this process's /metrics
 
 
 def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> Deps:

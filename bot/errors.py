@@ -9,22 +9,36 @@ from redis.exceptions import ConnectionError, TimeoutError
 from bot import texts
 from bot.conversation import Busy
 from bot.dispatcher import Dispatcher
+from bot.logs import RequestId
 from bot.messages import Incoming, Reply
+from bot.metrics import Stopwatch
 
 log = logging.getLogger("dvbot.errors")
 
 
 async def handle_safely(dispatcher: Dispatcher, incoming: Incoming) -> list[Reply]:
-    """Dispatch, and answer in Vietnamese whatever goes wrong (the channels' error hook)."""
+    """Dispatch under a fresh request id, count it in the metrics, and answer in Vietnamese
+    whatever goes wrong (the channels' error hook)."""
+    token = RequestId.new()
+    watch = Stopwatch()
     try:
-        return await dispatcher.handle(incoming)
+        replies, outcome = await _handle(dispatcher, incoming)
+        dispatcher.deps.metrics.handled(incoming.channel, outcome, watch.elapsed())
+        return replies
+    finally:
+        RequestId.reset(token)
+
+
+async def _handle(dispatcher: Dispatcher, incoming: Incoming) -> tuple[list[Reply], str]:
+    try:
+        return await dispatcher.handle(incoming), "ok"
     except Busy:
         log.warning("account %s:%s still busy; asked to resend", incoming.channel,
                     incoming.user_id)
-        return [Reply(texts.BUSY)]
+        return [Reply(texts.BUSY)], "busy"
     except (ConnectionError, TimeoutError):
         log.exception("store unavailable while handling %s update", incoming.channel)
-        return [Reply(texts.STORE_DOWN)]
+        return [Reply(texts.STORE_DOWN)], "store_down"
     except Exception:
         log.exception("unhandled error while handling %s update", incoming.channel)
-        return [Reply(texts.INTERNAL_ERROR)]
+        return [Reply(texts.INTERNAL_ERROR)], "error"

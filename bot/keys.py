@@ -282,3 +282,13 @@ class Keys:
     def survey_reminder(self, survey_id: str) -> str:
         """String with a TTL: start of the last reminder window (epoch seconds)."""
         return f"{self.prefix}:{{sv:{survey_id}}}:remind"
+
+    # --- operations (issue 8): per-account order of webhook updates across workers ----------
+    def inbox(self, channel: str, user_id: str) -> str:
+        """Sorted set: raw updates of one account accepted by any worker, scored by update_id,
+        drained in that order (same slot as the account's dialog and lock)."""
+        return f"{self._account(channel, user_id)}:inbox"
+
+    def inbox_lock(self, channel: str, user_id: str) -> str:
+        """String: held by the one worker draining the account's inbox (a lease)."""
+        return f"{self._account(channel, user_id)}:drain"

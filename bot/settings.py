@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # cannot link a person to a mark. Empty: a random key in DATA_DIR/survey-secret.key (0600).
     survey_secret: SecretStr | None = None
 
+    # --- operations (issue 8) ------------------------------------------------------------------
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, with request_id
+
     @field_validator("telegram_api_url")
     @classmethod
     def _api_url(cls, value: str) -> str:

@@ -155,3 +155,10 @@ def test_survey_keys_are_pinned_and_share_one_slot() -> None:
         k.survey("7"), k.survey_salt("7"), k.survey_audience("7"), k.survey_done("7"),
         k.survey_tally("7"), k.survey_texts("7"), k.survey_named("7"), k.survey_reminder("7"))}
     assert tags == {"sv:7"}
+
+
+# --- operations (issue 8) ----------------------------------------------------------------------
+def test_inbox_keys_share_the_account_slot() -> None:
+    k = Keys()
+    assert k.inbox("telegram", "123") == "dv:{u:telegram:123}:inbox"
+    assert k.inbox_lock("telegram", "123") == "dv:{u:telegram:123}:drain"

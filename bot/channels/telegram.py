@@ -34,6 +34,7 @@ from telegram.error import (
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot import texts
+from bot.channels.transport import AiohttpRequest
 from bot.delivery.sender import (
     BAD_REQUEST,
     BLOCKED,
@@ -58,7 +59,9 @@ App = Application[Any, Any, Any, Any, Any, Any]
 def build_application(token: str, api_url: str, *, polling: bool) -> App:
     """A PTB Application pointed at `api_url` (official server, self-hosted, or a test stand-in)."""
     builder = (Application.builder().token(token)
-               .base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot"))
+               .base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot")
+               # issue 8: aiohttp instead of httpx, ~2.5x the throughput (bench/throughput.py)
+               .request(AiohttpRequest()).get_updates_request(AiohttpRequest(pool_size=1)))
     if not polling:
         builder = builder.updater(None)  # updates arrive through our aiohttp webhook instead
     return builder.build()
@@ -153,7 +156,11 @@ class TelegramChannel:
             [BotCommand(name, description) for name, description in commands]))
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Every update goes through the dispatcher; the callback spinner stops first."""
+        """Every update goes through the dispatcher."""
+        await self.process(update)
+
+    async def process(self, update: Update) -> None:
+        """Handle one update and send the replies; the callback spinner stops first."""
         incoming = to_incoming(update)
         if incoming is None:
             return

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from telegram import Update
 
+from bot.channels.ordered import OrderedTelegram
 from bot.channels.telegram import CHANNEL, TelegramChannel
 from bot.conversation import ConversationStore
 
@@ -26,6 +27,7 @@ REDIS = web.AppKey("redis", Redis)
 TELEGRAM = web.AppKey("telegram", TelegramChannel)
 CONVERSATIONS = web.AppKey("conversations", ConversationStore)
 SECRET = web.AppKey("secret", str)
+ORDERED = web.AppKey("ordered", OrderedTelegram)  # issue 8: per-account order across workers
 
 
 def telegram_path(secret: str) -> str:
@@ -67,7 +69,11 @@ async def telegram_update(request: web.Request) -> web.Response:
     if not first:
         log.info("update %s was already taken; ignoring the redelivery", update_id)
         return web.json_response({"ok": True, "duplicate": True})
-    await channel.application.update_queue.put(update)
+    ordered = request.app.get(ORDERED)
+    if ordered is not None:
+        await ordered.accept(update, data)
+    else:
+        await channel.application.update_queue.put(update)
     return web.json_response({"ok": True})
 
 

@@ -217,12 +217,11 @@ class DeliveryQueue:
     async def mark_sent(self, d: Delivery) -> bool:
         """The member got everything: add to the sent set and count (once)."""
         k = self._keys
-        async with self._redis.pipeline(transaction=False) as pipe:
-            await self._mark_sent(keys=[k.job_sent(d.job_id), k.job_parts(d.job_id),
-                                        k.job_stats(d.job_id)],
-                                  args=[d.member_id, d.group], client=pipe)
-            pipe.hdel(k.unreachable(), d.member_id)  # reachable again, if it was marked
-            first, _ = await pipe.execute()
+        # Two calls, not one pipeline: redis-py's cluster client cannot pipeline a script.
+        first = await self._mark_sent(keys=[k.job_sent(d.job_id), k.job_parts(d.job_id),
+                                            k.job_stats(d.job_id)],
+                                      args=[d.member_id, d.group])
+        await self._redis.hdel(k.unreachable(), d.member_id)  # reachable again, if marked
         return bool(first)
 
     async def mark_final(self, d: Delivery, reason: str, counter: str) -> bool:

@@ -275,7 +275,8 @@ GATE_MAX = 64  # concurrent proposal operations at most, whatever the pool allow
 def _gate_size(redis: Redis) -> int:
     """Half the connection pool (the rest of the bot needs connections too), at most
     GATE_MAX; redis-py's asyncio pool holds 100 by default."""
-    pool = getattr(redis.connection_pool, "max_connections", 0) or 100
+    # A cluster client has one pool per node and no `connection_pool`: assume the default.
+    pool = getattr(getattr(redis, "connection_pool", None), "max_connections", 0) or 100
     return max(1, min(GATE_MAX, pool // 2))
 
 

@@ -151,9 +151,10 @@ class UnitStore:
         changed = [u for u in units if current.get(u.id) != u]
         added = sum(1 for u in changed if u.id not in current)
         if changed:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hset(self._keys.units(),
-                          mapping={u.id: u.model_dump_json() for u in changed})
-                pipe.incr(self._keys.units_version())
-                await pipe.execute()
+            # Not one MULTI: the two keys live in different cluster slots. Writing the units
+            # before bumping the version is enough, because `tree()` reads the version first:
+            # a snapshot is never older than the version it is cached under.
+            await self._redis.hset(self._keys.units(),
+                                   mapping={u.id: u.model_dump_json() for u in changed})
+            await self._redis.incr(self._keys.units_version())
         return added, len(changed) - added
