@@ -35,6 +35,7 @@ from bot.dispatcher import Dispatcher
 from bot.keys import Keys
 from bot.settings import Settings
 from bot.storage.connection import open_store
+from bot.surveys.lifecycle import SurveyTimes  # issue 4
 from handlers import build_router
 
 log = logging.getLogger("dvbot.app")
@@ -208,7 +209,8 @@ def delivery_services(deps: Deps,
         worker = Worker(queue, sender, limiter, concurrency=settings.sender_workers,
                         on_done=deps.broadcasts.notify_author)
         services.append(worker.run)
-    fire = by_kind({"bc": deps.broadcasts.fire})
+    fire = by_kind({"bc": deps.broadcasts.fire,
+                    **SurveyTimes(deps).jobs()})  # issue 4: survey opening/closing times
     services.append(Scheduler(deps.redis, deps.keys, fire, deps.clock).run)
     return services
 

@@ -278,3 +278,8 @@ class Keys:
     def survey_reminder(self, survey_id: str) -> str:
         """String with a TTL: start of the last reminder window (epoch seconds)."""
         return f"{self.prefix}:{{sv:{survey_id}}}:remind"
+
+    def survey_author(self, survey_id: str) -> str:
+        """String: the author's member id until the closing notice; outside the survey's tag
+        on purpose (nothing in the survey's own keys names a member)."""
+        return f"{self.prefix}:svauthor:{survey_id}"
