@@ -58,6 +58,8 @@ class SurveyTimes:
         survey = await self._deps.surveys.get(job_id.split("-", 1)[1])
         if survey is None or not survey.pending:
             return  # gone, or already opened by an earlier firing
+        if survey.closes_at <= self._deps.clock():
+            return  # closed before it ever opened ("Đóng khảo sát" on a scheduled survey)
         tree = await self._deps.units.tree()
         survey = await self._deps.surveys.activate(survey, tree)
         await self.announce(survey, tree)

@@ -5,12 +5,14 @@ anonymous marks are destroyed and the author is told the results are final."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from bot.delivery.schedule import Scheduler, by_kind
 from bot.deps import Deps
 from bot.dispatcher import Dispatcher
 from bot.models import Role
 from bot.surveys.lifecycle import SurveyTimes
+from bot.surveys.models import Kind, Question, Spec
 from tests.conftest import Clock, make_member
 from tests.handlers.chat import Chat
 
@@ -102,3 +104,21 @@ async def test_immediate_opening_still_schedules_the_closing(
     assert await _scheduler(deps, clock).tick() == [f"svx-{sid}"]
     assert not await deps.redis.exists(deps.keys.survey_salt(sid))
     assert await _scheduler(deps, clock).tick() == []
+
+
+async def test_a_scheduled_survey_closed_before_its_opening_never_opens(
+        deps: Deps, clock: Clock) -> None:
+    await make_member(deps, user_id="m", unit="cb-a1")
+    spec = Spec(title="Hẹn giờ", questions=[Question(text="Câu hỏi?", kind=Kind.SCALE)])
+    now = clock()
+    survey = await deps.surveys.open(spec, unit="cb-a1", author_name="X",
+                                     tree=await deps.units.tree(), now=now,
+                                     opens_at=now + timedelta(hours=1),
+                                     closes_at=now + timedelta(days=1))
+    await SurveyTimes(deps).schedule(survey, "1", now)
+    await deps.surveys.close(survey, now)
+    clock.advance(hours=2)
+    assert await _scheduler(deps, clock).tick() == [f"svo-{survey.id}"]
+    stored = await deps.surveys.get(survey.id)
+    assert stored is not None and stored.pending and not stored.is_open(clock())
+    assert not await deps.redis.exists(deps.keys.job_recipients(f"sv-{survey.id}"))
