@@ -100,7 +100,9 @@ def main() -> None:
     """Parse arguments and run on a private embedded Valkey (or DVBOT_REDIS_URL, flushed)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--members", type=int, default=11_000)
-    parser.add_argument("--concurrency", type=int, default=200)
+    # Within the client's connection pool: redis-py 8's asyncio pool holds 100 connections by
+    # default and raises MaxConnectionsError beyond that instead of waiting.
+    parser.add_argument("--concurrency", type=int, default=90)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         asyncio.run(run(args.members, args.concurrency, Path(scratch)))

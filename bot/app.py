@@ -41,6 +41,7 @@ from bot.metrics import MeteredRateLimiter, MeteredSender
 from bot.opsweb import add_ops_routes, ops_server
 from bot.settings import Settings
 from bot.storage.connection import open_store
+from bot.surveys.lifecycle import SurveyTimes  # issue 4
 from handlers import build_router
 
 log = logging.getLogger("dvbot.app")
@@ -229,7 +230,8 @@ def delivery_services(deps: Deps,
                         concurrency=settings.sender_workers,
                         on_done=deps.broadcasts.notify_author)
         services.append(worker.run)
-    fire = by_kind({"bc": deps.broadcasts.fire})
+    fire = by_kind({"bc": deps.broadcasts.fire,
+                    **SurveyTimes(deps).jobs()})  # issue 4: survey opening/closing times
     services.append(Scheduler(deps.redis, deps.keys, fire, deps.clock).run)
     return services
 

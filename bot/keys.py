@@ -283,6 +283,11 @@ class Keys:
         """String with a TTL: start of the last reminder window (epoch seconds)."""
         return f"{self.prefix}:{{sv:{survey_id}}}:remind"
 
+    def survey_author(self, survey_id: str) -> str:
+        """String: the author's member id until the closing notice; outside the survey's tag
+        on purpose (nothing in the survey's own keys names a member)."""
+        return f"{self.prefix}:svauthor:{survey_id}"
+
     # --- operations (issue 8): per-account order of webhook updates across workers ----------
     def inbox(self, channel: str, user_id: str) -> str:
         """Sorted set: raw updates of one account accepted by any worker, scored by update_id,

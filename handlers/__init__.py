@@ -29,6 +29,7 @@ from handlers import (
     start,
     survey_answer,  # issue 4
     survey_create,  # issue 4
+    survey_form,  # issue 4
     survey_mine,  # issue 4
     survey_results,  # issue 4
 )
@@ -37,7 +38,7 @@ LIBRARY = (directives, materials, documents, search, progress, quiz, publish, co
            remind)  # issue 3 (notices and reminders through issue 6's delivery engine)
 BROADCASTS = (broadcast, broadcast_report)  # issue 6: cadres' announcements
 PROPOSALS = (proposal_form, proposal_mine, review, gallery)  # issue 5: "Dân vận khéo"
-SURVEYS = (survey_create, survey_answer, survey_mine, survey_results)  # issue 4
+SURVEYS = (survey_create, survey_form, survey_answer, survey_mine, survey_results)  # issue 4
 ZALO = (link,)  # issue 7: link a Zalo and a Telegram account to one member
 
 # Order matters only for the main menu (each item has its own `order`) and for readability.

@@ -38,7 +38,8 @@ async def created(request: Request) -> Outcome:
     for survey_id in await deps.surveys.recent_ids():
         survey = await deps.surveys.get(survey_id)
         if survey and access.can(request.me, Role.CADRE, survey.unit, tree):
-            state = "đang mở" if survey.is_open(now) else "đã đóng"
+            state = ("hẹn mở" if survey.pending else "đang mở" if survey.is_open(now)
+                     else "đã đóng")
             buttons.append(Button(f"#{survey.id} {survey.title[:40]} ({state})",
                                   act("sv.r", survey.id)))
         if len(buttons) >= LISTED:

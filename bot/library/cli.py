@@ -11,6 +11,7 @@ from bot.library.importer import ContentError, import_library
 from bot.library.loader import LoadResult, load_library
 from bot.library.models import Directive, Material
 from bot.settings import Settings
+from bot.surveys.templates import TemplateError, load_templates
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,11 +35,21 @@ def check(settings: Settings, args: argparse.Namespace) -> int:
     """Validate every file without touching the store; exit code 1 if anything is wrong."""
     root = folder(settings, args)
     result = load_library(root)
-    if result.problems:
-        report_problems(result.problems)
+    templates, survey_problems = _survey_templates(root)  # issue 4: content/surveys/*.yaml
+    if result.problems or survey_problems:
+        report_problems(result.problems + survey_problems)
         return 1
     print(f"{root}: hợp lệ — {_counts(result)}.")
+    print(f"{root / 'surveys'}: hợp lệ — {templates} mẫu khảo sát.")
     return 0
+
+
+def _survey_templates(root: Path) -> tuple[int, list[str]]:
+    """How many survey templates are valid, or every problem (named surveys/<file>: ...)."""
+    try:
+        return len(load_templates(root / "surveys")), []
+    except TemplateError as exc:
+        return 0, [f"surveys/{p}" for p in exc.problems]
 
 
 async def run_import(deps: Deps, args: argparse.Namespace) -> None:

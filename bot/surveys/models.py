@@ -109,10 +109,13 @@ class Survey(Spec):
     opens_at: datetime
     closes_at: datetime
     audience: int = 0  # members in the snapshot taken at opening
+    # Scheduled to open at `opens_at`: no audience snapshot and no notice yet (the scheduler
+    # takes both at that time), so nobody can answer it.
+    pending: bool = False
 
     def is_open(self, now: datetime) -> bool:
-        """True between opening and closing."""
-        return self.opens_at <= now < self.closes_at
+        """True between opening and closing (once the scheduled opening has happened)."""
+        return not self.pending and self.opens_at <= now < self.closes_at
 
     def results_visible(self, now: datetime) -> bool:
         """The visibility policy."""

@@ -91,14 +91,35 @@ class SurveyStore:
 
     # ------------------------------------------------------------------ opening
     async def open(self, spec: Spec, *, unit: str, author_name: str,
-                   tree: OrgTree, now: datetime, closes_at: datetime) -> Survey:
-        """Store the survey and snapshot its audience (the unit's subtree right now)."""
-        homes = await self._homes(tree, unit)
+                   tree: OrgTree, now: datetime, closes_at: datetime,
+                   opens_at: datetime | None = None) -> Survey:
+        """Store the survey and snapshot its audience (the unit's subtree right now), or, with
+        a later `opens_at`, store it pending: `activate` takes the snapshot at that time."""
         survey_id = str(await self._redis.incr(self._keys.survey_seq()))
+        pending = opens_at is not None and opens_at > now
         survey = Survey(**spec.model_dump(), id=survey_id, unit=unit, author_name=author_name,
-                        opens_at=now, closes_at=closes_at,
-                        audience=len(homes))
-        where = recording_units(tree, unit, homes, self.min_group if spec.anonymous else 1)
+                        opens_at=opens_at if pending and opens_at else now,
+                        closes_at=closes_at, pending=pending)
+        if not pending:
+            return await self.activate(survey, tree)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._keys.survey(survey_id), survey.model_dump_json())
+            pipe.zadd(self._keys.surveys(), {survey_id: closes_at.timestamp()})
+            await pipe.execute()
+        return survey
+
+    async def activate(self, survey: Survey, tree: OrgTree) -> Survey:
+        """Open a stored or new survey now: snapshot the audience (marks for an anonymous
+        survey), the recording units and the salt. A survey already open is returned as is
+        (the scheduler may fire an opening twice after a crash)."""
+        stored = await self.get(survey.id)
+        if stored is not None and not stored.pending:
+            return stored
+        unit = survey.unit
+        homes = await self._homes(tree, unit)
+        survey = survey.model_copy(update={"audience": len(homes), "pending": False})
+        survey_id = survey.id
+        where = recording_units(tree, unit, homes, self.min_group if survey.anonymous else 1)
         salt = new_salt()
         audience = {self.who(survey, salt, m): where[home] for m, home in homes.items()}
         sizes = Counter(audience.values())
@@ -112,9 +133,19 @@ class SurveyStore:
             if sizes:
                 pipe.hset(k.survey_tally(survey_id),
                           mapping={f"a|{u}": n for u, n in sizes.items()})
-            pipe.zadd(k.surveys(), {survey_id: closes_at.timestamp()})
+            pipe.zadd(k.surveys(), {survey_id: survey.closes_at.timestamp()})
             await pipe.execute()
         return survey
+
+    async def set_author(self, survey_id: str, member_id: str, ttl: int) -> None:
+        """Who to tell when the survey closes. Kept apart from the survey's keys and deleted
+        when that notice is sent; it names the author (as the audit log does), no answer."""
+        await self._redis.set(self._keys.survey_author(survey_id), member_id, ex=ttl)
+
+    async def take_author(self, survey_id: str) -> str | None:
+        """The author to notify at closing, once (GETDEL)."""
+        raw = await self._redis.getdel(self._keys.survey_author(survey_id))
+        return str(raw) if raw else None
 
     async def _homes(self, tree: OrgTree, unit: str) -> dict[str, str]:
         """Member id -> home unit for everyone in the subtree."""

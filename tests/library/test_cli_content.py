@@ -32,6 +32,35 @@ def test_check_the_shipped_library(env: Path, capsys: pytest.CaptureFixture[str]
     assert main(["content", "check"]) == 0  # the default folder is the checkout's content/
     out = capsys.readouterr().out
     assert f"{CONTENT}: hợp lệ — 10 văn bản chỉ đạo, 7 tài liệu học tập." in out
+    assert f"{CONTENT / 'surveys'}: hợp lệ — 3 mẫu khảo sát." in out
+
+
+def test_check_validates_survey_templates(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(env, "lib/directives/a.md", directive())
+    write(env, "lib/surveys/tot.yaml", """
+title: Mẫu hợp lệ
+questions:
+  - text: Đồng chí hài lòng không?
+    kind: scale
+""")
+    write(env, "lib/surveys/hong.yaml", """
+title: Mẫu hỏng
+questions:
+  - text: Chọn nhiều?
+    kind: multi
+    options: [A, B]
+    max_choices: 3
+""")
+    write(env, "lib/surveys/Sai Ten.yaml", "title: x\n")
+    assert main(["content", "check", "--dir", str(env / "lib")]) == 1
+    err = capsys.readouterr().err
+    assert "nội dung có 2 lỗi" in err
+    assert "  - surveys/hong.yaml: questions.0: Value error, max_choices" in err
+    assert "  - surveys/Sai Ten.yaml: tên tệp chỉ gồm" in err
+    (env / "lib/surveys/hong.yaml").unlink()
+    (env / "lib/surveys/Sai Ten.yaml").unlink()
+    assert main(["content", "check", "--dir", str(env / "lib")]) == 0
+    assert "surveys: hợp lệ — 1 mẫu khảo sát." in capsys.readouterr().out
 
 
 def test_check_lists_every_problem_and_fails(env: Path,

@@ -1,0 +1,84 @@
+"""Opening and closing times: the scheduler (bot.delivery.schedule) fires `svo-<id>` at a
+scheduled opening — audience snapshot, then the notice — and `svx-<id>` at the closing time —
+the anonymous salt and marks are destroyed and the author is told the results are final.
+
+Both are idempotent: the scheduler fires a job once across processes, but again after a crash
+within its lease; an open survey is not snapshotted twice, and the outbox job ids are fixed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from bot.actions import act
+from bot.deps import Deps
+from bot.messages import Button, Reply
+from bot.services.org import OrgTree
+from bot.surveys.models import Survey
+from bot.surveys.notices import opening_message, recipients
+from bot.text import esc, vn_datetime
+
+OPEN_JOB, CLOSE_JOB = "svo", "svx"
+AUTHOR_GRACE = timedelta(days=7)  # the author key outlives the closing time by this much
+
+
+class SurveyTimes:
+    """Schedules and fires the opening and closing of surveys."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+
+    def jobs(self) -> dict[str, Callable[[str], Awaitable[None]]]:
+        """Job kinds for `bot.delivery.schedule.by_kind`."""
+        return {OPEN_JOB: self.fire_open, CLOSE_JOB: self.fire_close}
+
+    async def schedule(self, survey: Survey, author_id: str, now: datetime) -> None:
+        """After `SurveyStore.open`: the closing job, the opening job if it is pending, and
+        whom to tell at closing."""
+        deps = self._deps
+        ttl = int((survey.closes_at - now + AUTHOR_GRACE).total_seconds())
+        await deps.surveys.set_author(survey.id, author_id, max(ttl, 60))
+        await deps.outbox.schedule(f"{CLOSE_JOB}-{survey.id}", survey.closes_at)
+        if survey.pending:
+            await deps.outbox.schedule(f"{OPEN_JOB}-{survey.id}", survey.opens_at)
+
+    async def announce(self, survey: Survey, tree: OrgTree) -> tuple[int, int]:
+        """Notify the snapshot of an open survey; returns (queued, without an account)."""
+        deps = self._deps
+        ids = await deps.surveys.audience_ids(tree, survey.unit)
+        targets, skipped = await recipients(deps.members, tree, survey, ids)
+        name = tree.units[survey.unit].name if survey.unit in tree.units else survey.unit
+        await deps.outbox.enqueue(f"sv-{survey.id}", targets, [opening_message(survey, name)],
+                                  paid=deps.settings.telegram_paid_rate > 0)
+        return len(targets), skipped
+
+    async def fire_open(self, job_id: str) -> None:
+        """`svo-<id>`: the scheduled opening."""
+        survey = await self._deps.surveys.get(job_id.split("-", 1)[1])
+        if survey is None or not survey.pending:
+            return  # gone, or already opened by an earlier firing
+        if survey.closes_at <= self._deps.clock():
+            return  # closed before it ever opened ("Đóng khảo sát" on a scheduled survey)
+        tree = await self._deps.units.tree()
+        survey = await self._deps.surveys.activate(survey, tree)
+        await self.announce(survey, tree)
+
+    async def fire_close(self, job_id: str) -> None:
+        """`svx-<id>`: the closing time. Destroy the marks, tell the author, once."""
+        deps = self._deps
+        survey = await deps.surveys.get(job_id.split("-", 1)[1])
+        if survey is None:
+            return
+        await deps.surveys.retire(survey)
+        author = await deps.surveys.take_author(survey.id)
+        if author is None:
+            return
+        tree = await deps.units.tree()
+        targets, _ = await recipients(deps.members, tree, survey, [author])
+        text = (f"<b>Khảo sát đã đóng</b>\n<b>{esc(survey.title)}</b> đã đóng lúc "
+                f"{vn_datetime(survey.closes_at)}. Kết quả bây giờ là kết quả cuối cùng"
+                + ("; dấu vết ai đã trả lời đã được xóa hẳn." if survey.anonymous else "."))
+        reply = Reply(text, buttons=((Button("Xem kết quả", act("sv.r", survey.id)),),))
+        await deps.outbox.enqueue(f"{CLOSE_JOB}-{survey.id}", targets, [reply],
+                                  paid=deps.settings.telegram_paid_rate > 0)
