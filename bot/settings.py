@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     telegram_api_url: str = OFFICIAL_TELEGRAM_API
     telegram_bot_username: str | None = None
     redis_url: SecretStr | None = None
+    # Connections per process; a busy pool makes callers wait (up to 10 s) instead of failing.
+    redis_max_connections: int = Field(default=200, ge=4, le=10_000)
     data_dir: Path = Path("./data")
     content_dir: Path | None = None
     webhook_url: str | None = None

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from urllib.parse import urlsplit, urlunsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError, RedisError, TimeoutError
@@ -33,10 +33,17 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def connect(url: str) -> Redis:
-    """A client that rides out short outages: a Redis restart of a few seconds loses nothing."""
-    return Redis.from_url(
+def connect(url: str, *, max_connections: int = 200, wait: float = 10.0) -> Redis:
+    """A client that rides out short outages: a Redis restart of a few seconds loses nothing.
+
+    The pool blocks rather than fails when every connection is busy: redis-py's default pool
+    raises "Too many connections" at once, which a burst (a broadcast's replies, a survey closing
+    in 11,000 phones) would turn into errors. A caller that waits longer than `wait` seconds gets
+    a ConnectionError, which flows answer as "Redis briefly down"."""
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=wait,
         decode_responses=True,
         client_name=f"dvbot:{os.getpid()}",
         socket_connect_timeout=2,
@@ -45,6 +52,7 @@ def connect(url: str) -> Redis:
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=8),
         retry_on_error=[ConnectionError, TimeoutError],
     )
+    return Redis.from_pool(pool)  # the client owns the pool: aclose() closes both
 
 
 @asynccontextmanager
@@ -62,7 +70,7 @@ async def open_store(settings: Settings) -> AsyncIterator[Redis]:
                 "started" if embedded.owned else "reused",
                 settings.data_dir,
             )
-        redis = connect(url)
+        redis = connect(url, max_connections=settings.redis_max_connections)
         stack.push_async_callback(redis.aclose)
         try:
             await redis.ping()
