@@ -55,3 +55,8 @@ def vn_datetime(moment: datetime, *, with_time: bool = True) -> str:
     """Format in Vietnam time, as people there write it: 21/11/2026 14:05."""
     local = moment.astimezone(VIETNAM)
     return local.strftime("%d/%m/%Y %H:%M" if with_time else "%d/%m/%Y")
+
+
+def short(text: str, limit: int = 44) -> str:
+    """Trim a title for a button label, with "…" so the cut shows (never mid-word silently)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

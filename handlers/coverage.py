@@ -16,8 +16,8 @@ from bot.models import Role
 from bot.router import Outcome, Request, Router
 from bot.services import access
 from bot.services.org import OrgTree
-from bot.text import esc
-from handlers.library_ui import arg, page_arg, pager, readable, screen, short, vn_date
+from bot.text import esc, short
+from handlers.library_ui import arg, page_arg, pager, readable, screen, vn_date
 from handlers.menu import BACK
 
 NAMES_PAGE = 20

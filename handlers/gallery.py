@@ -11,7 +11,7 @@ from bot.proposals.models import Area, Proposal, State
 from bot.proposals.render import content_lines, photos
 from bot.router import Outcome, Request, Router
 from bot.services import access
-from bot.text import esc, vn_datetime
+from bot.text import esc, short, vn_datetime
 from handlers.menu import BACK
 from handlers.proposal_ui import arg
 
@@ -94,7 +94,7 @@ async def _listing(request: Request, title: str, *, area: Area | None = None,
 
 
 def _button(p: Proposal) -> Button:
-    return Button(f"{p.name[:50]} ({p.area.label if p.area else ''})", act("gal.v", p.code))
+    return Button(f"{short(p.name, 50)} ({p.area.label if p.area else ''})", act("gal.v", p.code))
 
 
 def register(router: Router) -> None:

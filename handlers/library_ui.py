@@ -17,6 +17,7 @@ from bot.messages import Button, Reply, rows
 from bot.router import Outcome, Request
 from bot.services.access import Forbidden
 from bot.services.org import OrgTree
+from bot.text import short
 
 log = logging.getLogger("dvbot.library")
 
@@ -67,11 +68,6 @@ async def visible(request: Request, entries: list[Entry]) -> list[Entry]:
 def vn_date(value: date | None) -> str:
     """03/06/2013."""
     return value.strftime("%d/%m/%Y") if value else ""
-
-
-def short(text: str, limit: int = 44) -> str:
-    """Trim a title for a button label."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def item_button(entry: Entry, acked: set[str]) -> Button:

@@ -14,9 +14,9 @@ from bot.library.models import Material, Question, Record
 from bot.messages import Button, Reply, rows
 from bot.router import Outcome, Request, Router
 from bot.services.access import Forbidden
-from bot.text import esc
+from bot.text import esc, short
 from handlers.cancel import CANCEL
-from handlers.library_ui import NOT_FOUND, arg, record_of, short
+from handlers.library_ui import NOT_FOUND, arg, record_of
 from handlers.menu import BACK
 
 FLOW = "quiz"

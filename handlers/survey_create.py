@@ -20,7 +20,7 @@ from bot.services import access
 from bot.surveys.lifecycle import SurveyTimes
 from bot.surveys.models import Spec, Visibility
 from bot.surveys.templates import TemplateError, load_templates
-from bot.text import esc, fold, vn_datetime
+from bot.text import esc, fold, short, vn_datetime
 from handlers.cancel import CANCEL
 from handlers.menu import BACK
 from handlers.picker import Picker, arg
@@ -43,7 +43,7 @@ async def begin(request: Request) -> Outcome:
         templates = load_templates(request.deps.settings.content_path() / "surveys")
     except TemplateError:
         templates = []  # `dvbot content check` names the broken file; the form still works
-    buttons = [Button(f"Mẫu: {t.spec.title[:50]}", act("svc.tpl", t.id)) for t in templates]
+    buttons = [Button(f"Mẫu: {short(t.spec.title, 50)}", act("svc.tpl", t.id)) for t in templates]
     buttons += [Button("Soạn khảo sát mới (từng bước)", act("svf")),
                 Button("Sửa một mẫu rồi mở", act("svf.tl")), CREATED, BACK]
     text = ("<b>Tạo khảo sát</b>\nChọn một mẫu để mở ngay, hoặc tự soạn từng bước, hoặc sửa "

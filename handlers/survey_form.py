@@ -21,7 +21,7 @@ from bot.router import Outcome, Request, Router
 from bot.services import access
 from bot.surveys.models import MAX_OPTIONS, MAX_QUESTIONS, Kind, Question, Spec
 from bot.surveys.templates import TemplateError, load_templates
-from bot.text import esc, nfc
+from bot.text import esc, nfc, short
 from handlers.cancel import CANCEL
 from handlers.picker import arg
 from handlers.survey_create import REFUSAL, start_settings
@@ -51,7 +51,7 @@ async def templates(request: Request) -> Outcome:
     """"Sửa một mẫu": the templates to start from."""
     await _scope(request)
     found = _load(request)
-    buttons = [Button(f"Sửa mẫu: {t.spec.title[:48]}", act("svf.tpl", t.id)) for t in found]
+    buttons = [Button(f"Sửa mẫu: {short(t.spec.title, 48)}", act("svf.tpl", t.id)) for t in found]
     text = ("<b>Sửa một mẫu</b>\nChọn mẫu: các câu hỏi của mẫu được chép vào bản soạn, đồng chí "
             "thêm, bớt câu hoặc đổi tiêu đề rồi mới mở.")
     return Outcome([Reply(text, buttons=rows(*buttons, CANCEL))])

@@ -6,7 +6,7 @@ from bot.actions import act
 from bot.messages import Button
 from bot.router import Outcome, Request, Router
 from bot.surveys.store import ALREADY, NOT_IN_AUDIENCE
-from bot.text import esc, vn_datetime
+from bot.text import esc, short, vn_datetime
 from handlers.menu import BACK
 from handlers.survey_ui import screen
 
@@ -29,9 +29,9 @@ async def mine(request: Request) -> Outcome:
         if status == ALREADY:
             done.append(f"✓ {esc(survey.title)} — đã trả lời")
             if survey.allow_change:
-                todo.append(Button(f"Sửa: {survey.title[:40]}", act("sv.go", survey.id)))
+                todo.append(Button(f"Sửa: {short(survey.title, 40)}", act("sv.go", survey.id)))
         else:
-            todo.append(Button(f"{survey.title[:48]} (hạn {until})", act("sv.go", survey.id)))
+            todo.append(Button(f"{short(survey.title, 48)} (hạn {until})", act("sv.go", survey.id)))
     if not todo and not done:
         return screen(request, "<b>Khảo sát của tôi</b>\nHiện không có khảo sát nào đang mở "
                                "dành cho đồng chí.", [BACK])

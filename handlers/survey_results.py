@@ -20,7 +20,7 @@ from bot.surveys.export import to_csv, to_xlsx
 from bot.surveys.models import Answer, Survey
 from bot.surveys.notices import REMIND_WINDOW, recipients, reminder_message
 from bot.surveys.report import Report, gather, render
-from bot.text import esc, split_text, vn_datetime
+from bot.text import esc, short, split_text, vn_datetime
 from handlers.menu import BACK
 from handlers.picker import arg
 from handlers.survey_ui import CREATED, managed, screen
@@ -40,7 +40,7 @@ async def created(request: Request) -> Outcome:
         if survey and access.can(request.me, Role.CADRE, survey.unit, tree):
             state = ("hẹn mở" if survey.pending else "đang mở" if survey.is_open(now)
                      else "đã đóng")
-            buttons.append(Button(f"#{survey.id} {survey.title[:40]} ({state})",
+            buttons.append(Button(f"#{survey.id} {short(survey.title, 40)} ({state})",
                                   act("sv.r", survey.id)))
         if len(buttons) >= LISTED:
             break
