@@ -10,6 +10,7 @@ from tests.delivery.test_worker import *  # noqa: F403
 from tests.library.test_coverage import *  # noqa: F403
 from tests.library.test_store import *  # noqa: F403
 from tests.ops.test_backup import *  # noqa: F403
+from tests.ops.test_inbox import *  # noqa: F403
 from tests.ops.test_workers import *  # noqa: F403
 from tests.proposals.test_crashes import *  # noqa: F403
 from tests.proposals.test_durable import *  # noqa: F403
