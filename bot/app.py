@@ -165,8 +165,9 @@ async def _web_server(settings: Settings, deps: Deps, channel: TelegramChannel |
                       files: FileLinks | None) -> AsyncIterator[None]:
     app = build_web_app(deps.redis, deps.conversations, channel, secret)
     add_ops_routes(app, deps, channel_names(settings))  # issue 8: /metrics
+    ordered = None
     if channel is not None:  # issue 8: per-account order across workers behind a balancer
-        app[ORDERED] = ordered_telegram(channel, deps.redis, deps.keys)
+        ordered = app[ORDERED] = ordered_telegram(channel, deps.redis, deps.keys)
     for add_routes in zalo.routes:  # issue 7
         add_routes(app)
     if files is not None:
@@ -183,7 +184,9 @@ async def _web_server(settings: Settings, deps: Deps, channel: TelegramChannel |
         for step in zalo.when_serving:
             await step()
         log.info("webhook server listening on %s:%s", settings.http_host, settings.http_port)
-        yield
+        # issue 8: drain the inboxes a killed worker left behind
+        async with ordered.sweeping() if ordered else contextlib.nullcontext():
+            yield
     finally:
         await runner.cleanup()
 

@@ -10,7 +10,7 @@ Generic on purpose: it walks every key under `<prefix>:`, whatever issue added i
 features are covered without touching this module. Streams keep their entries, last id,
 consumer groups and pending entries (re-created with XCLAIM FORCE), so queues resume.
 Consistency: writes are paused (CLIENT PAUSE WRITE, which also stops expiry; a cluster
-client sends it to every node) while the keys are read, so the file is one point in time;
+client is told to send it to every node) while the keys are read, so the file is one point in time;
 the bot's writes wait, they do not fail. A server that refuses CLIENT PAUSE (some managed
 services) gets a live export instead. Restored TTLs start again from the moment of the restore.
 """
@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
 FORMAT = "dvbot-backup"
@@ -114,16 +115,19 @@ async def _read_stream(redis: Redis, key: str) -> dict[str, Any]:
 async def _paused(redis: Redis, pause: bool) -> AsyncIterator[None]:
     """Hold every other client's writes while the keys are read."""
     paused = False
+    # A cluster client sends CLIENT PAUSE to its default node only: name every node.
+    nodes: dict[str, Any] = ({"target_nodes": RedisCluster.ALL_NODES}
+                             if isinstance(redis, RedisCluster) else {})
     if pause:
         try:
-            paused = bool(await redis.client_pause(PAUSE_MS, all=False))
+            paused = bool(await redis.client_pause(PAUSE_MS, all=False, **nodes))
         except (ResponseError, NotImplementedError, AttributeError):
             paused = False  # a managed service that forbids it: a live export
     try:
         yield
     finally:
         if paused:
-            await redis.client_unpause()
+            await redis.client_unpause(**nodes)
 
 
 async def is_empty(redis: Redis, prefix: str) -> bool:

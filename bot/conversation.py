@@ -6,10 +6,12 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from bot.keys import Keys
 
@@ -19,6 +21,18 @@ _UNLOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+
+@dataclass(frozen=True)
+class Held:
+    """An account's lock, held, with the state read when it was taken."""
+
+    channel: str
+    user_id: str
+    token: str
+    dialog: Dialog | None
+    options: Options | None
+    member_id: str | None  # the member behind the account, None if not registered
 
 
 class Busy(Exception):
@@ -98,6 +112,63 @@ class ConversationStore:
             yield
         finally:
             await self._unlock(keys=[key], args=[token])
+
+    # --- one update's state in two round trips (issue 8: throughput) ------------------------
+    async def hold(self, channel: str, user_id: str, *, lease: float = 30.0,
+                   wait: float = 15.0) -> Held:
+        """Take the account's lock and read its dialog and options in one round trip.
+
+        The reads are pipelined *after* the SET NX on the same connection (and, on a cluster,
+        the same node: the keys share the account's hash tag), so they see the state as the
+        previous holder left it; when the lock is taken they are thrown away and we retry.
+        On a single server the identity is read in the same trip (on a cluster it lives in
+        another slot, whose node may answer before the lock is ours: read after it instead).
+        Release with `release`, which writes the new state and unlocks in one trip."""
+        token = secrets.token_hex(8)
+        lock = self._keys.lock(channel, user_id)
+        same_trip = not isinstance(self._redis, RedisCluster)
+        deadline = asyncio.get_running_loop().time() + wait
+        delay = 0.005
+        while True:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.set(lock, token, nx=True, px=int(lease * 1000))
+                pipe.get(self._keys.dialog(channel, user_id))
+                pipe.get(self._keys.options(channel, user_id))
+                if same_trip:
+                    pipe.get(self._keys.identity(channel, user_id))
+                got, dialog, options, *identity = await pipe.execute()
+            if got:
+                break
+            if asyncio.get_running_loop().time() > deadline:
+                raise Busy(f"{channel}:{user_id}")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.2)
+        if not same_trip:
+            identity = [await self._redis.get(self._keys.identity(channel, user_id))]
+        return Held(channel=channel, user_id=user_id, token=token,
+                    dialog=Dialog.model_validate_json(dialog) if dialog else None,
+                    options=Options.model_validate_json(options) if options else None,
+                    member_id=str(identity[0]) if identity[0] else None)
+
+    async def release(self, held: Held, *, dialog: Dialog | None = None,
+                      options: Options | None = None, save: bool = False,
+                      save_options: bool = False) -> None:
+        """Unlock, first storing the dialog (`save`) and the options (`save_options`) in the
+        same round trip. Without `save` (the flow failed) the state stays as it was."""
+        c, u = held.channel, held.user_id
+        async with self._redis.pipeline(transaction=False) as pipe:
+            if save:
+                if dialog is None:
+                    pipe.delete(self._keys.dialog(c, u))
+                else:
+                    pipe.set(self._keys.dialog(c, u), dialog.model_dump_json(), ex=self._ttl)
+            if save_options:
+                if options is None or not options.actions:
+                    pipe.delete(self._keys.options(c, u))
+                else:
+                    pipe.set(self._keys.options(c, u), options.model_dump_json(), ex=self._ttl)
+            pipe.eval(_UNLOCK, 1, self._keys.lock(c, u), held.token)
+            await pipe.execute()
 
     async def first_time(self, channel: str, update_id: str, ttl: int = 86_400) -> bool:
         """True the first time an update id is seen (webhooks can be delivered twice)."""

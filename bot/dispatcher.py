@@ -34,18 +34,22 @@ class Dispatcher:
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Handle one update; the lock is taken before any state is loaded."""
         conversations = self.deps.conversations
-        async with conversations.locked(incoming.channel, incoming.user_id):
-            member = await self.deps.members.by_account(incoming.channel, incoming.user_id)
-            dialog = await conversations.dialog(incoming.channel, incoming.user_id)
-            outcome = await self._route(incoming, member, dialog)
-            await conversations.save_dialog(incoming.channel, incoming.user_id, outcome.dialog)
-            if not incoming.buttons and outcome.replace_options:
-                await conversations.save_options(incoming.channel, incoming.user_id,
-                                                 _options_of(outcome.replies))
-            return outcome.replies
+        # Three round trips for a plain update: lock + state, member, save + unlock.
+        held = await conversations.hold(incoming.channel, incoming.user_id)
+        try:
+            member = await self.deps.members.get(held.member_id) if held.member_id else None
+            outcome = await self._route(incoming, member, held.dialog, held.options)
+        except BaseException:
+            await conversations.release(held)
+            raise
+        replace_options = not incoming.buttons and outcome.replace_options
+        await conversations.release(
+            held, dialog=outcome.dialog, save=True, save_options=replace_options,
+            options=_options_of(outcome.replies) if replace_options else None)
+        return outcome.replies
 
     async def _route(self, inc: Incoming, member: Member | None,
-                     dialog: Dialog | None) -> Outcome:
+                     dialog: Dialog | None, options: Options | None) -> Outcome:
         base = Request(inc, self.deps, self.router, member, dialog)
         if inc.action is not None:
             return await self._on_action(base, inc.action)
@@ -65,7 +69,7 @@ class Dispatcher:
         if fold(text) in self.router.keywords:
             return await self._on_command(request, "/" + self.router.keywords[fold(text)])
         if not inc.buttons and text.isdigit():
-            picked = await self._on_number(request, int(text))
+            picked = await self._on_number(request, int(text), options)
             if picked is not None:
                 return picked
         if dialog is not None:
@@ -96,9 +100,8 @@ class Dispatcher:
             return notice(texts.BAD_BUTTON, request.dialog)
         return await self._run(route, _with(request, args=action.args))
 
-    async def _on_number(self, request: Request, number: int) -> Outcome | None:
-        conversations = self.deps.conversations
-        options = await conversations.options(request.incoming.channel, request.incoming.user_id)
+    async def _on_number(self, request: Request, number: int,
+                         options: Options | None) -> Outcome | None:
         if options is None:
             return None  # no menu on screen: the number is ordinary text for the step
         if 1 <= number <= len(options.actions):

@@ -297,3 +297,8 @@ class Keys:
     def inbox_lock(self, channel: str, user_id: str) -> str:
         """String: held by the one worker draining the account's inbox (a lease)."""
         return f"{self._account(channel, user_id)}:drain"
+
+    def inboxes(self, channel: str) -> str:
+        """Sorted set: user ids whose inbox is not empty, scored by when it last became so
+        (the sweeper drains those a killed worker left behind; its own slot, written apart)."""
+        return f"{self.prefix}:inboxes:{channel}"

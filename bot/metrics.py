@@ -38,6 +38,12 @@ class Metrics:
         self.failed = Counter("dvbot_messages_failed",
                               "Outbox delivery attempts that failed, by reason",
                               ["channel", "reason"], registry=r)
+        self.replies = Counter("dvbot_replies_sent",
+                               "Direct replies to updates delivered (one per reply)",
+                               ["channel"], registry=r)
+        self.replies_failed = Counter("dvbot_replies_failed",
+                                      "Direct replies that could not be delivered, by reason",
+                                      ["channel", "reason"], registry=r)
         self.waits = Counter("dvbot_ratelimit_waits",
                              "Times a sender had to wait for the shared rate limiter",
                              ["limiter"], registry=r)
@@ -59,6 +65,14 @@ class Metrics:
         else:
             reason = result.reason if result.status is Status.FINAL else result.status.value
             self.failed.labels(channel, reason or "unknown").inc()
+
+    def reply(self, channel: str, result: SendResult) -> None:
+        """Count one direct reply (the answer to an update), by the same reasons."""
+        if result.status is Status.SENT:
+            self.replies.labels(channel).inc()
+        else:
+            reason = result.reason if result.status is Status.FINAL else result.status.value
+            self.replies_failed.labels(channel, reason or "unknown").inc()
 
     async def read_queues(self, redis: Redis, keys: Keys, channels: Sequence[str]) -> None:
         """Refresh the queue gauges: scheduled jobs, active jobs and their backlog."""

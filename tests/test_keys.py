@@ -163,3 +163,4 @@ def test_inbox_keys_share_the_account_slot() -> None:
     k = Keys()
     assert k.inbox("telegram", "123") == "dv:{u:telegram:123}:inbox"
     assert k.inbox_lock("telegram", "123") == "dv:{u:telegram:123}:drain"
+    assert k.inboxes("telegram") == "dv:inboxes:telegram"

@@ -6,18 +6,27 @@ accepts an update adds it to the account's inbox (a sorted set scored by update_
 to drain it; the one worker holding the inbox lease handles what is there lowest id first.
 A worker that finds the lease taken leaves its update to the holder, which looks again after
 letting go; so nothing accepted is stranded, and nothing is handled twice (ZPOPMIN is atomic).
+
+A worker killed after accepting updates (or while draining) leaves them behind: an index of
+non-empty inboxes (a sorted set by when each became non-empty) lets every worker's sweeper
+find inboxes older than SWEEP_AGE whose lease is free, and drain them. The holder renews its
+lease while a slow handler runs, so a long step is not mistaken for a dead worker.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
@@ -27,8 +36,15 @@ from bot.keys import Keys
 log = logging.getLogger("dvbot.ordered")
 
 INBOX_TTL = 86_400  # an inbox nobody drained for a day is dropped rather than kept forever
+SWEEP_EVERY = 1.0  # seconds between two looks at the index of non-empty inboxes
+SWEEP_AGE = 3.0  # an inbox this old was left behind: a live worker drains within milliseconds
+SWEEP_BATCH = 100
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
 
@@ -49,6 +65,7 @@ class Inbox:
         self._channel = channel
         self._lease_ms = int(lease * 1000)
         self._release = redis.register_script(_RELEASE)
+        self._renew = redis.register_script(_RENEW)
 
     async def add(self, user_id: str, update_id: int, raw: str) -> None:
         """Accept one update (call after the update_id was marked as seen)."""
@@ -57,6 +74,10 @@ class Inbox:
             pipe.zadd(key, {raw: update_id})
             pipe.expire(key, INBOX_TTL)
             await pipe.execute()
+        # After the inbox (see `_unindex` for why this order), apart: another slot. NX keeps
+        # the time the inbox became non-empty, which is what the sweeper ages.
+        await self._redis.zadd(self._keys.inboxes(self._channel), {user_id: time.time()},
+                               nx=True)
 
     async def drain(self, user_id: str, handle: Callable[[str], Awaitable[None]]) -> int:
         """Handle the account's updates in update_id order if no other worker is; returns how
@@ -68,15 +89,44 @@ class Inbox:
             token = secrets.token_hex(8)
             if not await self._redis.set(lock, token, nx=True, px=self._lease_ms):
                 return handled  # the holder drains what we added: it looks again after release
+            renewing = asyncio.create_task(self._keep(lock, token))
             try:
                 while popped := await self._redis.zpopmin(inbox):
                     await handle(str(popped[0][0]))
                     handled += 1
             finally:
+                renewing.cancel()
                 await self._release(keys=[lock], args=[token])
             # An update added while we held the lease, by a worker that then gave up on it.
-            if not await self._redis.exists(inbox):
+            if not await self._unindex(user_id):
                 return handled
+
+    async def _keep(self, lock: str, token: str) -> None:
+        """Renew the lease every third of it while the drain runs (a slow handler)."""
+        while True:
+            await asyncio.sleep(self._lease_ms / 3000)
+            with contextlib.suppress(RedisError):  # a blip: the next renewal tries again
+                if not await self._renew(keys=[lock], args=[token, self._lease_ms]):
+                    return  # lost (expired and retaken): nothing of ours left to renew
+
+    async def _unindex(self, user_id: str) -> bool:
+        """Take the account off the index unless its inbox has entries; True if it has.
+
+        Off the index first, then look: a worker adding meanwhile adds to the inbox before the
+        index, so either we see its entry here (and put the account back), or its index entry
+        comes after our removal. Either way a non-empty inbox stays indexed."""
+        index = self._keys.inboxes(self._channel)
+        await self._redis.zrem(index, user_id)
+        if not await self._redis.exists(self._keys.inbox(self._channel, user_id)):
+            return False
+        await self._redis.zadd(index, {user_id: time.time()}, nx=True)
+        return True
+
+    async def left_behind(self, age: float = SWEEP_AGE) -> list[str]:
+        """Accounts whose inbox has waited longer than `age` seconds, oldest first."""
+        found = await self._redis.zrangebyscore(self._keys.inboxes(self._channel), "-inf",
+                                                time.time() - age, start=0, num=SWEEP_BATCH)
+        return [str(user_id) for user_id in found]
 
 
 class OrderedTelegram:
@@ -95,6 +145,34 @@ class OrderedTelegram:
             return
         await self._inbox.add(str(user.id), update.update_id, json.dumps(data))
         await self._channel.application.update_queue.put(Drain(str(user.id)))
+
+    async def sweep(self) -> int:
+        """Queue a drain for every inbox left behind; how many were queued. A drain whose
+        lease is held (a live worker on a slow step) returns at once."""
+        accounts = await self._inbox.left_behind()
+        for user_id in accounts:
+            await self._channel.application.update_queue.put(Drain(user_id))
+        return len(accounts)
+
+    @contextlib.asynccontextmanager
+    async def sweeping(self, every: float = SWEEP_EVERY) -> AsyncIterator[None]:
+        """Sweep in the background while the webhook server runs."""
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(every)
+                try:
+                    if swept := await self.sweep():
+                        log.info("draining %d inbox(es) another worker left behind", swept)
+                except RedisError as exc:  # Redis briefly down: the next round tries again
+                    log.warning("inbox sweep failed: %s", exc)
+
+        task = asyncio.create_task(loop())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _on_drain(self, drain: Drain, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """Handle the account's inbox, lowest update_id first."""

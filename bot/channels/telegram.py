@@ -34,6 +34,7 @@ from telegram.error import (
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot import texts
+from bot.channels.processor import PerAccountOrder
 from bot.channels.transport import AiohttpRequest
 from bot.delivery.sender import (
     BAD_REQUEST,
@@ -61,7 +62,9 @@ def build_application(token: str, api_url: str, *, polling: bool) -> App:
     builder = (Application.builder().token(token)
                .base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot")
                # issue 8: aiohttp instead of httpx, ~2.5x the throughput (bench/throughput.py)
-               .request(AiohttpRequest()).get_updates_request(AiohttpRequest(pool_size=1)))
+               .request(AiohttpRequest()).get_updates_request(AiohttpRequest(pool_size=1))
+               # issue 8: accounts side by side, each account's updates in order
+               .concurrent_updates(PerAccountOrder()))
     if not polling:
         builder = builder.updater(None)  # updates arrive through our aiohttp webhook instead
     return builder.build()
@@ -180,11 +183,17 @@ class TelegramChannel:
     async def send(self, chat_id: int, replies: list[Reply], *,
                    origin: Message | None = None) -> None:
         """Deliver replies in order; a blocked bot is logged, never retried."""
+        metrics = self._dispatcher.deps.metrics  # issue 8: direct replies are counted too
         try:
             for reply in replies:
                 await self._send_one(chat_id, reply, origin)
+                metrics.reply(CHANNEL, SendResult.sent())
         except Forbidden as exc:
+            metrics.reply(CHANNEL, classify(exc))
             log.info("chat %s cannot be reached: %s", chat_id, exc.message)
+        except TelegramError as exc:
+            metrics.reply(CHANNEL, classify(exc))
+            raise
 
     async def _send_one(self, chat_id: int, reply: Reply, origin: Message | None) -> None:
         bot = self.application.bot
@@ -251,17 +260,11 @@ class TelegramSender:
         """Send one message to one private chat."""
         try:
             await self._send(int(address), reply, paid or None)
-        except RetryAfter as exc:
-            return SendResult.retry_after(seconds(exc.retry_after))
-        except Forbidden as exc:
-            return SendResult.final(forbidden_reason(exc.message))
-        except BadRequest as exc:  # before NetworkError: BadRequest is one of its subclasses
-            if "chat not found" in exc.message.lower():
-                return SendResult.final(CHAT_NOT_FOUND)
-            log.warning("Telegram refused a bulk message to %s: %s", address, exc.message)
-            return SendResult.final(BAD_REQUEST)
-        except TelegramError as exc:  # timeouts, 5xx, connection trouble: try again later
-            return SendResult.transient(str(exc))
+        except TelegramError as exc:
+            result = classify(exc)
+            if result.reason == BAD_REQUEST:
+                log.warning("Telegram refused a bulk message to %s: %s", address, exc.message)
+            return result
         return SendResult.sent()
 
     async def _send(self, chat_id: int, reply: Reply, paid: bool | None) -> None:
@@ -280,6 +283,19 @@ class TelegramSender:
         else:
             await self._bot.send_message(chat_id, reply.text, parse_mode=ParseMode.HTML,
                                          reply_markup=markup, allow_paid_broadcast=paid)
+
+
+def classify(exc: TelegramError) -> SendResult:
+    """What a Bot API error means for a message (outbox retries, metrics' reasons)."""
+    if isinstance(exc, RetryAfter):
+        return SendResult.retry_after(seconds(exc.retry_after))
+    if isinstance(exc, Forbidden):
+        return SendResult.final(forbidden_reason(exc.message))
+    if isinstance(exc, BadRequest):  # before NetworkError: BadRequest is one of its subclasses
+        if "chat not found" in exc.message.lower():
+            return SendResult.final(CHAT_NOT_FOUND)
+        return SendResult.final(BAD_REQUEST)
+    return SendResult.transient(str(exc))  # timeouts, 5xx, connection trouble
 
 
 def seconds(delay: object) -> float:

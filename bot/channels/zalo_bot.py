@@ -178,11 +178,14 @@ class ZaloBotChannel:
     async def send(self, chat_id: str, replies: list[Reply]) -> None:
         """Deliver replies in order; an unreachable chat is logged, never retried."""
         numbered = max((i for i, r in enumerate(replies) if r.buttons), default=-1)
+        metrics = self._dispatcher.deps.metrics  # issue 8: direct replies are counted too
         try:
             for index, reply in enumerate(replies):
                 for message in render(reply, numbers=index == numbered, files=self._files):
                     await self._with_retries(lambda m=message: self.client.send(chat_id, m))
+                metrics.reply(CHANNEL, SendResult.sent())
         except ZaloBotError as exc:
+            metrics.reply(CHANNEL, classify(exc))
             log.warning("could not answer Zalo chat %s: %s", chat_id, exc)
 
     async def _with_retries(self, call: Any) -> None:

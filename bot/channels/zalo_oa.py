@@ -151,11 +151,13 @@ class ZaloOaChannel:
     async def send(self, chat_id: str, replies: list[Reply]) -> None:
         """Deliver replies in order; only the last reply with buttons gets them as buttons."""
         numbered = max((i for i, r in enumerate(replies) if r.buttons), default=-1)
+        metrics = self._dispatcher.deps.metrics  # issue 8: direct replies are counted too
         for index, reply in enumerate(replies):
             for message in render(reply, numbers=index == numbered, files=self._files,
                                   uploads=True):
                 if not await self._try(chat_id, message):
                     return
+            metrics.reply(CHANNEL, SendResult.sent())
 
     async def _try(self, chat_id: str, message: Outgoing, page: int = 0) -> bool:
         for attempt in range(1, 4):
@@ -164,6 +166,7 @@ class ZaloOaChannel:
                 return True
             except ZaloOaError as exc:
                 if not exc.retryable or attempt == 3:
+                    self._dispatcher.deps.metrics.reply(CHANNEL, classify(exc))
                     log.warning("could not answer Zalo OA user %s: %s", chat_id, exc)
                     return False
                 await asyncio.sleep(0.5 * 2 ** (attempt - 1))

@@ -37,7 +37,7 @@ class Durability:
                 "WAITAOF", 1, 0, self._timeout)
             self.mode = "waitaof"
         except ResponseError as exc:
-            replicas = await self._replicas()
+            replicas = await self._replicas(conn or self._redis)
             self.mode = "wait" if replicas else "policy"
             log.warning("the store cannot confirm fsync with WAITAOF (%s); submissions rely "
                         "on %s instead", exc, "WAIT for replicas" if replicas else
@@ -58,6 +58,7 @@ class Durability:
                 "WAIT", 1, self._timeout)) >= 1
         return True
 
-    async def _replicas(self) -> int:
-        info = await self._redis.info("replication")
+    async def _replicas(self, client: Redis) -> int:
+        # On a cluster `conn` is the key's own node (see bot.storage.pinned): its replicas count.
+        info = await client.info("replication")
         return int(info.get("connected_slaves", 0))

@@ -24,6 +24,7 @@ from bot.proposals.models import WAITING, Content, Decision, Event, Proposal, St
 from bot.proposals.queue import Entry, ReviewQueue
 from bot.proposals.store import Conflict, ProposalStore
 from bot.services.org import OrgTree
+from bot.storage.pinned import pinned
 
 
 class Refused(Exception):
@@ -80,7 +81,7 @@ class ProposalService:
             await self.store.index(proposal)
             event = Event(at=now, actor=author.id, actor_name=author.name, source=None,
                           target=State.SUBMITTED)
-            async with self._redis.client() as conn:
+            async with pinned(self._redis, self.store.key(code)) as conn:
                 created = await self.store.create(proposal, event, conn)
                 await self.durability.wait(conn)
             if created:
@@ -106,7 +107,7 @@ class ProposalService:
             event = Event(at=now, actor=author.id, actor_name=author.name,
                           source=before.state, target=State.SUBMITTED,
                           answer="Gửi lại sau khi chỉnh sửa")
-            async with self._redis.client() as conn:
+            async with pinned(self._redis, self.store.key(code)) as conn:
                 try:
                     await self._apply(before, after, event, conn)
                 except Refused:
@@ -256,7 +257,7 @@ class ProposalService:
     async def _durably(self, before: Proposal, after: Proposal, event: Event) -> None:
         """Apply a transition the person is told about, and wait until it is on disk (the
         reviewer hears "recorded" only then; the author's notice follows from it)."""
-        async with self._redis.client() as conn:
+        async with pinned(self._redis, self.store.key(before.code)) as conn:
             await self._apply(before, after, event, conn)
             await self.durability.wait(conn)
 

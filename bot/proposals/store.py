@@ -47,6 +47,10 @@ class ProposalStore:
         self._create = redis.register_script(_CREATE)
         self._transition = redis.register_script(_TRANSITION)
 
+    def key(self, code: str) -> str:
+        """The proposal's key (its history shares the hash tag, hence the server)."""
+        return self._keys.proposal(code)
+
     async def new_code(self, year: int) -> str:
         """A fresh reference code from the year's atomic counter."""
         return make_code(year, int(await self._redis.incr(self._keys.proposal_seq(year))))
@@ -98,7 +102,12 @@ class ProposalStore:
         """Proposals of these codes (missing ones skipped), in order."""
         if not codes:
             return []
-        raws = await self._redis.mget([self._keys.proposal(c) for c in codes])
+        # One GET per code in a plain pipeline, not MGET: each proposal has its own hash tag,
+        # so on a cluster the pipeline is split per node where an MGET would be refused.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for code in codes:
+                pipe.get(self._keys.proposal(code))
+            raws = await pipe.execute()
         return [Proposal.model_validate_json(r) for r in raws if r]
 
     async def history(self, code: str) -> list[Event]:

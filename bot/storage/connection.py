@@ -6,12 +6,14 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import cast
 from urllib.parse import urlsplit, urlunsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError, RedisError, TimeoutError
+from redis.exceptions import ConnectionError, RedisClusterException, RedisError, TimeoutError
 
 from bot.settings import Settings
 from bot.storage.embedded import EmbeddedValkey
@@ -33,13 +35,38 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+
+
+def is_cluster(url: str) -> bool:
+    """True for a redis+cluster:// (or rediss+cluster://) URL: a Redis/Valkey Cluster."""
+    return urlsplit(url).scheme in CLUSTER_SCHEMES
+
+
 def connect(url: str, *, max_connections: int = 200, wait: float = 10.0) -> Redis:
     """A client that rides out short outages: a Redis restart of a few seconds loses nothing.
 
-    The pool blocks rather than fails when every connection is busy: redis-py's default pool
-    raises "Too many connections" at once, which a burst (a broadcast's replies, a survey closing
-    in 11,000 phones) would turn into errors. A caller that waits longer than `wait` seconds gets
-    a ConnectionError, which flows answer as "Redis briefly down"."""
+    A redis+cluster://host:port URL (any one node; the rest are discovered) gives a
+    RedisCluster client instead. Every multi-key operation of dvbot stays in one hash slot
+    (bot/keys.py), so the code is the same for both; the cluster client is typed as Redis
+    because their command APIs are the same (see tests/cluster).
+
+    On a single server the pool blocks rather than fails when every connection is busy:
+    redis-py's default pool raises "Too many connections" at once, which a burst (a survey
+    answered on 11,000 phones) would turn into errors. A caller that waits longer than `wait`
+    seconds gets a ConnectionError, which flows answer as "Redis briefly down"."""
+    parts = urlsplit(url)
+    if parts.scheme in CLUSTER_SCHEMES:
+        plain = urlunsplit(parts._replace(scheme=CLUSTER_SCHEMES[parts.scheme]))
+        cluster = RedisCluster.from_url(
+            plain,
+            decode_responses=True,
+            client_name=f"dvbot:{os.getpid()}",
+            socket_connect_timeout=2,
+            socket_timeout=5,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=8),
+        )
+        return cast(Redis, cluster)
     pool = BlockingConnectionPool.from_url(
         url,
         max_connections=max_connections,
@@ -74,7 +101,7 @@ async def open_store(settings: Settings) -> AsyncIterator[Redis]:
         stack.push_async_callback(redis.aclose)
         try:
             await redis.ping()
-        except RedisError as exc:
+        except (RedisError, RedisClusterException) as exc:  # the latter: no node answered
             raise StoreUnavailable(
                 f"Không kết nối được Redis tại {redact(url)}: {exc}. Kiểm tra DVBOT_REDIS_URL."
             ) from None

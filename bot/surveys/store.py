@@ -133,8 +133,11 @@ class SurveyStore:
             if sizes:
                 pipe.hset(k.survey_tally(survey_id),
                           mapping={f"a|{u}": n for u, n in sizes.items()})
-            pipe.zadd(k.surveys(), {survey_id: survey.closes_at.timestamp()})
             await pipe.execute()
+        # Listed only once fully stored (the list key has no {sv:<id>} tag, so it cannot join
+        # the transaction on a cluster): a crash in between leaves an unlisted survey, never a
+        # listed one without its audience.
+        await self._redis.zadd(k.surveys(), {survey_id: survey.closes_at.timestamp()})
         return survey
 
     async def set_author(self, survey_id: str, member_id: str, ttl: int) -> None:
@@ -247,10 +250,10 @@ class SurveyStore:
         """Close now (if still open) and retire what could link people to marks."""
         if survey.closes_at > now:
             survey = survey.model_copy(update={"closes_at": now})
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(self._keys.survey(survey.id), survey.model_dump_json())
-                pipe.zadd(self._keys.surveys(), {survey.id: now.timestamp()})
-                await pipe.execute()
+            # Two slots on a cluster, so two writes: the survey itself (what answering
+            # checks) first; the list's score only orders "Khảo sát của tôi".
+            await self._redis.set(self._keys.survey(survey.id), survey.model_dump_json())
+            await self._redis.zadd(self._keys.surveys(), {survey.id: now.timestamp()})
         await self.retire(survey)
         return survey
 

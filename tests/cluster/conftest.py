@@ -79,6 +79,13 @@ def cluster_ports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int
             process.wait(10)
 
 
+@pytest.fixture(scope="session")
+def valkey_url(cluster_ports: list[int]) -> str:
+    """The cluster's URL (overrides the single server's): settings, build_deps and other
+    processes started by a test (`dvbot run`, a killed reviewer) connect to the cluster."""
+    return f"redis+cluster://127.0.0.1:{cluster_ports[0]}"
+
+
 @pytest.fixture
 async def redis(cluster_ports: list[int]) -> AsyncIterator[RedisCluster]:
     """A cluster client on a flushed cluster (overrides the single-server fixture)."""

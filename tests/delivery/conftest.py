@@ -39,6 +39,7 @@ class RecordingSender:
         self.attempts: dict[str, int] = {}
         self.gate: dict[str, asyncio.Event] = {}  # address -> wait for this before sending
         self.paid: list[bool] = []  # the lane of every attempt
+        self.refused: list[tuple[str, float]] = []  # (address, time) of every scripted refusal
 
     async def deliver(self, address: str, reply: Reply, *, paid: bool = False) -> SendResult:
         self.attempts[address] = self.attempts.get(address, 0) + 1
@@ -49,6 +50,7 @@ class RecordingSender:
             await asyncio.sleep(self.delay)
         queue = self.script.get(address)
         if queue:
+            self.refused.append((address, time.monotonic()))
             return queue.pop(0)
         text = reply.text or (reply.photo.caption if reply.photo else "")
         self.sent.append((address, text, time.monotonic()))

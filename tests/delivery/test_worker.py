@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from itertools import pairwise
 
 import pytest
 from redis.asyncio import Redis
@@ -81,18 +80,23 @@ async def test_transient_errors_retry_with_backoff_then_give_up(redis: Redis) ->
 
 async def test_retry_after_pauses_all_workers_and_retries(redis: Redis) -> None:
     outbox = Outbox(redis, KEYS)
-    sender = RecordingSender({"1003": [SendResult.retry_after(0.6)]})
+    # The first recipient is refused, so most of the job is still to send when the pause starts.
+    sender = RecordingSender({"1000": [SendResult.retry_after(0.6)]})
     limiter = RateLimiter(redis, KEYS, "telegram:1", rate=50)
     await outbox.enqueue("bc-4", people(12), [Reply("x")])
     pool = [make_worker(redis, sender, consumer=f"w{n}", limiter=limiter) for n in range(3)]
     async with workers(*pool):
         await wait_done(outbox, "bc-4")
     assert all(sender.count(str(1000 + i)) == 1 for i in range(12))
-    # Nobody sent anything while the pause was on.
-    refused_at = next(at for a, _t, at in sender.sent if a == "1004")  # a send after 1003's
-    after = sorted(at for _a, _t, at in sender.sent)
-    gap = max(b - a for a, b in pairwise(after))
-    assert gap >= 0.55, (gap, refused_at)
+    [(_address, refused_at)] = sender.refused
+    # Nobody starts a send while the pause is on. Only sends that had already passed the
+    # limiter when the 429 came back may still land (at most one per other sender task: 3
+    # workers x 2 tasks - 1); under CPU load they can land late, so count them, do not time
+    # them. Without the pause the rest of the job (at 50/s) would all go out in this window.
+    during = [a for a, _t, at in sender.sent if refused_at < at < refused_at + 0.55]
+    assert len(during) <= 5 and "1000" not in during, during
+    [retried] = [at for a, _t, at in sender.sent if a == "1000"]
+    assert retried >= refused_at + 0.55
 
 
 async def test_cancelled_between_send_and_ack_is_not_sent_again(redis: Redis) -> None:

@@ -16,6 +16,7 @@ from bot.delivery.outbox import Recipient
 from bot.deps import Deps
 from bot.messages import Reply
 from bot.models import Role
+from bot.storage.connection import connect
 from tests.conftest import make_member
 
 
@@ -139,7 +140,7 @@ async def test_damaged_files_are_refused_before_writing(deps: Deps, redis: Redis
 async def test_export_pauses_writers_for_a_consistent_point_in_time(
         deps: Deps, redis: Redis, valkey_url: str) -> None:
     await fill(deps)
-    other = Redis.from_url(valkey_url, decode_responses=True)
+    other = connect(valkey_url)  # another process: single server or cluster alike
     lines = []
     late: asyncio.Task[Any] | None = None
     async for line in export(redis, "dv"):

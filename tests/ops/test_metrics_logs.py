@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -13,17 +14,22 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
+from bot.channels.zalo_bot import ZaloBotChannel, ZaloBotClient
+from bot.channels.zalo_wiring import limiter as zalo_limiter
 from bot.delivery.sender import BLOCKED, SendResult
+from bot.deps import Deps
 from bot.dispatcher import Dispatcher
 from bot.errors import handle_safely
 from bot.keys import Keys
 from bot.logs import JsonFormatter, RedactSecrets, RequestId, TextFormatter
-from bot.messages import Incoming
+from bot.messages import Incoming, Reply
 from bot.metrics import MeteredRateLimiter, Metrics
 from bot.models import Role
 from tests.channels.conftest import LiveBot, _live, live_settings
+from tests.channels.zalo_live import ZALO_TOKEN
 from tests.conftest import free_port, make_member
 from tests.standin.botapi import BotApiStandin
+from tests.standin.zalo_bot import ZaloBotStandin
 
 
 def sample(text: str, name: str) -> float:
@@ -70,7 +76,39 @@ async def test_health_and_metrics_in_both_modes(bot: LiveBot) -> None:
     assert sample(page, 'dvbot_handler_latency_seconds_count{channel="telegram"}') == 1
     assert sample(page, 'dvbot_queue_length{channel="",queue="scheduled"}') == 1
     assert sample(page, 'dvbot_queue_length{channel="telegram",queue="deliveries"}') == 0
+    assert sample(page, 'dvbot_replies_sent_total{channel="telegram"}') >= 1
     assert bot.standin.token not in page
+
+
+async def test_direct_replies_failing_are_counted_by_reason(bot: LiveBot) -> None:
+    await bot.register(3002)
+    bot.standin.blocked_chats.add(3002)
+    update = bot.standin.make_message_update(3002, "/menu")
+    base = f"http://127.0.0.1:{bot.settings.http_port}"
+    name = 'dvbot_replies_failed_total{channel="telegram",reason="blocked"}'
+    async with aiohttp.ClientSession() as http:
+        if bot.webhook:
+            from tests.channels.test_webhook import Hook
+            status, _ = await Hook(bot, http).post(update)
+            assert status == 200
+        else:
+            bot.standin.queue_update(update)
+        for _ in range(100):
+            async with http.get(base + "/metrics") as resp:
+                page = await resp.text()
+            if name in page:
+                break
+            await asyncio.sleep(0.05)
+    assert sample(page, name) == 1
+    assert 'dvbot_replies_sent_total{channel="telegram"}' not in page
+
+
+async def test_zalo_limiters_are_metered(deps: Deps) -> None:
+    shared = zalo_limiter(deps, "zalo:77", 1.0)
+    await shared.reserve("u1")
+    assert (await shared.reserve("u1")).wait > 0
+    page = deps.metrics.render().decode()
+    assert sample(page, 'dvbot_ratelimit_waits_total{limiter="zalo:77"}') == 1
 
 
 def test_send_results_are_counted_by_reason() -> None:
@@ -147,3 +185,16 @@ def test_json_and_text_logs_never_show_the_token(json_log: io.StringIO) -> None:
     finally:
         RequestId.reset(token)
     assert "[req=" not in TextFormatter().format(record)
+
+
+async def test_zalo_direct_replies_are_counted(dispatcher: Dispatcher) -> None:
+    async with ZaloBotStandin(ZALO_TOKEN) as standin, aiohttp.ClientSession() as http:
+        client = ZaloBotClient(http, ZALO_TOKEN, standin.url)
+        channel = ZaloBotChannel(client, dispatcher)
+        await channel.send("u-1", [Reply("Chào đồng chí"), Reply("Mời chọn")])
+        standin.fail_next.append((403, {"ok": False, "error_code": 403,
+                                        "description": "Forbidden: blocked by the user"}))
+        await channel.send("u-2", [Reply("Chào đồng chí")])
+    page = dispatcher.deps.metrics.render().decode()
+    assert sample(page, 'dvbot_replies_sent_total{channel="zalo"}') == 2
+    assert sample(page, 'dvbot_replies_failed_total{channel="zalo",reason="blocked"}') == 1

@@ -182,3 +182,23 @@ def _notices(standin: BotApiStandin, user: int) -> list[str]:
 async def _metrics(cluster: Cluster, port: int) -> str:
     async with cluster.http.get(f"http://127.0.0.1:{port}/metrics") as resp:
         return await resp.text()
+
+
+async def test_inbox_left_by_a_killed_worker_is_swept(cluster: Cluster) -> None:
+    """Worker 0 accepts three updates while a drain lease is held by a worker that died
+    mid-drain (its lease runs out), then worker 0 is killed too: the others' sweepers find
+    the inbox and answer the three, in order, once."""
+    standin, deps = cluster.standin, cluster.deps
+    user = USERS[0]
+    await make_member(deps, user_id=str(user), unit="cb-a1")
+    await deps.redis.set(deps.keys.inbox_lock("telegram", str(user)), "dead", px=1500)
+    for n in range(3):
+        assert await cluster.post(0, standin.make_message_update(user, f"/k{n}")) == 200
+    cluster.processes[0].send_signal(signal.SIGKILL)
+    await cluster.processes[0].wait()
+    assert _answers(standin, user) == []  # nobody could drain: the lease was held
+    assert await deps.redis.zcard(deps.keys.inbox("telegram", str(user))) == 3
+    await standin.wait_for(lambda: len(_answers(standin, user)) >= 3, 20, "swept replies")
+    await asyncio.sleep(0.5)
+    assert _answers(standin, user) == ["/k0", "/k1", "/k2"]
+    assert await deps.redis.zcard(deps.keys.inboxes("telegram")) == 0

@@ -18,6 +18,7 @@ from bot.proposals.durable import Durability
 from bot.proposals.models import Decision, State
 from bot.storage.connection import connect
 from bot.storage.embedded import EmbeddedValkey
+from bot.storage.pinned import pinned
 from tests.conftest import UNITS, make_member
 from tests.proposals.helpers import content
 
@@ -70,6 +71,6 @@ async def test_server_without_aof_falls_back_once_and_never_fails(
     with caplog.at_level(logging.WARNING, "dvbot.proposals.durable"):
         assert await durability.probe() == "policy"  # the test server runs without AOF
         assert await durability.probe() == "policy"
-        async with deps.redis.client() as conn:
+        async with pinned(deps.redis, Keys("dv").proposal("x")) as conn:
             assert await durability.wait(conn)
     assert len([r for r in caplog.records if "WAITAOF" in r.getMessage()]) == 1

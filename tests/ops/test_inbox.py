@@ -1,0 +1,46 @@
+"""The webhook inbox on its own: a slow handler keeps its drain lease (renewed), and the index
+of non-empty inboxes follows the inboxes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from redis.asyncio import Redis
+
+from bot.channels.ordered import Inbox
+from bot.keys import Keys
+
+
+async def test_a_slow_handler_keeps_its_lease(redis: Redis) -> None:
+    keys = Keys("dv")
+    first, second = Inbox(redis, keys, "telegram", lease=0.3), Inbox(redis, keys, "telegram",
+                                                                      lease=0.3)
+    await first.add("7", 1, "one")
+    handled: list[str] = []
+
+    async def slow(raw: str) -> None:
+        await asyncio.sleep(1.0)  # three lease lengths
+        handled.append(raw)
+
+    draining = asyncio.create_task(first.drain("7", slow))
+    await asyncio.sleep(0.7)  # the lease would have run out twice without renewal
+    await first.add("7", 2, "two")
+    assert await second.drain("7", slow) == 0  # still held: left to the holder
+    assert await draining == 2  # the holder looked again and handled "two" too
+    assert handled == ["one", "two"]
+    assert not await redis.exists(keys.inbox_lock("telegram", "7"))
+
+
+async def test_index_of_non_empty_inboxes(redis: Redis) -> None:
+    keys = Keys("dv")
+    inbox = Inbox(redis, keys, "telegram")
+    await inbox.add("7", 1, "one")
+    await inbox.add("8", 2, "two")
+    assert await inbox.left_behind(age=60) == []  # fresh: a live worker drains them
+    assert sorted(await inbox.left_behind(age=-1)) == ["7", "8"]
+
+    async def ignore(_raw: str) -> None:
+        return None
+
+    assert await inbox.drain("7", ignore) == 1
+    assert await inbox.left_behind(age=-1) == ["8"]
