@@ -21,8 +21,16 @@ import aiohttp
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from bot.channels.zalo_common import LIMIT, FileLinks, Inbox, Outgoing, download_photo, render
-from bot.conversation import ConversationStore, Options
+from bot.channels.zalo_common import (
+    LIMIT,
+    FileLinks,
+    Inbox,
+    Outgoing,
+    download_photo,
+    remember_notice_options,
+    render,
+)
+from bot.conversation import ConversationStore
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import BAD_REQUEST, BLOCKED, CHAT_NOT_FOUND, SendResult
 from bot.delivery.worker import pause
@@ -285,11 +293,7 @@ class ZaloBotSender:
                 await self._client.send(address, message)
         except ZaloBotError as exc:
             return classify(exc)
-        if reply.buttons:
-            # The notice is now what is on screen: its "1" must mean its own button.
-            await self._conversations.save_options(CHANNEL, address, Options(
-                labels=[b.label for row in reply.buttons for b in row],
-                actions=[b.action for row in reply.buttons for b in row]))
+        await remember_notice_options(self._conversations, CHANNEL, address, reply)
         return SendResult.sent()
 
 

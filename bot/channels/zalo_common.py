@@ -20,6 +20,7 @@ from urllib.parse import quote
 import aiohttp
 from aiohttp import web
 
+from bot.conversation import ConversationStore, Options
 from bot.messages import Attachment, Button, FileUnavailable, NotAnImage, Reply
 from bot.text import split_text, to_plain
 
@@ -221,3 +222,13 @@ class Inbox:
                 await job()
             except Exception:  # one bad update must not stop the others
                 log.exception("error while handling a Zalo update")
+
+
+async def remember_notice_options(conversations: ConversationStore, channel: str, address: str,
+                                  reply: Reply) -> None:
+    """After a bulk message with buttons, that message is what is on the member's screen: its
+    "1" must mean its own first button, not the options of the last chat reply."""
+    if reply.buttons:
+        await conversations.save_options(channel, address, Options(
+            labels=[b.label for row in reply.buttons for b in row],
+            actions=[b.action for row in reply.buttons for b in row]))

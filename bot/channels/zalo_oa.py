@@ -19,9 +19,16 @@ import aiohttp
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from bot.channels.zalo_common import FileLinks, Inbox, Outgoing, download_photo, render
+from bot.channels.zalo_common import (
+    FileLinks,
+    Inbox,
+    Outgoing,
+    download_photo,
+    remember_notice_options,
+    render,
+)
 from bot.channels.zalo_oa_client import ACTION_PREFIX, PAGE_PREFIX, ZaloOaClient, ZaloOaError
-from bot.conversation import ConversationStore, Options
+from bot.conversation import ConversationStore
 from bot.delivery.sender import BAD_REQUEST, SendResult
 from bot.dispatcher import Dispatcher
 from bot.errors import handle_safely
@@ -192,11 +199,7 @@ class ZaloOaSender:
                 await self._client.send(address, message)
         except ZaloOaError as exc:
             return classify(exc)
-        if reply.buttons:
-            # The notice is now what is on screen: its "1" must mean its own button.
-            await self._conversations.save_options(CHANNEL, address, Options(
-                labels=[b.label for row in reply.buttons for b in row],
-                actions=[b.action for row in reply.buttons for b in row]))
+        await remember_notice_options(self._conversations, CHANNEL, address, reply)
         return SendResult.sent()
 
 
