@@ -2,7 +2,7 @@
 Redis -> reply back to the stand-in, for one `dvbot run` worker; and the same figure for a
 bare PTB echo bot against the same stand-in, so the ratio shows dvbot's own overhead: once
 with PTB's defaults (one update at a time) and once with `concurrent_updates(256)`, since
-dvbot handles different accounts side by side (bot/channels/processor.py).
+dvbot handles different accounts side by side (bot/channels/telegram_processor.py).
 
     python -m bench.throughput [--updates 3000] [--users 200] [--text /help]
 

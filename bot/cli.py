@@ -9,12 +9,10 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from telegram import Bot
-from telegram.error import TelegramError
-
 from bot import backup_cli
 from bot.app import make_deps, run_bot, run_console, run_worker
 from bot.backup import BackupError
+from bot.channels.telegram import TelegramUnavailable, fetch_username
 from bot.deps import Deps
 from bot.library import cli as content_cli
 from bot.logs import setup_logging
@@ -234,12 +232,10 @@ async def _bot_username(settings: Settings) -> str | None:
         return settings.telegram_bot_username
     if settings.telegram_token is None:
         return None
-    bot = Bot(settings.telegram_token.get_secret_value(),
-              base_url=f"{settings.telegram_api_url}/bot")
     try:
-        async with bot:
-            return bot.username
-    except TelegramError as exc:
+        return await fetch_username(settings.telegram_token.get_secret_value(),
+                                    settings.telegram_api_url)
+    except TelegramUnavailable as exc:
         print(f"(Không hỏi được tên bot từ Telegram: {exc})", file=sys.stderr)
         return None
 

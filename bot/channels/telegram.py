@@ -34,8 +34,8 @@ from telegram.error import (
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot import texts
-from bot.channels.processor import PerAccountOrder
-from bot.channels.transport import AiohttpRequest
+from bot.channels.telegram_processor import PerAccountOrder
+from bot.channels.telegram_transport import AiohttpRequest
 from bot.delivery.sender import (
     BAD_REQUEST,
     BLOCKED,
@@ -144,6 +144,20 @@ async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
     raise AssertionError("unreachable")
 
 
+class TelegramUnavailable(Exception):
+    """The Bot API could not be asked (bad token, network): the message says why."""
+
+
+async def fetch_username(token: str, api_url: str) -> str:
+    """The bot's username from getMe, for the invite links the CLI prints."""
+    bot = Bot(token, base_url=f"{api_url}/bot")
+    try:
+        async with bot:
+            return bot.username
+    except TelegramError as exc:
+        raise TelegramUnavailable(str(exc)) from None
+
+
 class TelegramChannel:
     """Owns the PTB Application and renders replies."""
 
@@ -152,6 +166,13 @@ class TelegramChannel:
         self._dispatcher = dispatcher
         application.add_handler(TypeHandler(Update, self._on_update))
         application.add_error_handler(self._on_error)
+
+    def parse(self, data: object) -> Update:
+        """A webhook body as an Update; raises on a body that is not one."""
+        update = Update.de_json(data, self.application.bot)  # type: ignore[arg-type]
+        if update is None:
+            raise ValueError("empty update")
+        return update
 
     async def register_commands(self, commands: list[tuple[str, str]]) -> None:
         """Publish the Vietnamese command list shown in Telegram's menu."""

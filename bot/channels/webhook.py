@@ -14,10 +14,9 @@ import logging
 from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from telegram import Update
 
-from bot.channels.ordered import OrderedTelegram
 from bot.channels.telegram import CHANNEL, TelegramChannel
+from bot.channels.telegram_ordered import OrderedTelegram
 from bot.conversation import ConversationStore
 
 log = logging.getLogger("dvbot.webhook")
@@ -57,7 +56,7 @@ async def telegram_update(request: web.Request) -> web.Response:
         data = await request.json()
         update_id = int(data["update_id"])
         # Parse before marking it seen: a body that is not an Update must not burn its id.
-        update = Update.de_json(data, channel.application.bot)
+        update = channel.parse(data)
     except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
         return web.json_response({"ok": False, "error": "bad update"}, status=400)
     try:

@@ -7,7 +7,7 @@ import asyncio
 
 from redis.asyncio import Redis
 
-from bot.channels.ordered import Inbox
+from bot.channels.telegram_ordered import Inbox
 from bot.keys import Keys
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from bot.channels.ordered import Drain
-from bot.channels.processor import PerAccountOrder, account_of
+from bot.channels.telegram_ordered import Drain
+from bot.channels.telegram_processor import PerAccountOrder, account_of
 
 
 async def test_one_account_in_order_others_alongside() -> None:

@@ -10,7 +10,7 @@ from aiohttp import web
 from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 
-from bot.channels.transport import AiohttpRequest
+from bot.channels.telegram_transport import AiohttpRequest
 from tests.conftest import free_port
 from tests.standin.botapi import BotApiStandin
 

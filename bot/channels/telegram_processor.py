@@ -6,7 +6,7 @@ WAITAOF) holds up everyone, and the worker waits on Redis round trips it could o
 serializes them but does not order them). This processor chains each account's updates in
 this process: an update starts once the previous update of the same account has finished;
 different accounts run side by side. Across webhook workers the Redis inbox
-(bot/channels/ordered.py) keeps the order; this keeps it inside one process.
+(bot/channels/telegram_ordered.py) keeps the order; this keeps it inside one process.
 """
 
 from __future__ import annotations
