@@ -26,8 +26,8 @@ from bot.channels.zalo_common import (
     FileLinks,
     Inbox,
     Outgoing,
+    ZaloSender,
     download_photo,
-    remember_notice_options,
     render,
 )
 from bot.conversation import ConversationStore
@@ -275,26 +275,18 @@ ZALO_SECRET = web.AppKey("zalo_bot_secret", str)
 
 
 # --- outbox delivery: broadcasts and notices ----------------------------------------------------
-class ZaloBotSender:
-    """Delivers outbox messages and classifies the outcome (the outbox owns retries)."""
+class ZaloBotSender(ZaloSender):
+    """Outbox delivery on the Bot Platform: numbered options, text links for files."""
 
     channel = CHANNEL
+    error = ZaloBotError
 
-    def __init__(self, client: ZaloBotClient, conversations: ConversationStore,
-                 files: FileLinks | None = None) -> None:
-        self._client = client
-        self._conversations = conversations
-        self._files = files
+    def render(self, reply: Reply) -> list[Outgoing]:
+        return render(reply, numbers=True, files=self._files, limit=LIMIT)
 
-    async def deliver(self, address: str, reply: Reply, *, paid: bool = False) -> SendResult:
-        """Send one outbox message (a long text goes as several Zalo messages)."""
-        try:
-            for message in render(reply, numbers=True, files=self._files, limit=LIMIT):
-                await self._client.send(address, message)
-        except ZaloBotError as exc:
-            return classify(exc)
-        await remember_notice_options(self._conversations, CHANNEL, address, reply)
-        return SendResult.sent()
+    def classify(self, exc: Exception) -> SendResult:
+        assert isinstance(exc, ZaloBotError)
+        return classify(exc)
 
 
 def classify(exc: ZaloBotError) -> SendResult:

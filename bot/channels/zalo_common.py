@@ -15,12 +15,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import quote
 
 import aiohttp
 from aiohttp import web
 
 from bot.conversation import ConversationStore, Options
+from bot.delivery.sender import SendResult
 from bot.messages import Attachment, Button, FileUnavailable, NotAnImage, Reply
 from bot.text import split_text, to_plain
 
@@ -232,3 +234,41 @@ async def remember_notice_options(conversations: ConversationStore, channel: str
         await conversations.save_options(channel, address, Options(
             labels=[b.label for row in reply.buttons for b in row],
             actions=[b.action for row in reply.buttons for b in row]))
+
+
+class SendsOutgoing(Protocol):
+    """A Zalo API client: sends one rendered message to one account."""
+
+    async def send(self, address: str, message: Outgoing, /) -> None: ...
+
+
+class ZaloSender:
+    """Delivers outbox messages on one Zalo channel (the outbox owns retries): a long text goes
+    as several Zalo messages. Subclasses say how to render and what an API error means."""
+
+    channel: str
+    error: type[Exception]
+
+    def __init__(self, client: SendsOutgoing, conversations: ConversationStore,
+                 files: FileLinks | None = None) -> None:
+        self._client = client
+        self._conversations = conversations
+        self._files = files
+
+    def render(self, reply: Reply) -> list[Outgoing]:
+        """The reply as this channel's messages."""
+        raise NotImplementedError
+
+    def classify(self, exc: Exception) -> SendResult:
+        """What an API error means for a bulk delivery."""
+        raise NotImplementedError
+
+    async def deliver(self, address: str, reply: Reply, *, paid: bool = False) -> SendResult:
+        """Send one outbox message and say how it went."""
+        try:
+            for message in self.render(reply):
+                await self._client.send(address, message)
+        except self.error as exc:
+            return self.classify(exc)
+        await remember_notice_options(self._conversations, self.channel, address, reply)
+        return SendResult.sent()

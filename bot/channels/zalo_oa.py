@@ -23,8 +23,8 @@ from bot.channels.zalo_common import (
     FileLinks,
     Inbox,
     Outgoing,
+    ZaloSender,
     download_photo,
-    remember_notice_options,
     render,
 )
 from bot.channels.zalo_oa_client import ACTION_PREFIX, PAGE_PREFIX, ZaloOaClient, ZaloOaError
@@ -181,26 +181,18 @@ class ZaloOaChannel:
 
 
 # --- outbox delivery: broadcasts and notices ----------------------------------------------------
-class ZaloOaSender:
-    """Delivers outbox messages; window/quota errors are final with their reason."""
+class ZaloOaSender(ZaloSender):
+    """Outbox delivery on the OA; window/quota errors are final with their reason."""
 
     channel = CHANNEL
+    error = ZaloOaError
 
-    def __init__(self, client: ZaloOaClient, conversations: ConversationStore,
-                 files: FileLinks | None = None) -> None:
-        self._client = client
-        self._conversations = conversations
-        self._files = files
+    def render(self, reply: Reply) -> list[Outgoing]:
+        return render(reply, numbers=True, files=self._files, uploads=True)
 
-    async def deliver(self, address: str, reply: Reply, *, paid: bool = False) -> SendResult:
-        """Send one outbox message (a long text goes as several Zalo messages)."""
-        try:
-            for message in render(reply, numbers=True, files=self._files, uploads=True):
-                await self._client.send(address, message)
-        except ZaloOaError as exc:
-            return classify(exc)
-        await remember_notice_options(self._conversations, CHANNEL, address, reply)
-        return SendResult.sent()
+    def classify(self, exc: Exception) -> SendResult:
+        assert isinstance(exc, ZaloOaError)
+        return classify(exc)
 
 
 def classify(exc: ZaloOaError) -> SendResult:

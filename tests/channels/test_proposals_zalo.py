@@ -17,7 +17,13 @@ from PIL import Image
 from redis.asyncio import Redis
 
 from bot.models import Role
-from tests.channels.zalo_live import ZALO_TOKEN, Running, number_of, start, zalo_settings
+from tests.channels.zalo_live import (
+    ZALO_TOKEN,
+    Running,
+    number_of,
+    start_polling,
+)
+from tests.channels.zalo_live import say_as as say
 from tests.conftest import free_port, make_member
 from tests.standin.zalo_bot import ZaloBotStandin
 
@@ -46,10 +52,7 @@ async def standin() -> AsyncIterator[ZaloBotStandin]:
 async def _run(standin: ZaloBotStandin, redis: Redis, valkey_url: str, data: Path,
                **extra: object) -> Running:
     # One approval level: an approved model is recognised and enters the gallery.
-    settings = zalo_settings(valkey_url, data, zalo_bot_token=ZALO_TOKEN,
-                             zalo_bot_api_url=standin.url, proposal_levels="co_so", **extra)
-    bot = await start(settings, redis)
-    await standin.wait_call("getUpdates")
+    bot = await start_polling(standin, redis, valkey_url, data, proposal_levels="co_so", **extra)
     await make_member(bot.deps, channel="zalo", user_id=MEMBER, unit="cb-a1",
                       name="Lê Thị Tác Giả")
     await make_member(bot.deps, channel="zalo", user_id=REVIEWER, unit="dbcs-a",
@@ -76,12 +79,6 @@ async def private(standin: ZaloBotStandin, redis: Redis, valkey_url: str,
     bot = await _run(standin, redis, valkey_url, tmp_path / "data")
     yield bot
     await bot.stop()
-
-
-async def say(standin: ZaloBotStandin, user: str, text: str, count: int = 1) -> str:
-    """`user` types `text`; the bot's answer (all `count` messages) as one string."""
-    standin.user_sends(user, text)
-    return "\n".join(m.text for m in await standin.wait_sent(user, count))
 
 
 async def send_photo(standin: ZaloBotStandin, user: str, name: str) -> str:

@@ -17,7 +17,15 @@ from bot.channels.zalo_bot import ZaloBotClient, ZaloBotSender, webhook_path
 from bot.delivery.sender import Status
 from bot.deps import Deps
 from bot.messages import Button, Reply, rows
-from tests.channels.zalo_live import ZALO_TOKEN, Running, number_of, start, zalo_settings
+from tests.channels.zalo_live import (
+    ZALO_TOKEN,
+    Running,
+    number_of,
+    say_as,
+    start,
+    start_polling,
+    zalo_settings,
+)
 from tests.conftest import free_port, make_member
 from tests.library.helpers import directive, import_folder, import_shipped, write
 from tests.standin.zalo_bot import ZaloBotStandin
@@ -36,18 +44,14 @@ async def standin() -> AsyncIterator[ZaloBotStandin]:
 async def polling(standin: ZaloBotStandin, redis: Redis, valkey_url: str,
                   tmp_path: Path) -> AsyncIterator[Running]:
     """run_bot with only the Zalo bot, long polling."""
-    settings = zalo_settings(valkey_url, tmp_path / "data", zalo_bot_token=ZALO_TOKEN,
-                             zalo_bot_api_url=standin.url)
-    bot = await start(settings, redis)
-    await standin.wait_call("getUpdates")
+    bot = await start_polling(standin, redis, valkey_url, tmp_path / "data")
     yield bot
     await bot.stop()
 
 
 async def say(standin: ZaloBotStandin, text: str, count: int = 1) -> str:
     """Type `text`; the bot's answer (all `count` messages) as one string."""
-    standin.user_sends(USER, text)
-    return "\n".join(m.text for m in await standin.wait_sent(USER, count))
+    return await say_as(standin, USER, text, count)
 
 
 async def test_join_menu_and_library_by_numbers(standin: ZaloBotStandin,

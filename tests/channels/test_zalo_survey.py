@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from bot.surveys.lifecycle import SurveyTimes
 from bot.surveys.models import Kind, Question, Spec
-from tests.channels.zalo_live import ZALO_TOKEN, Running, number_of, start, zalo_settings
+from tests.channels.zalo_live import ZALO_TOKEN, Running, number_of, say_as, start_polling
 from tests.standin.zalo_bot import ZaloBotStandin
 
 USER = "zu-2002"
@@ -37,18 +37,14 @@ async def standin() -> AsyncIterator[ZaloBotStandin]:
 async def polling(standin: ZaloBotStandin, redis: Redis, valkey_url: str,
                   tmp_path: Path) -> AsyncIterator[Running]:
     """run_bot with only the Zalo bot, long polling."""
-    settings = zalo_settings(valkey_url, tmp_path / "data", zalo_bot_token=ZALO_TOKEN,
-                             zalo_bot_api_url=standin.url)
-    bot = await start(settings, redis)
-    await standin.wait_call("getUpdates")
+    bot = await start_polling(standin, redis, valkey_url, tmp_path / "data")
     yield bot
     await bot.stop()
 
 
 async def say(standin: ZaloBotStandin, text: str) -> str:
     """Type `text`; the bot's answer."""
-    standin.user_sends(USER, text)
-    return "\n".join(m.text for m in await standin.wait_sent(USER))
+    return await say_as(standin, USER, text)
 
 
 async def test_member_answers_a_survey_by_typed_numbers(standin: ZaloBotStandin,

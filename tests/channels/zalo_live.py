@@ -14,6 +14,7 @@ from bot.deps import Deps
 from bot.models import Invite, Role
 from bot.settings import Settings
 from tests.conftest import UNITS
+from tests.standin.zalo_bot import ZaloBotStandin
 
 ZALO_TOKEN = "7771234:ZaloS3cretTokenForTests"
 
@@ -50,6 +51,22 @@ async def start(settings: Settings, redis: Redis) -> Running:
     deps = make_deps(settings, redis)
     await deps.units.import_units(UNITS)
     return Running(settings, deps)
+
+
+async def start_polling(standin: ZaloBotStandin, redis: Redis, valkey_url: str, data_dir: Path,
+                        **extra: Any) -> Running:
+    """run_bot with only the Zalo bot, long polling the stand-in; returns once it polls."""
+    settings = zalo_settings(valkey_url, data_dir, zalo_bot_token=ZALO_TOKEN,
+                             zalo_bot_api_url=standin.url, **extra)
+    bot = await start(settings, redis)
+    await standin.wait_call("getUpdates")
+    return bot
+
+
+async def say_as(standin: ZaloBotStandin, user: str, text: str, count: int = 1) -> str:
+    """`user` types `text`; the bot's answer (all `count` messages) as one string."""
+    standin.user_sends(user, text)
+    return "\n".join(m.text for m in await standin.wait_sent(user, count))
 
 
 def number_of(text: str, label: str) -> str:

@@ -19,6 +19,8 @@ from typing import Any, Self
 import aiohttp
 from aiohttp import web
 
+from tests.standin.serve import serve
+
 MAX_TEXT = 2000
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 
@@ -54,12 +56,7 @@ class ZaloBotStandin:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._api)
         app.router.add_get("/img/{name}", self._image)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve(app)
         return self
 
     async def __aexit__(self, *_exc: type[BaseException] | BaseException | TracebackType | None

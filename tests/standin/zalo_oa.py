@@ -22,6 +22,8 @@ from typing import Any, Self
 import aiohttp
 from aiohttp import web
 
+from tests.standin.serve import serve
+
 APP_ID = "4321987650"
 APP_SECRET = "AppS3cretForTests"
 OA_SECRET = "OaS3cretKeyForTests"
@@ -62,12 +64,7 @@ class ZaloOaStandin:
         app.router.add_post("/v4/oa/access_token", self._oauth)
         app.router.add_post("/v2.0/oa/upload/image", self._upload)
         app.router.add_get("/img/{name}", self._image)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve(app)
         return self
 
     async def __aexit__(self, *_exc: type[BaseException] | BaseException | TracebackType | None
