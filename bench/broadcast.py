@@ -33,12 +33,12 @@ import aiohttp
 from redis.asyncio import Redis
 
 from bench.standin import TOKEN
-from bot.keys import Keys
-from bot.models import Grant, Member, Role, Unit
-from bot.services.broadcasts import Broadcast
+from bot.broadcasts.service import Broadcast
+from bot.org.models import Grant, Member, Role, Unit
 from bot.settings import Settings
 from bot.storage.connection import connect
 from bot.storage.embedded import valkey_binary
+from bot.storage.keys import Keys
 
 ROOT = Path(__file__).resolve().parent.parent
 DVBOT = str(Path(sys.executable).with_name("dvbot"))

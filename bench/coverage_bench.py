@@ -15,14 +15,14 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from bot.keys import Keys
 from bot.library.coverage import coverage, members_by_id, not_acknowledged
 from bot.library.files import FileStore
 from bot.library.store import LibraryStore
-from bot.models import Member, Unit
-from bot.services.org import OrgTree, UnitStore
+from bot.org.models import Member, Unit
+from bot.org.tree import OrgTree, UnitStore
 from bot.settings import Settings
 from bot.storage.connection import open_store
+from bot.storage.keys import Keys
 
 DBCS, CHI_BO, MEMBERS, ACKED = 83, 315, 11_000, 0.62
 DOC = "25-nq-tw"

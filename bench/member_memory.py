@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import make_deps
-from bot.models import Unit
+from bot.org.models import Unit
 from bot.settings import Settings
 from bot.storage.connection import connect
 from tests.conftest import free_port, start_valkey

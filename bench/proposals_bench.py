@@ -19,13 +19,13 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from bot.deps import build_proposals
-from bot.keys import Keys
-from bot.models import Member, Unit
+from bot.org.models import Member, Unit
+from bot.org.tree import OrgTree, UnitStore
 from bot.proposals.models import Area, Content, Decision, State
 from bot.proposals.service import ProposalService
-from bot.services.org import OrgTree, UnitStore
 from bot.settings import Settings
 from bot.storage.connection import open_store
+from bot.storage.keys import Keys
 from tests.conftest import UNITS
 
 CONTENT = Content(name="Mô hình dân vận khéo", area=Area.ECONOMY, unit="cb-a1",

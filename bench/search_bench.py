@@ -7,9 +7,9 @@ import statistics
 import time
 from datetime import date, timedelta
 
+from bot.formatting import fold
 from bot.library.models import Entry
 from bot.library.store import Library
-from bot.text import fold
 
 KINDS = [("NQ", "Nghị quyết"), ("CT", "Chỉ thị"), ("KL", "Kết luận"), ("QĐ", "Quyết định"),
          ("KH", "Kế hoạch"), ("HD", "Hướng dẫn")]

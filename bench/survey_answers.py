@@ -14,13 +14,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.survey_common import CHAT_BASE, SPEC, answers_of, populate
-from bot.actions import act
 from bot.deps import Links, build_deps
-from bot.dispatcher import Dispatcher
-from bot.keys import Keys
-from bot.messages import Incoming
+from bot.engine.actions import act
+from bot.engine.dispatcher import Dispatcher
+from bot.engine.messages import Incoming
 from bot.settings import Settings
 from bot.storage.connection import open_store
+from bot.storage.keys import Keys
 from handlers import build_router
 
 

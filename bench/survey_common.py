@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 
 from bench.coverage_bench import CHI_BO, units
-from bot.keys import Keys
-from bot.models import Member
-from bot.services.org import UnitStore
+from bot.org.models import Member
+from bot.org.tree import UnitStore
+from bot.storage.keys import Keys
 from bot.surveys.models import Kind, Question, Spec
 
 SPEC = Spec(title="Nắm bắt tâm tư tháng 11", days=7, questions=[

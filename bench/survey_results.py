@@ -14,9 +14,9 @@ from pathlib import Path
 
 from bench.survey_common import SPEC, answers_of, populate
 from bot.deps import Links, build_deps
-from bot.keys import Keys
 from bot.settings import Settings
 from bot.storage.connection import open_store
+from bot.storage.keys import Keys
 from bot.surveys.report import gather, render
 
 

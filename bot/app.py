@@ -35,13 +35,13 @@ from bot.delivery.sender import Sender
 from bot.delivery.worker import Worker
 from bot.demo import ADMIN_ACCOUNT, DEMO_PREFIX, load_demo
 from bot.deps import Deps, Links, build_deps
-from bot.dispatcher import Dispatcher
-from bot.keys import Keys
-from bot.metrics import MeteredRateLimiter, MeteredSender
-from bot.opsweb import add_ops_routes, ops_server
+from bot.engine.dispatcher import Dispatcher
+from bot.ops.metrics import MeteredRateLimiter, MeteredSender
+from bot.ops.web import add_ops_routes, ops_server
 from bot.settings import Settings
 from bot.storage.connection import open_store
-from bot.surveys.lifecycle import SurveyTimes  # issue 4
+from bot.storage.keys import Keys
+from bot.surveys.lifecycle import SurveyTimes
 from handlers import build_router
 
 log = logging.getLogger("dvbot.app")
@@ -111,7 +111,7 @@ async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None
             stack.push_async_callback(application.stop)
             senders.append((TelegramSender(application.bot),
                             telegram_limiter(deps, settings.require_telegram())))
-        # --- Zalo (issue 7) ---
+        # --- Zalo ---
         session = await stack.enter_async_context(aiohttp.ClientSession())
         files = file_links(settings) if serve or settings.public_url else None
         serve = serve or files is not None  # files for Zalo need the server even when polling
@@ -125,7 +125,7 @@ async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None
             if serve:
                 await stack.enter_async_context(_web_server(
                     settings, deps, channel if secret else None, secret or "", zalo, files))
-            else:  # issue 8: /healthz and /metrics in polling mode too
+            else:  # /healthz and /metrics in polling mode too
                 await stack.enter_async_context(ops_server(deps, channel_names(settings)))
             await stop.wait()
     log.info("dvbot stopped")
@@ -164,11 +164,11 @@ async def _web_server(settings: Settings, deps: Deps, channel: TelegramChannel |
                       secret: str, zalo: ZaloParts,
                       files: FileLinks | None) -> AsyncIterator[None]:
     app = build_web_app(deps.redis, deps.conversations, channel, secret)
-    add_ops_routes(app, deps, channel_names(settings))  # issue 8: /metrics
+    add_ops_routes(app, deps, channel_names(settings))  # /metrics
     ordered = None
-    if channel is not None:  # issue 8: per-account order across workers behind a balancer
+    if channel is not None:  # per-account order across workers behind a balancer
         ordered = app[ORDERED] = ordered_telegram(channel, deps.redis, deps.keys)
-    for add_routes in zalo.routes:  # issue 7
+    for add_routes in zalo.routes:
         add_routes(app)
     if files is not None:
         add_file_route(app, files)
@@ -184,14 +184,14 @@ async def _web_server(settings: Settings, deps: Deps, channel: TelegramChannel |
         for step in zalo.when_serving:
             await step()
         log.info("webhook server listening on %s:%s", settings.http_host, settings.http_port)
-        # issue 8: drain the inboxes a killed worker left behind
+        # drain the inboxes a killed worker left behind
         async with ordered.sweeping() if ordered else contextlib.nullcontext():
             yield
     finally:
         await runner.cleanup()
 
 
-# --- bulk delivery (issue 6): sender workers and the scheduler in each process ---------------
+# --- bulk delivery: sender workers and the scheduler in each process ---------------
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """`dvbot worker`: only send (broadcasts, notices) — extra sender processes for one token."""
     token = settings.require_telegram()
@@ -234,7 +234,7 @@ def delivery_services(deps: Deps,
                         on_done=deps.broadcasts.notify_author)
         services.append(worker.run)
     fire = by_kind({"bc": deps.broadcasts.fire,
-                    **SurveyTimes(deps).jobs()})  # issue 4: survey opening/closing times
+                    **SurveyTimes(deps).jobs()})  # survey opening/closing times
     services.append(Scheduler(deps.redis, deps.keys, fire, deps.clock).run)
     return services
 

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from bot.deps import Deps
 from bot.library.importer import import_library
 from bot.library.loader import load_library
-from bot.models import Grant, Member
-from bot.services.org import parse_units_yaml
+from bot.org.models import Grant, Member
+from bot.org.tree import parse_units_yaml
 
 DEMO_PREFIX = "dvdemo"  # never "dv": demo data must not mix with a real organization
 ADMIN_ACCOUNT = "demo-admin"

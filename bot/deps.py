@@ -8,26 +8,27 @@ from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
-from bot.audit import AuditLog
-from bot.conversation import ConversationStore
+from bot.broadcasts.service import BroadcastService
 from bot.delivery.outbox import Outbox
-from bot.keys import Keys
+from bot.engine.conversation import ConversationStore
 from bot.library.files import FileStore
 from bot.library.store import LibraryStore
-from bot.metrics import Metrics
+from bot.ops.audit import AuditLog
+from bot.ops.metrics import Metrics
+from bot.org.account_links import AccountLinks
+from bot.org.invites import InviteStore
+from bot.org.members import MemberStore
+from bot.org.tree import UnitStore
+from bot.privacy.seal import Sealer
+from bot.privacy.secret import deployment_secret
 from bot.proposals.durable import Durability
 from bot.proposals.levels import parse_levels
 from bot.proposals.queue import ReviewQueue
 from bot.proposals.service import ProposalService
 from bot.proposals.store import ProposalStore
-from bot.services.account_links import AccountLinks
-from bot.services.broadcasts import BroadcastService
-from bot.services.invites import InviteStore
-from bot.services.members import MemberStore
-from bot.services.org import UnitStore
 from bot.settings import Settings
-from bot.surveys.secret import deployment_secret  # issue 4
-from bot.surveys.store import SurveyStore  # issue 4
+from bot.storage.keys import Keys
+from bot.surveys.store import SurveyStore
 
 
 def utc_now() -> datetime:
@@ -61,14 +62,15 @@ class Deps:
     conversations: ConversationStore
     audit: AuditLog
     links: Links
-    library: LibraryStore  # issue 3: directives, materials, acknowledgements, quizzes
-    outbox: Outbox  # issue 6: bulk delivery (broadcasts, notices)
-    broadcasts: BroadcastService  # issue 6: cadres' announcements
-    proposals: ProposalService  # issue 5: "Dân vận khéo" proposals and their review queues
-    account_links: AccountLinks  # issue 7: /lienket codes linking a Zalo and a Telegram account
-    surveys: SurveyStore  # issue 4: quick sentiment surveys (anonymous marks, tallies)
+    library: LibraryStore  # directives, materials, acknowledgements, quizzes
+    outbox: Outbox  # bulk delivery (broadcasts, notices)
+    broadcasts: BroadcastService  # cadres' announcements
+    proposals: ProposalService  # "Dân vận khéo" proposals and their review queues
+    account_links: AccountLinks  # /lienket codes linking a Zalo and a Telegram account
+    surveys: SurveyStore  # quick sentiment surveys (anonymous marks, tallies)
+    sealer: Sealer  # seals state that ties a person to an anonymous answer, key not in Redis
     clock: Callable[[], datetime] = utc_now
-    metrics: Metrics = field(default_factory=Metrics)  # issue 8: this process's /metrics
+    metrics: Metrics = field(default_factory=Metrics)  # this process's /metrics
 
 
 def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> Deps:
@@ -76,6 +78,7 @@ def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> De
     audit = AuditLog(redis, keys)
     outbox = Outbox(redis, keys)
     units, members = UnitStore(redis, keys), MemberStore(redis, keys)
+    secret = _deployment_secret(settings)
     broadcasts = BroadcastService(redis, keys, units, members, outbox, audit,
                                   paid=settings.telegram_paid_rate > 0)
     return Deps(
@@ -86,12 +89,13 @@ def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> De
         audit=audit, links=links, outbox=outbox, broadcasts=broadcasts,
         account_links=AccountLinks(redis, keys),
         library=LibraryStore(redis, keys, FileStore(settings.data_dir / "files")),
-        proposals=build_proposals(settings, redis, keys),  # issue 5
-        surveys=_surveys(settings, redis, keys),  # issue 4
+        proposals=build_proposals(settings, redis, keys),
+        surveys=SurveyStore(redis, keys, secret, settings.survey_min_group),
+        sealer=Sealer(secret),
     )
 
 
-# --- proposals (issue 5) ----------------------------------------------------------------------
+# --- proposals ----------------------------------------------------------------------
 def build_proposals(settings: Settings, redis: Redis, keys: Keys) -> ProposalService:
     """The proposal workflow on this Redis."""
     return ProposalService(redis, ProposalStore(redis, keys), ReviewQueue(redis, keys),
@@ -99,9 +103,8 @@ def build_proposals(settings: Settings, redis: Redis, keys: Keys) -> ProposalSer
                            claim_ms=int(settings.review_claim_minutes * 60_000))
 
 
-# --- surveys (issue 4) ---
-def _surveys(settings: Settings, redis: Redis, keys: Keys) -> SurveyStore:
-    """The survey store, keyed with the deployment secret kept outside Redis."""
+# --- surveys ---
+def _deployment_secret(settings: Settings) -> bytes:
+    """The deployment secret kept outside Redis (configured, or a 0600 file in DATA_DIR)."""
     configured = settings.survey_secret.get_secret_value() if settings.survey_secret else None
-    return SurveyStore(redis, keys, deployment_secret(configured, settings.data_dir),
-                       settings.survey_min_group)
+    return deployment_secret(configured, settings.data_dir)

@@ -9,9 +9,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 OFFICIAL_TELEGRAM_API = "https://api.telegram.org"
-OFFICIAL_ZALO_BOT_API = "https://bot-api.zaloplatforms.com"  # issue 7
-OFFICIAL_ZALO_OA_API = "https://openapi.zalo.me"  # issue 7
-OFFICIAL_ZALO_OAUTH = "https://oauth.zaloapp.com"  # issue 7
+OFFICIAL_ZALO_BOT_API = "https://bot-api.zaloplatforms.com"
+OFFICIAL_ZALO_OA_API = "https://openapi.zalo.me"
+OFFICIAL_ZALO_OAUTH = "https://oauth.zaloapp.com"
 
 
 class SettingsError(Exception):
@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     dialog_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
     invite_days: int = Field(default=14, ge=1, le=365)
-    # --- broadcasts and bulk delivery (issue 6) ---------------------------------------------
+    # --- broadcasts and bulk delivery ---------------------------------------------
     # Messages/second for the whole bot token, shared by every sender in every process; kept
     # under Telegram's ~30/s so interactive replies still get through during a broadcast.
     telegram_rate: float = Field(default=25, gt=0, le=1000)
@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     sender_workers: int = Field(default=4, ge=0, le=64)  # concurrent senders in this process
     # A delivery claimed by a process that then went silent this long is taken over.
     sender_lease_seconds: float = Field(default=30, ge=1, le=600)
-    # --- proposals "Dân vận khéo" (issue 5) ---------------------------------------------------
+    # --- proposals "Dân vận khéo" ---------------------------------------------------
     # Review levels, lowest first: `co_so` (đảng bộ / chi bộ cơ sở), `khoi` (Đảng bộ Khối),
     # `chi_bo`, or any unit kind; each proposal is reviewed by its nearest unit of each level.
     proposal_levels: str = "co_so,khoi"
@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     review_claim_minutes: float = Field(default=30, gt=0, le=24 * 60)
     # Largest photo accepted with a proposal (the form states it).
     proposal_photo_mb: float = Field(default=5, gt=0, le=20)
-    # --- Zalo (issue 7) -------------------------------------------------------------------
+    # --- Zalo -------------------------------------------------------------------
     # Zalo Bot Platform: token "{bot_id}:{secret}" from Zalo Bot Creator; any compatible server.
     zalo_bot_token: SecretStr | None = None
     zalo_bot_api_url: str = OFFICIAL_ZALO_BOT_API
@@ -77,14 +77,14 @@ class Settings(BaseSettings):
     # URLs there); default: the origin of DVBOT_WEBHOOK_URL.
     public_url: str | None = None
 
-    # --- surveys (issue 4) ---------------------------------------------------------------------
+    # --- surveys ---------------------------------------------------------------------
     # Smallest group whose answers are shown separately in an anonymous survey's results.
     survey_min_group: int = Field(default=5, ge=2, le=100)
     # Deployment secret keying the "already answered" marks; kept out of Redis so Redis alone
     # cannot link a person to a mark. Empty: a random key in DATA_DIR/survey-secret.key (0600).
     survey_secret: SecretStr | None = None
 
-    # --- operations (issue 8) ------------------------------------------------------------------
+    # --- operations ------------------------------------------------------------------
     log_format: Literal["text", "json"] = "text"  # json: one object per line, with request_id
 
     @field_validator("telegram_api_url")
@@ -106,13 +106,6 @@ class Settings(BaseSettings):
     @classmethod
     def _webhook_url(cls, value: str | None) -> str | None:
         return _http_url(value) if value else None
-
-    @field_validator("proposal_levels")  # issue 5
-    @classmethod
-    def _levels(cls, value: str) -> str:
-        from bot.proposals.levels import parse_levels  # the one parser; no import cycle
-        parse_levels(value)
-        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -154,7 +147,7 @@ class Settings(BaseSettings):
             )
         return self.webhook_secret.get_secret_value()
 
-    # --- Zalo (issue 7) -------------------------------------------------------------------
+    # --- Zalo -------------------------------------------------------------------
     def has_telegram(self) -> bool:
         """A Telegram token is configured."""
         return bool(self.telegram_token and self.telegram_token.get_secret_value())

@@ -15,12 +15,12 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.deps import Deps, Links, build_deps
-from bot.dispatcher import Dispatcher
-from bot.keys import Keys
-from bot.models import Grant, Member, Role, Unit
+from bot.engine.dispatcher import Dispatcher
+from bot.org.models import Grant, Member, Role, Unit
 from bot.settings import Settings
 from bot.storage.connection import connect
 from bot.storage.embedded import valkey_binary
+from bot.storage.keys import Keys
 from handlers import build_router
 
 UNITS = [

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bot import texts
+from bot import wording
 from bot.deps import Links, build_deps
-from bot.dispatcher import Dispatcher
-from bot.errors import handle_safely
-from bot.keys import Keys
-from bot.messages import Incoming
-from bot.models import Unit
+from bot.engine.dispatcher import Dispatcher
+from bot.engine.errors import handle_safely
+from bot.engine.messages import Incoming
+from bot.org.models import Unit
 from bot.settings import Settings
 from bot.storage.connection import connect
+from bot.storage.keys import Keys
 from handlers import build_router
 from tests.conftest import free_port, start_valkey
 
@@ -77,7 +77,7 @@ async def test_longer_outage_gets_a_polite_answer(server: Server, tmp_path: Path
     dispatcher = await _setup(server, tmp_path)
     server.stop()
     replies = await asyncio.wait_for(handle_safely(dispatcher, _me()), 30)
-    assert [r.text for r in replies] == [texts.STORE_DOWN]
+    assert [r.text for r in replies] == [wording.STORE_DOWN]
     server.start()
     replies = await handle_safely(dispatcher, _me())
     assert "Lê Văn Bền" in replies[0].text  # and it recovers by itself

@@ -35,3 +35,48 @@ def test_only_the_telegram_adapter_imports_telegram() -> None:
                  if pattern.search(path.read_text(encoding="utf-8"))
                  and not (path.parent.name == "channels" and path.name.startswith("telegram"))]
     assert offenders == []
+
+
+# The layers of `bot/__init__.py`, lowest first: a module may import its own layer or lower ones.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("bot.settings", "bot.formatting", "bot.wording", "bot.storage", "bot.engine.messages",
+     "bot.engine.actions", "bot.org.models", "bot.privacy"),
+    ("bot.org", "bot.ops", "bot.delivery", "bot.library", "bot.surveys", "bot.proposals",
+     "bot.broadcasts", "bot.engine.conversation"),
+    ("bot.deps",),
+    ("bot.engine",),
+    ("handlers",),
+    ("bot.channels", "bot.ops.web", "bot.demo"),
+    ("bot.app",),
+    ("bot.cli", "bot.__main__"),
+)
+
+
+def _layer(module: str) -> int:
+    """The layer of the longest prefix in LAYERS that names `module` or a package above it."""
+    best, rank = "", -1
+    for index, names in enumerate(LAYERS):
+        for name in names:
+            if (module == name or module.startswith(name + ".")) and len(name) > len(best):
+                best, rank = name, index
+    assert rank >= 0, f"{module} is in no layer of tests/test_quality.py"
+    return rank
+
+
+def test_nothing_imports_upward() -> None:
+    """channels → engine → flows → services → storage: no module imports a higher layer."""
+    pattern = re.compile(r"^\s*(?:from|import)\s+((?:bot|handlers)(?:\.\w+)*)", re.MULTILINE)
+    bare = re.compile(r"^\s*from\s+(bot|handlers)\s+import\s+([\w, ]+)$", re.MULTILINE)
+    offenders = []
+    for folder in ("bot", "handlers"):
+        for path in (ROOT / folder).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            text = path.read_text(encoding="utf-8")
+            targets = [t for t in pattern.findall(text) if t not in {"bot", "handlers"}]
+            for package, names in bare.findall(text):  # `from bot import wording`
+                targets += [f"{package}.{name.strip()}" for name in names.split(",")]
+            for target in targets:
+                if _layer(target) > _layer(module):
+                    offenders.append(f"{module} -> {target}")
+    assert offenders == []

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from typing import TextIO
 
 from bot.delivery.sender import SendResult
-from bot.dispatcher import Dispatcher
-from bot.errors import handle_safely
-from bot.messages import Incoming, Reply
-from bot.text import to_plain
+from bot.engine.dispatcher import Dispatcher
+from bot.engine.errors import handle_safely
+from bot.engine.messages import Incoming, Reply
+from bot.formatting import to_plain
 
 CHANNEL = "console"
 

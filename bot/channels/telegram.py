@@ -33,7 +33,7 @@ from telegram.error import (
 )
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot import texts
+from bot import wording
 from bot.channels.telegram_processor import PerAccountOrder
 from bot.channels.telegram_transport import AiohttpRequest
 from bot.delivery.sender import (
@@ -44,10 +44,10 @@ from bot.delivery.sender import (
     FORBIDDEN,
     SendResult,
 )
-from bot.dispatcher import Dispatcher
-from bot.errors import handle_safely
-from bot.messages import Attachment, FileRef, FileUnavailable, Incoming, Reply
-from bot.text import split_text
+from bot.engine.dispatcher import Dispatcher
+from bot.engine.errors import handle_safely
+from bot.engine.messages import Attachment, FileRef, FileUnavailable, Incoming, Reply
+from bot.formatting import split_text
 
 log = logging.getLogger("dvbot.telegram")
 
@@ -61,9 +61,9 @@ def build_application(token: str, api_url: str, *, polling: bool) -> App:
     """A PTB Application pointed at `api_url` (official server, self-hosted, or a test stand-in)."""
     builder = (Application.builder().token(token)
                .base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot")
-               # issue 8: aiohttp instead of httpx, ~2.5x the throughput (bench/throughput.py)
+               # aiohttp instead of httpx, ~2.5x the throughput (bench/throughput.py)
                .request(AiohttpRequest()).get_updates_request(AiohttpRequest(pool_size=1))
-               # issue 8: accounts side by side, each account's updates in order
+               # accounts side by side, each account's updates in order
                .concurrent_updates(PerAccountOrder()))
     if not polling:
         builder = builder.updater(None)  # updates arrive through our aiohttp webhook instead
@@ -204,7 +204,7 @@ class TelegramChannel:
     async def send(self, chat_id: int, replies: list[Reply], *,
                    origin: Message | None = None) -> None:
         """Deliver replies in order; a blocked bot is logged, never retried."""
-        metrics = self._dispatcher.deps.metrics  # issue 8: direct replies are counted too
+        metrics = self._dispatcher.deps.metrics  # direct replies are counted too
         try:
             for reply in replies:
                 await self._send_one(chat_id, reply, origin)
@@ -262,12 +262,12 @@ class TelegramChannel:
             if incoming is not None:
                 try:
                     await self.application.bot.send_message(incoming.chat_id,
-                                                            texts.INTERNAL_ERROR)
+                                                            wording.INTERNAL_ERROR)
                 except Exception:  # the apology itself must never raise
                     log.warning("could not send the apology to chat %s", incoming.chat_id)
 
 
-# --- outbox delivery (issue 6): broadcasts and other bulk messages -----------------------------
+# --- outbox delivery: broadcasts and other bulk messages -----------------------------
 class TelegramSender:
     """Delivers outbox messages one API call each, and classifies the outcome for the outbox
     (which owns retries and the shared rate limit: nothing here sleeps or retries)."""

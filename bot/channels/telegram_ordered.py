@@ -31,7 +31,7 @@ from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
 from bot.channels.telegram import CHANNEL, TelegramChannel
-from bot.keys import Keys
+from bot.storage.keys import Keys
 
 log = logging.getLogger("dvbot.ordered")
 

@@ -1,4 +1,4 @@
-"""An aiohttp transport for python-telegram-bot (issue 8: throughput).
+"""An aiohttp transport for python-telegram-bot (throughput).
 
 PTB's default transport is httpx; on a 2-core machine a bare echo bot spent most of its time
 there. aiohttp is already in our stack and measured ~2.5x faster (see the platform notes), so

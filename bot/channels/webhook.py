@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 
 from bot.channels.telegram import CHANNEL, TelegramChannel
 from bot.channels.telegram_ordered import OrderedTelegram
-from bot.conversation import ConversationStore
+from bot.engine.conversation import ConversationStore
 
 log = logging.getLogger("dvbot.webhook")
 
@@ -26,7 +26,7 @@ REDIS = web.AppKey("redis", Redis)
 TELEGRAM = web.AppKey("telegram", TelegramChannel)
 CONVERSATIONS = web.AppKey("conversations", ConversationStore)
 SECRET = web.AppKey("secret", str)
-ORDERED = web.AppKey("ordered", OrderedTelegram)  # issue 8: per-account order across workers
+ORDERED = web.AppKey("ordered", OrderedTelegram)  # per-account order across workers
 
 
 def telegram_path(secret: str) -> str:

@@ -30,13 +30,13 @@ from bot.channels.zalo_common import (
     download_photo,
     render,
 )
-from bot.conversation import ConversationStore
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import BAD_REQUEST, BLOCKED, CHAT_NOT_FOUND, SendResult
 from bot.delivery.worker import pause
-from bot.dispatcher import Dispatcher
-from bot.errors import handle_safely
-from bot.messages import FileRef, Incoming, Reply
+from bot.engine.conversation import ConversationStore
+from bot.engine.dispatcher import Dispatcher
+from bot.engine.errors import handle_safely
+from bot.engine.messages import FileRef, Incoming, Reply
 
 log = logging.getLogger("dvbot.zalo_bot")
 
@@ -186,7 +186,7 @@ class ZaloBotChannel:
     async def send(self, chat_id: str, replies: list[Reply]) -> None:
         """Deliver replies in order; an unreachable chat is logged, never retried."""
         numbered = max((i for i, r in enumerate(replies) if r.buttons), default=-1)
-        metrics = self._dispatcher.deps.metrics  # issue 8: direct replies are counted too
+        metrics = self._dispatcher.deps.metrics  # direct replies are counted too
         try:
             for index, reply in enumerate(replies):
                 for message in render(reply, numbers=index == numbered, files=self._files):

@@ -1,9 +1,9 @@
 """What the two Zalo adapters share: plain-text rendering with numbered options, splitting at
 Zalo's 2,000 characters, links to files served by our own web server, and photo downloads.
 
-Zalo shows plain text only, so replies lose their HTML (bot.text.to_plain) and buttons become
+Zalo shows plain text only, so replies lose their HTML (bot.formatting.to_plain) and buttons become
 numbered lines; the dispatcher maps a typed "1" back to the button's action through the
-Options it stored for the account (bot.conversation).
+Options it stored for the account (bot.engine.conversation).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from urllib.parse import quote
 import aiohttp
 from aiohttp import web
 
-from bot.conversation import ConversationStore, Options
 from bot.delivery.sender import SendResult
-from bot.messages import Attachment, Button, FileUnavailable, NotAnImage, Reply
-from bot.text import split_text, to_plain
+from bot.engine.conversation import ConversationStore, Options
+from bot.engine.messages import Attachment, Button, FileUnavailable, NotAnImage, Reply
+from bot.formatting import split_text, to_plain
 
 log = logging.getLogger("dvbot.zalo")
 

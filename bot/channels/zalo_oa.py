@@ -28,11 +28,11 @@ from bot.channels.zalo_common import (
     render,
 )
 from bot.channels.zalo_oa_client import ACTION_PREFIX, PAGE_PREFIX, ZaloOaClient, ZaloOaError
-from bot.conversation import ConversationStore
 from bot.delivery.sender import BAD_REQUEST, SendResult
-from bot.dispatcher import Dispatcher
-from bot.errors import handle_safely
-from bot.messages import Button, FileRef, Incoming, Reply
+from bot.engine.conversation import ConversationStore
+from bot.engine.dispatcher import Dispatcher
+from bot.engine.errors import handle_safely
+from bot.engine.messages import Button, FileRef, Incoming, Reply
 
 log = logging.getLogger("dvbot.zalo_oa")
 
@@ -158,7 +158,7 @@ class ZaloOaChannel:
     async def send(self, chat_id: str, replies: list[Reply]) -> None:
         """Deliver replies in order; only the last reply with buttons gets them as buttons."""
         numbered = max((i for i, r in enumerate(replies) if r.buttons), default=-1)
-        metrics = self._dispatcher.deps.metrics  # issue 8: direct replies are counted too
+        metrics = self._dispatcher.deps.metrics  # direct replies are counted too
         for index, reply in enumerate(replies):
             for message in render(reply, numbers=index == numbered, files=self._files,
                                   uploads=True):

@@ -23,8 +23,8 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from bot.channels.zalo_common import Outgoing
-from bot.keys import Keys
-from bot.messages import Button
+from bot.engine.messages import Button
+from bot.storage.keys import Keys
 
 log = logging.getLogger("dvbot.zalo_oa")
 

@@ -21,8 +21,8 @@ from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.runner import Service
 from bot.delivery.sender import Sender
 from bot.deps import Deps
-from bot.dispatcher import Dispatcher
-from bot.metrics import MeteredRateLimiter
+from bot.engine.dispatcher import Dispatcher
+from bot.ops.metrics import MeteredRateLimiter
 from bot.settings import Settings
 
 log = logging.getLogger("dvbot.zalo")
@@ -57,7 +57,7 @@ def file_links(settings: Settings) -> FileLinks | None:
 
 def limiter(deps: Deps, name: str, rate: float) -> RateLimiter:
     """A Zalo channel's own limiter, in Redis like Telegram's (keyed by id, never a secret);
-    its waits are counted in /metrics like Telegram's (issue 8). Its senders are metered
+    its waits are counted in /metrics like Telegram's. Its senders are metered
     where every sender is: bot.app.delivery_services."""
     return MeteredRateLimiter(deps.redis, deps.keys, name, metrics=deps.metrics, rate=rate,
                               horizon=min(5.0, deps.settings.sender_lease_seconds / 3))

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from bot.messages import Attachment, Button, Reply
+from bot.engine.messages import Attachment, Button, Reply
 
 GROUP_ALL = ""  # the counters of the whole job, as opposed to one report group
 

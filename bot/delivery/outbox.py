@@ -17,8 +17,8 @@ from redis.exceptions import WatchError
 
 from bot.delivery.models import JobStats, Recipient, StoredMessage
 from bot.delivery.sender import NO_ACCOUNT
-from bot.keys import Keys
-from bot.messages import Reply
+from bot.engine.messages import Reply
+from bot.storage.keys import Keys
 
 GROUP = "send"  # the consumer group every sender worker reads through
 REPORT_TTL = 180 * 86_400  # a finished job's counters and recipient lists are kept this long
@@ -167,7 +167,7 @@ class Outbox:
         return {m: str(g or "") for m, g in zip(ids, groups, strict=True)}
 
     async def failure_reasons(self, job_id: str) -> Counter[str]:
-        """Why deliveries failed for good: reason -> how many (for reports; issue 7)."""
+        """Why deliveries failed for good: reason -> how many (for reports)."""
         return Counter(map(str, await self._redis.hvals(self._keys.job_failed(job_id))))
 
     async def _channels(self, job_id: str) -> list[str]:

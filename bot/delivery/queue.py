@@ -17,7 +17,7 @@ from redis.exceptions import ResponseError
 
 from bot.delivery.models import Delivery, Job, StoredMessage
 from bot.delivery.outbox import GROUP, REPORT_TTL, SENDING, report_keys
-from bot.keys import Keys
+from bot.storage.keys import Keys
 
 RECLAIM_BATCH = 20
 PROMOTE_BATCH = 200

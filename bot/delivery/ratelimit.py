@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from bot.keys import Keys
+from bot.storage.keys import Keys
 
 # KEYS: lane timeline, chat timeline, pause-until.  ARGV: lane interval, chat interval,
 # horizon (all in microseconds). Returns {reserved, wait, now}. Numbers are formatted with

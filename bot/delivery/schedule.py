@@ -15,7 +15,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from bot.delivery.worker import pause
-from bot.keys import Keys
+from bot.storage.keys import Keys
 
 log = logging.getLogger("dvbot.schedule")
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from bot.messages import Reply
+from bot.engine.messages import Reply
 
 
 class Status(StrEnum):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from bot.keys import Keys
-from bot.models import Member, Role
-from bot.services import access
-from bot.services.org import OrgTree
+from bot.org import access
+from bot.org.models import Member, Role
+from bot.org.tree import OrgTree
+from bot.storage.keys import Keys
 
 
 def can_read(member: Member, audience: str | None, tree: OrgTree) -> bool:
@@ -45,7 +45,7 @@ async def member_ids(redis: Redis, keys: Keys, units: list[str]) -> list[list[st
 async def recipients(redis: Redis, keys: Keys, tree: OrgTree, audience: str | None) -> list[str]:
     """Member ids a notification about a new document should reach.
 
-    This is the hand-off point for the delivery engine (issue 6): publishing calls it and
+    This is the hand-off point for the delivery engine: publishing calls it and
     passes the ids on; nothing here sends anything.
     """
     roots = [audience] if audience is not None else tree.roots()

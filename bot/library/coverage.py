@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from bot.keys import Keys
 from bot.library.audience import member_ids, reach
-from bot.models import Member
-from bot.services.org import OrgTree
+from bot.org.models import Member
+from bot.org.tree import OrgTree
+from bot.storage.keys import Keys
 
 CHUNK = 1000  # SMISMEMBER arguments per call
 

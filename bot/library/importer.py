@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.library.loader import LoadResult
 from bot.library.store import LibraryStore
-from bot.services.org import OrgTree
+from bot.org.tree import OrgTree
 
 
 class ContentError(ValueError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bot.text import esc
+from bot.formatting import esc
 
 _FENCE = "---"
 _HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$")

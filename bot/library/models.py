@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from bot.library.sohieu import MAX_ID, BadSoHieu, parse
-from bot.models import UNIT_ID
+from bot.org.models import UNIT_ID
 
 MATERIAL_ID = re.compile(rf"^[a-z][a-z0-9-]{{1,{MAX_ID - 1}}}$")
 Text = Annotated[str, Field(min_length=1)]

@@ -14,15 +14,15 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
-from bot.actions import act
+from bot.broadcasts.service import BATCH, recipients_of
 from bot.delivery.models import Recipient
-from bot.keys import Keys
+from bot.engine.actions import act
+from bot.engine.messages import Button, Reply
+from bot.formatting import VIETNAM, esc
 from bot.library.models import Directive, Entry
-from bot.messages import Button, Reply
-from bot.services.broadcasts import BATCH, recipients_of
-from bot.services.members import MemberStore
-from bot.services.org import OrgTree
-from bot.text import VIETNAM, esc
+from bot.org.members import MemberStore
+from bot.org.tree import OrgTree
+from bot.storage.keys import Keys
 
 REMIND_WINDOW = 3600  # seconds after a reminder during which another one for that unit is a no-op
 # Channels without buttons (console) show the button as a bullet, so the text names the command.

@@ -13,9 +13,9 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
+from bot.formatting import fold
 from bot.library.models import Entry
 from bot.library.sohieu import BadSoHieu, loose_forms, parse
-from bot.text import fold
 
 _TOKEN = re.compile(r"[a-z]+|\d+")
 # Words that glue Vietnamese titles together: matched when present, never required.

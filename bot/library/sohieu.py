@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.text import fold
+from bot.formatting import fold
 
 MAX_ID = 20  # document ids travel in button payloads (64 bytes with a unit id beside them)
 

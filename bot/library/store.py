@@ -9,11 +9,11 @@ from typing import Literal
 
 from redis.asyncio import Redis
 
-from bot.keys import Keys
+from bot.formatting import fold
 from bot.library.files import FileStore
 from bot.library.models import DOCUMENT, Directive, Entry, Material, Record
 from bot.library.search import SearchIndex
-from bot.text import fold
+from bot.storage.keys import Keys
 
 # Count an acknowledgement once: the unit counter moves only when the member is new in the set,
 # and both keys share the document's hash slot.

@@ -1,2 +1,2 @@
-"""Proposals "Dân vận khéo" (issue 5): models, store, review queue on Redis Streams, levels,
+"""Proposals "Dân vận khéo": models, store, review queue on Redis Streams, levels,
 durability (WAITAOF), photos, gallery and export."""

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
+from bot.formatting import vn_datetime
+from bot.org.tree import OrgTree
 from bot.proposals.models import Proposal
-from bot.services.org import OrgTree
-from bot.text import vn_datetime
 
 HEADER = ["Mã", "Tên mô hình", "Lĩnh vực", "Đơn vị", "Chủ thể thực hiện", "Tác giả",
           "Trạng thái", "Cấp đang xét", "Ngày gửi", "Cập nhật", "Cách làm", "Hiệu quả",

@@ -3,9 +3,9 @@ without diacritics). The gallery is small (recognised models only), so it is fil
 
 from __future__ import annotations
 
+from bot.formatting import fold
+from bot.org.tree import OrgTree
 from bot.proposals.models import Area, Proposal
-from bot.services.org import OrgTree
-from bot.text import fold
 
 
 def search(models: list[Proposal], tree: OrgTree, *, area: Area | None = None,

@@ -9,8 +9,9 @@ the Khối itself goes straight to the Khối.
 
 from __future__ import annotations
 
-from bot.models import UnitKind
-from bot.services.org import OrgTree
+from bot.org.models import UnitKind
+from bot.org.tree import OrgTree
+from bot.settings import SettingsError
 
 NAMED: dict[str, frozenset[UnitKind]] = {
     "co_so": frozenset({UnitKind.DANG_BO_CO_SO, UnitKind.CHI_BO_CO_SO}),
@@ -19,7 +20,10 @@ NAMED: dict[str, frozenset[UnitKind]] = {
 }
 
 
-class BadLevels(ValueError):
+_WHERE = "Cấu hình sai: DVBOT_PROPOSAL_LEVELS —"
+
+
+class BadLevels(SettingsError, ValueError):
     """DVBOT_PROPOSAL_LEVELS names something that is neither a level nor a unit kind."""
 
 
@@ -32,9 +36,9 @@ def parse_levels(spec: str) -> list[frozenset[UnitKind]]:
         elif raw in {k.value for k in UnitKind}:
             levels.append(frozenset({UnitKind(raw)}))
         else:
-            raise BadLevels(f"cấp thẩm định không hợp lệ: {raw!r}")
+            raise BadLevels(f"{_WHERE} cấp thẩm định không hợp lệ: {raw!r}")
     if not levels:
-        raise BadLevels("cần ít nhất một cấp thẩm định")
+        raise BadLevels(f"{_WHERE} cần ít nhất một cấp thẩm định")
     return levels
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from bot.keys import Keys
+from bot.storage.keys import Keys
 
 GROUP = "review"
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.actions import act
 from bot.delivery.models import Recipient
+from bot.engine.actions import act
+from bot.engine.messages import Attachment, Button, Reply
+from bot.formatting import esc, vn_datetime
 from bot.library.files import FileStore
-from bot.messages import Attachment, Button, Reply
+from bot.org.tree import OrgTree
 from bot.proposals.models import Content, Event, Proposal, State
-from bot.services.org import OrgTree
-from bot.text import esc, vn_datetime
 
 SHORT = 1200  # cách làm / hiệu quả are cut here on cards; the export has them whole
 

@@ -17,13 +17,13 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
-from bot.models import Member, UnitKind
+from bot.org.models import Member, UnitKind
+from bot.org.tree import OrgTree
 from bot.proposals.durable import Durability
 from bot.proposals.levels import route_of
 from bot.proposals.models import WAITING, Content, Decision, Event, Proposal, State
 from bot.proposals.queue import Entry, ReviewQueue
 from bot.proposals.store import Conflict, ProposalStore
-from bot.services.org import OrgTree
 from bot.storage.pinned import pinned
 
 

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
-from bot.keys import Keys
 from bot.proposals.models import Draft, Event, Proposal, make_code
+from bot.storage.keys import Keys
 
 DRAFT_TTL = 30 * 86_400  # an unsent form is kept a month, well beyond a dialog's life
 

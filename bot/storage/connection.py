@@ -48,7 +48,7 @@ def connect(url: str, *, max_connections: int = 200, wait: float = 10.0) -> Redi
 
     A redis+cluster://host:port URL (any one node; the rest are discovered) gives a
     RedisCluster client instead. Every multi-key operation of dvbot stays in one hash slot
-    (bot/keys.py), so the code is the same for both; the cluster client is typed as Redis
+    (bot/storage/keys.py), so the code is the same for both; the cluster client is typed as Redis
     because their command APIs are the same (see tests/cluster).
 
     On a single server the pool blocks rather than fails when every connection is busy:

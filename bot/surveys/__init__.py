@@ -1,1 +1,1 @@
-"""Quick sentiment surveys (issue 4): models, templates, anonymous storage, results, export."""
+"""Quick sentiment surveys: models, templates, anonymous storage, results, export."""

@@ -10,23 +10,44 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from bot.actions import act
-from bot.deps import Deps
-from bot.messages import Button, Reply
-from bot.services.org import OrgTree
+from bot.delivery.outbox import Outbox
+from bot.engine.actions import act
+from bot.engine.messages import Button, Reply
+from bot.formatting import esc, vn_datetime
+from bot.org.members import MemberStore
+from bot.org.tree import OrgTree, UnitStore
+from bot.settings import Settings
 from bot.surveys.models import Survey
 from bot.surveys.notices import opening_message, recipients
-from bot.text import esc, vn_datetime
+from bot.surveys.store import SurveyStore
 
 OPEN_JOB, CLOSE_JOB = "svo", "svx"
 AUTHOR_GRACE = timedelta(days=7)  # the author key outlives the closing time by this much
 
 
+class Services(Protocol):
+    """What the opening and closing need (the process's `Deps` has all of it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def units(self) -> UnitStore: ...
+    @property
+    def members(self) -> MemberStore: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def surveys(self) -> SurveyStore: ...
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
+
 class SurveyTimes:
     """Schedules and fires the opening and closing of surveys."""
 
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Services) -> None:
         self._deps = deps
 
     def jobs(self) -> dict[str, Callable[[str], Awaitable[None]]]:

@@ -4,14 +4,14 @@
 
 from __future__ import annotations
 
-from bot.actions import act
+from bot.broadcasts.service import BATCH, recipients_of
 from bot.delivery.models import Recipient
-from bot.messages import Button, Reply
-from bot.services.broadcasts import BATCH, recipients_of
-from bot.services.members import MemberStore
-from bot.services.org import OrgTree
+from bot.engine.actions import act
+from bot.engine.messages import Button, Reply
+from bot.formatting import esc, vn_datetime
+from bot.org.members import MemberStore
+from bot.org.tree import OrgTree
 from bot.surveys.models import Survey
-from bot.text import esc, vn_datetime
 
 REMIND_WINDOW = 3600  # seconds during which another reminder of the same survey is a no-op
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.services.org import OrgTree
+from bot.formatting import esc, vn_datetime
+from bot.org.tree import OrgTree
 from bot.surveys.models import Kind, Survey
 from bot.surveys.results import (
     Cell,
@@ -20,7 +21,6 @@ from bot.surveys.results import (
     rollup,
 )
 from bot.surveys.store import SurveyStore, TextAnswer
-from bot.text import esc, vn_datetime
 
 CHAT_ROWS = 40  # breakdown rows beyond which the chat shows only the first level
 SAMPLE = 5  # free texts quoted per question in the chat; the export has them all

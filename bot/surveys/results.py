@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from bot.services.org import OrgTree
+from bot.org.tree import OrgTree
 from bot.surveys.models import Kind, Question, Survey
 
 

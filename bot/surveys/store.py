@@ -3,7 +3,7 @@
 Recording an answer is one Lua script on one survey's keys (one hash tag): check the person is
 in the snapshot, add their mark to the "done" set, and bump the tally counters (O(number of
 answers), independent of how many have answered). For an anonymous survey nothing it writes
-names the person: the mark is an HMAC (see bot.surveys.secret), the counters are per recording
+names the person: the mark is an HMAC (see bot.privacy.secret), the counters are per recording
 unit, and free texts go into a sorted set with random scores, without ids or timestamps.
 """
 
@@ -18,10 +18,10 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
-from bot.keys import Keys
-from bot.services.org import OrgTree
+from bot.org.tree import OrgTree
+from bot.privacy.secret import mark, new_salt
+from bot.storage.keys import Keys
 from bot.surveys.models import Answer, Kind, Spec, Survey
-from bot.surveys.secret import mark, new_salt
 
 # KEYS: aud, done, tally, texts, named. ARGV: who, mode (a: anonymous, n: named, c: named and
 # changeable), answers JSON (named only), number of counter fields, fields..., then pairs of

@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 
 from bot.app import make_deps, run_bot
 from bot.deps import Deps
-from bot.models import Invite, Member, Role
+from bot.org.models import Invite, Member, Role
 from bot.settings import Settings
 from tests.conftest import UNITS, free_port, make_member
 from tests.standin.botapi import BotApiStandin, SentMessage

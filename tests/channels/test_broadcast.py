@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from bot.models import Role
-from bot.services.broadcasts import Broadcast
+from bot.broadcasts.service import Broadcast
+from bot.org.models import Role
 from tests.channels.conftest import LiveBot, _live, button_data, labels, live_settings, text
 from tests.standin.botapi import BotApiStandin, SentMessage
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from bot.channels.console import render
-from bot.messages import Button, Reply
+from bot.engine.messages import Button, Reply
 
 DVBOT = str(Path(sys.executable).with_name("dvbot"))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.models import Grant, Member, Role
+from bot.org.models import Grant, Member, Role
 from handlers import build_router
 from tests.channels.test_console import run_console
 

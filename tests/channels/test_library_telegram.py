@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.models import Role
+from bot.org.models import Role
 from tests.channels.conftest import LiveBot, button_data, labels, text
 from tests.library.helpers import directive, import_folder, write
 

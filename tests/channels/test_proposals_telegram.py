@@ -8,7 +8,7 @@ import io
 
 from PIL import Image
 
-from bot.models import Role
+from bot.org.models import Role
 from tests.channels.conftest import LiveBot, button_data, text
 
 MEMBER, REVIEWER = 5001, 5002

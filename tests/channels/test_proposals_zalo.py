@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from redis.asyncio import Redis
 
-from bot.models import Role
+from bot.org.models import Role
 from tests.channels.zalo_live import (
     ZALO_TOKEN,
     Running,

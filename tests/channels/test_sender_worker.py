@@ -10,8 +10,8 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from bot.app import make_deps, run_worker
-from bot.models import Role
-from bot.services.broadcasts import Broadcast
+from bot.broadcasts.service import Broadcast
+from bot.org.models import Role
 from tests.channels.conftest import live_settings
 from tests.conftest import UNITS, make_member
 from tests.standin.botapi import BotApiStandin

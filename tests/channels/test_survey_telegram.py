@@ -4,7 +4,7 @@ cadre reads the results and gets the chart as a photo and the export as a docume
 
 from __future__ import annotations
 
-from bot.models import Role
+from bot.org.models import Role
 from tests.channels.conftest import LiveBot, button_data, text
 
 CADRE, ALICE = 4101, 4102

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.logs import RedactSecrets, setup_logging
-from bot.models import Role
+from bot.ops.logs import RedactSecrets, setup_logging
+from bot.org.models import Role
 from tests.channels.conftest import TOKEN, USERNAME, LiveBot, button_data, labels, text
 
 ALICE, BOB, CAROL = 1001, 1002, 1003

@@ -12,11 +12,11 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from bot.actions import act
 from bot.channels.zalo_bot import ZaloBotClient, ZaloBotSender, webhook_path
 from bot.delivery.sender import Status
 from bot.deps import Deps
-from bot.messages import Button, Reply, rows
+from bot.engine.actions import act
+from bot.engine.messages import Button, Reply, rows
 from tests.channels.zalo_live import (
     ZALO_TOKEN,
     Running,

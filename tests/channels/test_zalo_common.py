@@ -10,7 +10,7 @@ from aiohttp import web
 
 from bot.channels.zalo_common import FileLinks, add_file_route, download_photo, render
 from bot.channels.zalo_wiring import file_links
-from bot.messages import Attachment, Button, FileUnavailable, Reply, rows
+from bot.engine.messages import Attachment, Button, FileUnavailable, Reply, rows
 from bot.settings import Settings
 from tests.conftest import free_port
 from tests.standin.zalo_bot import PNG, ZaloBotStandin

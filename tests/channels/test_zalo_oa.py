@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 from redis.asyncio import Redis
 
+from bot.broadcasts.service import Broadcast
 from bot.channels.zalo_oa import ZaloOaSender, webhook_path
 from bot.channels.zalo_oa_client import (
     ACTION_PREFIX,
@@ -26,9 +27,8 @@ from bot.channels.zalo_oa_client import (
 )
 from bot.delivery.sender import Status
 from bot.deps import Deps
-from bot.messages import Attachment, Reply
-from bot.models import Role
-from bot.services.broadcasts import Broadcast
+from bot.engine.messages import Attachment, Reply
+from bot.org.models import Role
 from tests.channels.zalo_live import Running, start, zalo_settings
 from tests.conftest import free_port, make_member
 from tests.library.helpers import import_shipped

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from bot.app import make_deps, run_bot
 from bot.deps import Deps
-from bot.models import Invite, Role
+from bot.org.models import Invite, Role
 from bot.settings import Settings
 from tests.conftest import UNITS
 from tests.standin.zalo_bot import ZaloBotStandin

@@ -9,9 +9,9 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from bot.deps import Links, build_deps
-from bot.keys import Keys
 from bot.settings import Settings
 from bot.storage.connection import StoreUnavailable, is_cluster, open_store
+from bot.storage.keys import Keys
 from bot.storage.pinned import pinned
 from tests.conftest import UNITS, free_port, make_member
 

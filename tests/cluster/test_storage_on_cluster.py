@@ -3,29 +3,29 @@ services, library store, delivery (outbox, limiter, scheduler, workers), dispatc
 backup/restore, surveys, proposals (with WAITAOF on the owning node) and three `dvbot run`
 workers on the cluster. A MULTI or script across two hash slots fails here with CrossSlot."""
 
+from tests.broadcasts.test_service import *  # noqa: F403
 from tests.delivery.test_outbox import *  # noqa: F403
 from tests.delivery.test_ratelimit import *  # noqa: F403
 from tests.delivery.test_schedule import *  # noqa: F403
 from tests.delivery.test_worker import *  # noqa: F403
+from tests.engine.test_dispatcher import *  # noqa: F403
 from tests.library.test_coverage import *  # noqa: F403
 from tests.library.test_store import *  # noqa: F403
 from tests.ops.test_backup import *  # noqa: F403
 from tests.ops.test_inbox import *  # noqa: F403
 from tests.ops.test_workers import *  # noqa: F403
+from tests.org.test_access import *  # noqa: F403
+from tests.org.test_invites import *  # noqa: F403
+from tests.org.test_members import *  # noqa: F403
+from tests.org.test_tree import *  # noqa: F403
 from tests.proposals.test_crashes import *  # noqa: F403
 from tests.proposals.test_durable import *  # noqa: F403
 from tests.proposals.test_service import *  # noqa: F403
-from tests.services.test_access import *  # noqa: F403
-from tests.services.test_broadcasts import *  # noqa: F403
-from tests.services.test_invites import *  # noqa: F403
-from tests.services.test_members import *  # noqa: F403
-from tests.services.test_org import *  # noqa: F403
 from tests.storage.test_atomic import *  # noqa: F403
 from tests.surveys.test_anonymity import *  # noqa: F403
 from tests.surveys.test_outputs import *  # noqa: F403
 from tests.surveys.test_results import *  # noqa: F403
 from tests.surveys.test_templates import *  # noqa: F403
-from tests.test_dispatcher import *  # noqa: F403
 
 # SIGTERM handling does not depend on the store; the three-worker test above already runs
 # `dvbot run` processes on the cluster (DVBOT_REDIS_URL=redis+cluster://…, see conftest.py).

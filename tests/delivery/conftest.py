@@ -19,8 +19,8 @@ from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.runner import running
 from bot.delivery.sender import SendResult
 from bot.delivery.worker import Worker
-from bot.keys import Keys
-from bot.messages import Reply
+from bot.engine.messages import Reply
+from bot.storage.keys import Keys
 
 KEYS = Keys("dv")
 

@@ -6,7 +6,7 @@ from redis.asyncio import Redis
 
 from bot.delivery.models import Recipient
 from bot.delivery.outbox import Outbox
-from bot.messages import Reply
+from bot.engine.messages import Reply
 from tests.delivery.conftest import KEYS
 
 PEOPLE = [Recipient("1", "telegram", "101", "cb-a1"), Recipient("2", "telegram", "102", "cb-a1"),

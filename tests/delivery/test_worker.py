@@ -20,7 +20,7 @@ from bot.delivery.sender import (
     SendResult,
 )
 from bot.delivery.worker import Worker
-from bot.messages import Reply
+from bot.engine.messages import Reply
 from tests.delivery.conftest import KEYS, RecordingSender, make_worker, until, wait_done, workers
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.dispatcher import Dispatcher
-from bot.errors import handle_safely
-from bot.messages import Button, Incoming, Reply
-from bot.text import to_plain
+from bot.engine.dispatcher import Dispatcher
+from bot.engine.errors import handle_safely
+from bot.engine.messages import Button, Incoming, Reply
+from bot.formatting import to_plain
 
 
 class Chat:

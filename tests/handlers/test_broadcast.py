@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bot.actions import act
 from bot.delivery.queue import DeliveryQueue
 from bot.delivery.schedule import Scheduler, by_kind
 from bot.delivery.worker import Worker
 from bot.deps import Deps
-from bot.dispatcher import Dispatcher
-from bot.messages import FileRef, Incoming
-from bot.models import Grant, Role
+from bot.engine.actions import act
+from bot.engine.dispatcher import Dispatcher
+from bot.engine.messages import FileRef, Incoming
+from bot.org.models import Grant, Role
 from tests.conftest import Clock, make_member
 from tests.delivery.conftest import RecordingSender
 from tests.handlers.chat import Chat

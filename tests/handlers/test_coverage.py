@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bot.deps import Deps
-from bot.dispatcher import Dispatcher
-from bot.models import Member, Role, Unit
+from bot.engine.dispatcher import Dispatcher
+from bot.org.models import Member, Role, Unit
 from tests.conftest import make_member
 from tests.handlers.chat import Chat
 from tests.library.helpers import import_shipped

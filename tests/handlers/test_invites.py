@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.deps import Deps
-from bot.dispatcher import Dispatcher
-from bot.models import Role
-from bot.services.invites import InviteStatus
+from bot.engine.dispatcher import Dispatcher
+from bot.org.invites import InviteStatus
+from bot.org.models import Role
 from tests.conftest import make_member
 from tests.handlers.chat import Chat
 
@@ -77,7 +77,7 @@ async def test_admin_can_invite_a_cadre(dispatcher: Dispatcher, deps: Deps) -> N
 
 async def test_unit_picker_pages_through_many_children(dispatcher: Dispatcher,
                                                        deps: Deps) -> None:
-    from bot.models import Unit
+    from bot.org.models import Unit
 
     await deps.units.import_units([Unit(id=f"cb-x{i:02d}", name=f"Chi bộ X{i:02d}",
                                         kind="chi_bo", parent="dbcs-b") for i in range(20)])

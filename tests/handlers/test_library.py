@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.deps import Deps
-from bot.dispatcher import Dispatcher
-from bot.messages import Incoming
-from bot.models import Role
+from bot.engine.dispatcher import Dispatcher
+from bot.engine.messages import Incoming
+from bot.org.models import Role
 from handlers import build_router
 from tests.conftest import make_member
 from tests.handlers.chat import Chat
@@ -151,7 +151,7 @@ async def test_everything_works_by_typed_numbers(deps: Deps) -> None:
 
 
 async def test_file_sent_outside_any_form_is_refused(member: Chat) -> None:
-    from bot.messages import FileRef
+    from bot.engine.messages import FileRef
 
     replies = await member.send(Incoming(channel="telegram", user_id="m", chat_id="m",
                                          file=FileRef("f", "document", "a.pdf",

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from bot.actions import act
 from bot.delivery.sender import SendResult
 from bot.deps import Deps
-from bot.dispatcher import Dispatcher
+from bot.engine.actions import act
+from bot.engine.dispatcher import Dispatcher
+from bot.engine.messages import Reply
+from bot.formatting import to_plain
 from bot.library.models import Directive
-from bot.messages import Reply
-from bot.models import Member, Role
-from bot.text import to_plain
-from handlers.publish_file import draft
+from bot.org.models import Member, Role
+from handlers.library.publish_file import draft
 from tests.conftest import Clock, make_member
 from tests.delivery.conftest import RecordingSender
 from tests.handlers.chat import Chat

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from bot.deps import Deps
-from bot.dispatcher import Dispatcher
+from bot.engine.dispatcher import Dispatcher
 from tests.conftest import make_member
 from tests.handlers.chat import Chat
 

@@ -12,9 +12,9 @@ from PIL import Image
 from bot.delivery.queue import DeliveryQueue
 from bot.delivery.worker import Worker
 from bot.deps import Deps
-from bot.dispatcher import Dispatcher
-from bot.messages import FileRef, Incoming
-from bot.models import Role
+from bot.engine.dispatcher import Dispatcher
+from bot.engine.messages import FileRef, Incoming
+from bot.org.models import Role
 from bot.proposals.models import Area, Content, State
 from handlers import build_router
 from tests.conftest import make_member

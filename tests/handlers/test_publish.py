@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from bot.deps import Deps
-from bot.dispatcher import Dispatcher
+from bot.engine.dispatcher import Dispatcher
+from bot.engine.messages import FileRef, Incoming
 from bot.library.models import Directive
-from bot.messages import FileRef, Incoming
-from bot.models import Role
+from bot.org.models import Role
 from tests.conftest import make_member
 from tests.handlers.chat import Chat
 from tests.library.helpers import import_shipped

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.deps import Deps
-from bot.dispatcher import Dispatcher
-from bot.models import Role
+from bot.engine.dispatcher import Dispatcher
+from bot.org.models import Role
 from tests.conftest import Clock, make_member
 from tests.handlers.chat import Chat
 

@@ -4,8 +4,8 @@ numbers alone), refused values keep the draft, and the survey opens with the typ
 from __future__ import annotations
 
 from bot.deps import Deps
-from bot.dispatcher import Dispatcher
-from bot.models import Role
+from bot.engine.dispatcher import Dispatcher
+from bot.org.models import Role
 from bot.surveys.models import Kind
 from tests.conftest import make_member
 from tests.handlers.chat import Chat

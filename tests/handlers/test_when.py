@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from handlers.when import BadTime, parse_when
+from handlers.shared.when import BadTime, parse_when
 
 NOW = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)  # 08:00 in Hà Nội
 

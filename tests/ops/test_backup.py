@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from bot.backup import BackupError, export, parse, restore
 from bot.cli import main
 from bot.delivery.outbox import Recipient
 from bot.deps import Deps
-from bot.messages import Reply
-from bot.models import Role
+from bot.engine.messages import Reply
+from bot.ops.backup import BackupError, export, parse, restore
+from bot.org.models import Role
 from bot.storage.connection import connect
 from tests.conftest import make_member
 

@@ -8,7 +8,7 @@ import asyncio
 from redis.asyncio import Redis
 
 from bot.channels.telegram_ordered import Inbox
-from bot.keys import Keys
+from bot.storage.keys import Keys
 
 
 async def test_a_slow_handler_keeps_its_lease(redis: Redis) -> None:

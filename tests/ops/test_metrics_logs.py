@@ -18,13 +18,13 @@ from bot.channels.zalo_bot import ZaloBotChannel, ZaloBotClient
 from bot.channels.zalo_wiring import limiter as zalo_limiter
 from bot.delivery.sender import BLOCKED, SendResult
 from bot.deps import Deps
-from bot.dispatcher import Dispatcher
-from bot.errors import handle_safely
-from bot.keys import Keys
-from bot.logs import JsonFormatter, RedactSecrets, RequestId, TextFormatter
-from bot.messages import Incoming, Reply
-from bot.metrics import MeteredRateLimiter, Metrics
-from bot.models import Role
+from bot.engine.dispatcher import Dispatcher
+from bot.engine.errors import handle_safely
+from bot.engine.messages import Incoming, Reply
+from bot.ops.logs import JsonFormatter, RedactSecrets, RequestId, TextFormatter
+from bot.ops.metrics import MeteredRateLimiter, Metrics
+from bot.org.models import Role
+from bot.storage.keys import Keys
 from tests.channels.conftest import LiveBot, _live, live_settings
 from tests.channels.zalo_live import ZALO_TOKEN
 from tests.conftest import free_port, make_member

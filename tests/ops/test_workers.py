@@ -23,10 +23,10 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.app import make_deps
+from bot.broadcasts.service import Broadcast
 from bot.channels.webhook import SECRET_HEADER, telegram_path
 from bot.deps import Deps
-from bot.models import Role
-from bot.services.broadcasts import Broadcast
+from bot.org.models import Role
 from tests.conftest import UNITS, free_port, make_member
 from tests.standin.botapi import BotApiStandin
 

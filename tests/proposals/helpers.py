@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.deps import Deps
-from bot.models import Member, Role
+from bot.org.models import Member, Role
 from bot.proposals.models import Area, Content
 from bot.proposals.service import ProposalService
 from tests.conftest import make_member

@@ -9,10 +9,10 @@ import sys
 from datetime import UTC, datetime
 
 from bot.deps import build_proposals
-from bot.keys import Keys
-from bot.models import Member
+from bot.org.models import Member
 from bot.settings import Settings
 from bot.storage.connection import connect
+from bot.storage.keys import Keys
 
 
 async def claim_and_hang(url: str, member: Member) -> None:

@@ -11,10 +11,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.deps import Deps, build_proposals
-from bot.keys import Keys
 from bot.proposals.models import Decision, Draft, State
 from bot.storage.connection import connect
 from bot.storage.embedded import EmbeddedValkey
+from bot.storage.keys import Keys
 from tests.conftest import UNITS, make_member
 from tests.proposals.helpers import content, people, with_claim_ms
 

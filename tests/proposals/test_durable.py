@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from bot.deps import Deps, build_proposals
-from bot.keys import Keys
 from bot.proposals.durable import Durability
 from bot.proposals.models import Decision, State
 from bot.storage.connection import connect
 from bot.storage.embedded import EmbeddedValkey
+from bot.storage.keys import Keys
 from bot.storage.pinned import pinned
 from tests.conftest import UNITS, make_member
 from tests.proposals.helpers import content

@@ -13,9 +13,9 @@ from redis.asyncio import Redis
 
 from bot.cli import main
 from bot.deps import Links, build_deps
-from bot.keys import Keys
 from bot.settings import Settings
 from bot.storage.connection import connect
+from bot.storage.keys import Keys
 from tests.conftest import UNITS, make_member
 from tests.proposals.helpers import content
 

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from bot.deps import Deps
-from bot.models import Unit
+from bot.org.models import Unit
 from bot.proposals.levels import parse_levels, route_of
 from bot.proposals.models import Decision, State
 from bot.proposals.service import Refused
@@ -154,7 +154,7 @@ async def test_only_the_author_may_withdraw(deps: Deps) -> None:
 
 
 def test_levels_follow_the_tree() -> None:
-    from bot.services.org import OrgTree
+    from bot.org.tree import OrgTree
     tree = OrgTree.of([
         Unit(id="khoi", name="Khối", kind="dang_bo_khoi"),
         Unit(id="dbcs", name="Đảng bộ cơ sở", kind="dang_bo_co_so", parent="khoi"),

@@ -10,8 +10,8 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.deps import Deps
-from bot.dispatcher import Dispatcher
-from bot.models import Role
+from bot.engine.dispatcher import Dispatcher
+from bot.org.models import Role
 from bot.surveys.models import Kind, Question, Spec
 from bot.surveys.store import ALREADY, RECORDED
 from tests.conftest import make_member
@@ -117,7 +117,7 @@ async def test_marks_need_the_deployment_secret(deps: Deps) -> None:
     salt = str(await deps.redis.get(deps.keys.survey_salt(survey.id)))
     marks = await deps.redis.hkeys(deps.keys.survey_audience(survey.id))
     assert marks == [deps.surveys.who(survey, salt, member.id)]
-    from bot.surveys.secret import mark
+    from bot.privacy.secret import mark
     assert mark(b"", salt, member.id) not in marks and member.id not in marks
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from bot.deps import Deps
-from bot.dispatcher import Dispatcher
-from bot.models import Role
+from bot.engine.dispatcher import Dispatcher
+from bot.org.models import Role
 from bot.surveys.charts import chart_png
 from bot.surveys.models import Kind, Question, Spec
 from bot.surveys.report import gather

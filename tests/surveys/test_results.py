@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bot.services.org import OrgTree
+from bot.org.tree import OrgTree
 from bot.surveys.results import Cell, Row, breakdown, rollup, shown_owner, visible_children
 from bot.surveys.store import recording_units
 from tests.conftest import UNITS

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from bot.delivery.schedule import Scheduler, by_kind
 from bot.deps import Deps
-from bot.dispatcher import Dispatcher
-from bot.models import Role
+from bot.engine.dispatcher import Dispatcher
+from bot.org.models import Role
 from bot.surveys.lifecycle import SurveyTimes
 from bot.surveys.models import Kind, Question, Spec
 from tests.conftest import Clock, make_member

@@ -1,0 +1,1 @@
+"""Cadres' announcements to a unit subtree: stored, fired, cancelled, reported."""

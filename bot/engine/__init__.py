@@ -1,0 +1,1 @@
+"""How a message becomes a reply: messages, button payloads, routing, dialog state, errors."""

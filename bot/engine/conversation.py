@@ -1,0 +1,176 @@
+"""Per-account conversation state in Redis: open dialog, numbered options, and a lock."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, Field
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+
+from bot.storage.keys import Keys
+
+# Delete the lock only if we still own it: a lock that expired and was retaken by another
+# worker must not be released by us.
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class Held:
+    """An account's lock, held, with the state read when it was taken."""
+
+    channel: str
+    user_id: str
+    token: str
+    dialog: Dialog | None
+    options: Options | None
+    member_id: str | None  # the member behind the account, None if not registered
+
+
+class Busy(Exception):
+    """The account's previous update is still being handled after the wait limit."""
+
+
+class Dialog(BaseModel):
+    """Where a person is in a multi-step flow, with the draft collected so far."""
+
+    flow: str
+    step: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    def at(self, step: str, **data: Any) -> Dialog:
+        """The same dialog moved to `step`, with `data` merged into the draft."""
+        return Dialog(flow=self.flow, step=step, data={**self.data, **data})
+
+
+class Options(BaseModel):
+    """Buttons last shown as numbers on a channel without buttons: "1" means actions[0]."""
+
+    labels: list[str]
+    actions: list[str]
+    prompt: str = ""
+
+
+class ConversationStore:
+    """Dialog state and numbered options per (channel, user), each with a TTL."""
+
+    def __init__(self, redis: Redis, keys: Keys, ttl_seconds: int) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._ttl = ttl_seconds
+        self._unlock = redis.register_script(_UNLOCK)
+
+    async def dialog(self, channel: str, user_id: str) -> Dialog | None:
+        """The open dialog, or None."""
+        raw = await self._redis.get(self._keys.dialog(channel, user_id))
+        return Dialog.model_validate_json(raw) if raw else None
+
+    async def save_dialog(self, channel: str, user_id: str, dialog: Dialog | None) -> None:
+        """Store the dialog with a fresh TTL; None deletes it (empty state is not stored)."""
+        key = self._keys.dialog(channel, user_id)
+        if dialog is None:
+            await self._redis.delete(key)
+        else:
+            await self._redis.set(key, dialog.model_dump_json(), ex=self._ttl)
+
+    async def options(self, channel: str, user_id: str) -> Options | None:
+        """Numbered options currently on screen, or None."""
+        raw = await self._redis.get(self._keys.options(channel, user_id))
+        return Options.model_validate_json(raw) if raw else None
+
+    async def save_options(self, channel: str, user_id: str, options: Options | None) -> None:
+        """Remember what the numbers mean; None clears them."""
+        key = self._keys.options(channel, user_id)
+        if options is None or not options.actions:
+            await self._redis.delete(key)
+        else:
+            await self._redis.set(key, options.model_dump_json(), ex=self._ttl)
+
+    @asynccontextmanager
+    async def locked(
+        self, channel: str, user_id: str, *, lease: float = 30.0, wait: float = 15.0
+    ) -> AsyncIterator[None]:
+        """Hold the account's lock; taken before any state is read (see aiogram's FSM)."""
+        key = self._keys.lock(channel, user_id)
+        token = secrets.token_hex(8)
+        deadline = asyncio.get_running_loop().time() + wait
+        delay = 0.005
+        while not await self._redis.set(key, token, nx=True, px=int(lease * 1000)):
+            if asyncio.get_running_loop().time() > deadline:
+                raise Busy(f"{channel}:{user_id}")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.2)
+        try:
+            yield
+        finally:
+            await self._unlock(keys=[key], args=[token])
+
+    # --- one update's state in two round trips (throughput) ------------------------
+    async def hold(self, channel: str, user_id: str, *, lease: float = 30.0,
+                   wait: float = 15.0) -> Held:
+        """Take the account's lock and read its dialog and options in one round trip.
+
+        The reads are pipelined *after* the SET NX on the same connection (and, on a cluster,
+        the same node: the keys share the account's hash tag), so they see the state as the
+        previous holder left it; when the lock is taken they are thrown away and we retry.
+        On a single server the identity is read in the same trip (on a cluster it lives in
+        another slot, whose node may answer before the lock is ours: read after it instead).
+        Release with `release`, which writes the new state and unlocks in one trip."""
+        token = secrets.token_hex(8)
+        lock = self._keys.lock(channel, user_id)
+        same_trip = not isinstance(self._redis, RedisCluster)
+        deadline = asyncio.get_running_loop().time() + wait
+        delay = 0.005
+        while True:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.set(lock, token, nx=True, px=int(lease * 1000))
+                pipe.get(self._keys.dialog(channel, user_id))
+                pipe.get(self._keys.options(channel, user_id))
+                if same_trip:
+                    pipe.get(self._keys.identity(channel, user_id))
+                got, dialog, options, *identity = await pipe.execute()
+            if got:
+                break
+            if asyncio.get_running_loop().time() > deadline:
+                raise Busy(f"{channel}:{user_id}")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.2)
+        if not same_trip:
+            identity = [await self._redis.get(self._keys.identity(channel, user_id))]
+        return Held(channel=channel, user_id=user_id, token=token,
+                    dialog=Dialog.model_validate_json(dialog) if dialog else None,
+                    options=Options.model_validate_json(options) if options else None,
+                    member_id=str(identity[0]) if identity[0] else None)
+
+    async def release(self, held: Held, *, dialog: Dialog | None = None,
+                      options: Options | None = None, save: bool = False,
+                      save_options: bool = False) -> None:
+        """Unlock, first storing the dialog (`save`) and the options (`save_options`) in the
+        same round trip. Without `save` (the flow failed) the state stays as it was."""
+        c, u = held.channel, held.user_id
+        async with self._redis.pipeline(transaction=False) as pipe:
+            if save:
+                if dialog is None:
+                    pipe.delete(self._keys.dialog(c, u))
+                else:
+                    pipe.set(self._keys.dialog(c, u), dialog.model_dump_json(), ex=self._ttl)
+            if save_options:
+                if options is None or not options.actions:
+                    pipe.delete(self._keys.options(c, u))
+                else:
+                    pipe.set(self._keys.options(c, u), options.model_dump_json(), ex=self._ttl)
+            pipe.eval(_UNLOCK, 1, self._keys.lock(c, u), held.token)
+            await pipe.execute()
+
+    async def first_time(self, channel: str, update_id: str, ttl: int = 86_400) -> bool:
+        """True the first time an update id is seen (webhooks can be delivered twice)."""
+        return bool(await self._redis.set(self._keys.seen_update(channel, update_id), 1,
+                                          nx=True, ex=ttl))

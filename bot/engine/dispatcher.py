@@ -1,0 +1,140 @@
+"""Routes one Incoming to a flow under the account's lock, and keeps dialog state in Redis."""
+
+from __future__ import annotations
+
+import logging
+
+from bot import wording
+from bot.deps import Deps
+from bot.engine.actions import Action, BadPayload
+from bot.engine.conversation import Dialog, Options
+from bot.engine.messages import Button, Incoming, Reply
+from bot.engine.router import Outcome, Request, Route, Router
+from bot.formatting import esc, fold, nfc
+from bot.org.access import Forbidden
+from bot.org.models import Member
+
+log = logging.getLogger("dvbot.dispatch")
+
+MAX_TEXT = 4000  # a little under Telegram's 4,096 so echoes of user text still fit
+
+
+def notice(text: str, dialog: Dialog | None) -> Outcome:
+    """A reply that leaves the dialog and the numbered options as they were."""
+    return Outcome([Reply(text)], dialog=dialog, replace_options=False)
+
+
+class Dispatcher:
+    """Channel-neutral entry point: `await dispatcher.handle(incoming)` -> replies."""
+
+    def __init__(self, router: Router, deps: Deps) -> None:
+        self.router = router
+        self.deps = deps
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Handle one update; the lock is taken before any state is loaded."""
+        conversations = self.deps.conversations
+        # Three round trips for a plain update: lock + state, member, save + unlock.
+        held = await conversations.hold(incoming.channel, incoming.user_id)
+        try:
+            member = await self.deps.members.get(held.member_id) if held.member_id else None
+            outcome = await self._route(incoming, member, held.dialog, held.options)
+        except BaseException:
+            await conversations.release(held)
+            raise
+        replace_options = not incoming.buttons and outcome.replace_options
+        await conversations.release(
+            held, dialog=outcome.dialog, save=True, save_options=replace_options,
+            options=_options_of(outcome.replies) if replace_options else None)
+        return outcome.replies
+
+    async def _route(self, inc: Incoming, member: Member | None,
+                     dialog: Dialog | None, options: Options | None) -> Outcome:
+        base = Request(inc, self.deps, self.router, member, dialog)
+        if inc.action is not None:
+            return await self._on_action(base, inc.action)
+        if inc.file is not None:
+            step = self.router.steps.get(dialog.step) if dialog else None
+            if step is None or not step.files:
+                return notice(wording.UNEXPECTED_FILE, dialog)
+            return await self._run(step, base)
+        text = nfc(inc.text or "").strip()
+        if not text:
+            return notice(wording.UNSUPPORTED, dialog)
+        if len(text) > MAX_TEXT:
+            return notice(wording.TOO_LONG.format(length=len(text), limit=MAX_TEXT), dialog)
+        request = Request(inc, self.deps, self.router, member, dialog, text=text)
+        if text.startswith("/"):
+            return await self._on_command(request, text)
+        if fold(text) in self.router.keywords:
+            return await self._on_command(request, "/" + self.router.keywords[fold(text)])
+        if not inc.buttons and text.isdigit():
+            picked = await self._on_number(request, int(text), options)
+            if picked is not None:
+                return picked
+        if dialog is not None:
+            step = self.router.steps.get(dialog.step)
+            if step is not None:
+                return await self._run(step, request)
+            log.warning("dialog step %s is not registered; dropping it", dialog.step)
+        assert self.router.fallback is not None, "handlers must set a fallback"
+        return await self._run(self.router.fallback, request)
+
+    async def _on_command(self, request: Request, text: str) -> Outcome:
+        word, *args = text.split()
+        name = word[1:].split("@", 1)[0].casefold()
+        command = self.router.commands.get(name)
+        if command is None:
+            return notice(wording.UNKNOWN_COMMAND.format(command=esc(word[:40])), request.dialog)
+        return await self._run(command.route, _with(request, args=tuple(args)))
+
+    async def _on_action(self, request: Request, payload: str) -> Outcome:
+        try:
+            action = Action.parse(payload)
+        except BadPayload:
+            log.info("refused a garbled button payload from %s", request.account)
+            return notice(wording.BAD_BUTTON, request.dialog)
+        route = self.router.actions.get(action.route)
+        if route is None:
+            log.info("refused unknown button route %r from %s", action.route, request.account)
+            return notice(wording.BAD_BUTTON, request.dialog)
+        return await self._run(route, _with(request, args=action.args))
+
+    async def _on_number(self, request: Request, number: int,
+                         options: Options | None) -> Outcome | None:
+        if options is None:
+            return None  # no menu on screen: the number is ordinary text for the step
+        if 1 <= number <= len(options.actions):
+            return await self._on_action(request, options.actions[number - 1])
+        if number == 0 and "cancel" in self.router.actions:
+            # Zalo's numbered lists end with "0 để quay lại": leave, back to the menu.
+            return await self._on_action(request, "cancel")
+        buttons = tuple((Button(label, action),)
+                        for label, action in zip(options.labels, options.actions, strict=True))
+        again = wording.PICK_NUMBER.format(count=len(options.actions))
+        return Outcome([Reply(f"{again}\n{options.prompt}".strip(), buttons=buttons)],
+                       dialog=request.dialog)
+
+    async def _run(self, route: Route, request: Request) -> Outcome:
+        if request.member is None and not route.public:
+            return notice(wording.NOT_REGISTERED, request.dialog)
+        try:
+            return await route.handler(request)
+        except Forbidden as exc:
+            log.warning("forbidden: %s tried %s", request.account, route.handler.__qualname__)
+            return notice(str(exc) or wording.FORBIDDEN, request.dialog)
+
+
+def _with(request: Request, *, args: tuple[str, ...]) -> Request:
+    return Request(request.incoming, request.deps, request.router, request.member,
+                   request.dialog, text=request.text, args=args)
+
+
+def _options_of(replies: list[Reply]) -> Options | None:
+    """The buttons of the last reply that has any, as numbered options."""
+    for reply in reversed(replies):
+        flat = [button for row in reply.buttons for button in row]
+        if flat:
+            return Options(labels=[b.label for b in flat], actions=[b.action for b in flat],
+                           prompt="")
+    return None

@@ -1,0 +1,1 @@
+"""Operations: logs, metrics, the health endpoints, the audit stream, backup and restore."""

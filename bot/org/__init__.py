@@ -1,0 +1,1 @@
+"""The organization: unit tree, members and roles, invites, account links, access rules."""

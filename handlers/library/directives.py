@@ -1,0 +1,37 @@
+"""Browse directives (văn bản chỉ đạo), newest first, a page of buttons at a time."""
+
+from __future__ import annotations
+
+from bot.engine.actions import act
+from bot.engine.messages import Button
+from bot.engine.router import Outcome, Request, Router
+from bot.formatting import esc
+from handlers.account.menu import BACK
+from handlers.library.ui import item_button, page_arg, pager, screen, visible, vn_date
+
+FIND = Button("Tìm văn bản, tài liệu", act("find"))
+
+
+async def browse(request: Request) -> Outcome:
+    """The directives this member may read, newest first."""
+    library = await request.deps.library.snapshot()
+    items = await visible(request, library.directives())
+    if not items:
+        return screen(request, "Thư viện chưa có văn bản chỉ đạo nào dành cho đồng chí.",
+                      [BACK])
+    acked = await request.deps.library.acked(request.me.id)
+    shown, nav, where = pager(items, page_arg(request, 0), "dir")
+    done = sum(1 for e in items if e.id in acked)
+    lines = [f"<b>Văn bản chỉ đạo</b> (mới nhất trước){where}",
+             f"Đồng chí đã nghiên cứu {done}/{len(items)} văn bản. Chọn văn bản để xem:", ""]
+    lines += [f"{'✓' if e.id in acked else '•'} <b>{esc(e.label)}</b> ({vn_date(e.issued)}) — "
+              f"{esc(e.title)}" for e in shown]
+    buttons = [item_button(e, acked) for e in shown]
+    return screen(request, "\n".join(lines), [*buttons, *nav, FIND, BACK])
+
+
+def register(router: Router) -> None:
+    """Register /vanban, the list button and the menu item."""
+    router.command("vanban", browse, description="Văn bản chỉ đạo mới nhất")
+    router.action("dir", browse)
+    router.menu_item("Văn bản chỉ đạo", act("dir"), order=20)

@@ -1,0 +1,165 @@
+"""Open one directive or material: its card, "đọc toàn văn", and "Đã nghiên cứu"."""
+
+from __future__ import annotations
+
+from bot.engine.actions import act
+from bot.engine.messages import Attachment, Button, Reply, rows
+from bot.engine.router import Outcome, Request, Router
+from bot.formatting import esc, split_text
+from bot.library.audience import can_read
+from bot.library.files import message_limit
+from bot.library.markdown import to_html
+from bot.library.models import Directive, Material
+from bot.library.sohieu import BadSoHieu, parse
+from bot.library.store import Library, topic_slug
+from bot.org import access
+from bot.org.models import Role
+from handlers.account.menu import BACK
+from handlers.library.ui import arg, log, readable, record_of, screen, vn_date
+
+PROGRESS = Button("Tiến độ học tập của tôi", act("prog"))
+
+
+async def open_doc(request: Request) -> Outcome:
+    """The card: what it is, summary, key points, and what the member can do next."""
+    doc_id = arg(request, 0)
+    library, _entry = await readable(request, doc_id)
+    record = await record_of(request, doc_id)
+    acked = await request.deps.library.has_acked(doc_id, request.me.id)
+    doc = record.doc
+    text = _card(doc, acked, await _audience_name(request, doc.audience))
+    return screen(request, text, await _card_buttons(request, doc, acked, library))
+
+
+async def read_full(request: Request) -> Outcome:
+    """The full text in parts that fit the channel, then the attachment as a document."""
+    record = await record_of(request, arg(request, 0))
+    doc = record.doc
+    body = to_html(doc.body) if doc.body else esc(doc.summary)
+    if doc.source_url:
+        body += f'\n\nNguồn: <a href="{esc(doc.source_url)}">{esc(doc.source_url)}</a>'
+    header = f"<b>{esc(doc.label)}</b>\n<b>{esc(doc.title)}</b>\n\n"
+    attachment, note = _attachment(request, doc)
+    parts = split_text(header + body + note, message_limit(request.incoming.channel))
+    acked = await request.deps.library.has_acked(doc.id, request.me.id)
+    # Buttons and the document ride on the last part: Telegram shows the buttons where the
+    # reader finishes, and sends the file right after it.
+    last = Reply(parts[-1], buttons=rows(*_after_reading(doc, acked)), document=attachment)
+    return Outcome([*(Reply(part) for part in parts[:-1]), last])
+
+
+async def acknowledge(request: Request) -> Outcome:
+    """Record that the member studied the document, and show their progress."""
+    doc_id = arg(request, 0)
+    library, entry = await readable(request, doc_id)
+    first = await request.deps.library.ack(doc_id, request.me.id, request.me.unit)
+    lead = ("Đã ghi nhận: đồng chí đã nghiên cứu" if first
+            else "Đồng chí đã xác nhận nghiên cứu trước đây:")
+    progress = await progress_line(request, library)
+    text = f"{lead} <b>{esc(entry.label)}</b>.\n\n{progress}"
+    buttons = [Button("« Mở lại văn bản", act("doc", doc_id))]
+    if entry.questions:
+        buttons.insert(0, Button(f"Làm bài tự kiểm tra ({entry.questions} câu)",
+                                 act("qz", doc_id)))
+    return screen(request, text, [*buttons, PROGRESS, BACK])
+
+
+async def progress_line(request: Request, library: Library) -> str:
+    """'Đồng chí đã nghiên cứu 3/11 văn bản chỉ đạo và 2/6 tài liệu học tập.'"""
+    tree = await request.tree()
+    acked = await request.deps.library.acked(request.me.id)
+    mine = [e for e in library.entries.values() if can_read(request.me, e.audience, tree)]
+    dirs = [e for e in mine if e.type == "directive"]
+    mats = [e for e in mine if e.type == "material"]
+    done_d = sum(1 for e in dirs if e.id in acked)
+    done_m = sum(1 for e in mats if e.id in acked)
+    return (f"Đồng chí đã nghiên cứu {done_d}/{len(dirs)} văn bản chỉ đạo "
+            f"và {done_m}/{len(mats)} tài liệu học tập.")
+
+
+def _card(doc: Directive | Material, acked: bool, audience: str | None) -> str:
+    lines = [f"<b>{esc(doc.label)}</b>", f"<b>{esc(doc.title)}</b>"]
+    if isinstance(doc, Directive):
+        lines.append(f"Ngày ban hành: {vn_date(doc.issued)}")
+        lines.append(f"Cơ quan ban hành: {esc(doc.issuer)} — cấp {esc(doc.level)}")
+        for name, refs in (("Thay thế", doc.replaces), ("Sửa đổi, bổ sung", doc.amends),
+                           ("Liên quan", doc.related)):
+            if refs:
+                lines.append(f"{name}: {esc(', '.join(refs))}")
+    else:
+        lines.append(f"Chủ đề: {esc(doc.topic)}")
+    if audience:
+        lines.append(f"Đối tượng: {esc(audience)}")
+    lines += ["", "<b>Tóm tắt</b>", esc(doc.summary)]
+    if isinstance(doc, Directive) and doc.key_points:
+        lines += ["", "<b>Nội dung chính</b>", *(f"• {esc(p)}" for p in doc.key_points)]
+    lines.append("")
+    lines.append("✓ Đồng chí đã nghiên cứu văn bản này." if acked else
+                 "Sau khi nghiên cứu, đồng chí bấm <b>Đã nghiên cứu</b> để ghi nhận.")
+    return "\n".join(lines)
+
+
+async def _card_buttons(request: Request, doc: Directive | Material, acked: bool,
+                        library: Library) -> list[Button]:
+    buttons = [Button("Đọc toàn văn", act("doc.f", doc.id))]
+    if not acked:
+        buttons.append(Button("✓ Đã nghiên cứu", act("doc.ok", doc.id)))
+    if isinstance(doc, Material) and doc.quiz:
+        buttons.append(Button(f"Làm bài tự kiểm tra ({len(doc.quiz)} câu)", act("qz", doc.id)))
+    if isinstance(doc, Directive):
+        buttons += await _linked(request, library, [*doc.replaces, *doc.amends, *doc.related])
+        if access.has_any(request.me, Role.CADRE):
+            buttons.append(Button("Báo cáo nghiên cứu", act("cov.d", doc.id)))
+        buttons.append(Button("« Danh sách văn bản", act("dir")))
+    else:
+        buttons.append(Button(f"« Chủ đề {doc.topic}", act("mat.t", topic_slug(doc.topic))))
+    return [*buttons, BACK]
+
+
+async def _linked(request: Request, library: Library, refs: list[str]) -> list[Button]:
+    """Buttons to referenced documents that are in the library and readable."""
+    tree = await request.tree()
+    found: list[Button] = []
+    for ref in refs:
+        try:
+            entry = library.entries.get(parse(ref).doc_id)
+        except BadSoHieu:
+            continue
+        if entry is not None and can_read(request.me, entry.audience, tree):
+            found.append(Button(f"› {entry.label}", act("doc", entry.id)))
+    return found
+
+
+def _after_reading(doc: Directive | Material, acked: bool) -> list[Button]:
+    buttons = [] if acked else [Button("✓ Đã nghiên cứu", act("doc.ok", doc.id))]
+    if isinstance(doc, Material) and doc.quiz:
+        buttons.append(Button("Làm bài tự kiểm tra", act("qz", doc.id)))
+    return [*buttons, Button("« Về văn bản", act("doc", doc.id)), BACK]
+
+
+def _attachment(request: Request, doc: Directive | Material) -> tuple[Attachment | None, str]:
+    """The attachment to send, or a note saying why it cannot be sent."""
+    stored = doc.attachment
+    if stored is None:
+        return None, ""
+    path = request.deps.library.files.path(stored)
+    if not path.is_file():
+        log.warning("attachment %s of %s is missing from the file store", stored.sha256, doc.id)
+        return None, ("\n\nTệp đính kèm của văn bản này tạm thời chưa có trên máy chủ; "
+                      "đồng chí vui lòng báo cán bộ phụ trách.")
+    caption = f"Tệp đính kèm: {esc(doc.label)}"
+    return Attachment(path=path, filename=stored.filename, caption=caption), ""
+
+
+async def _audience_name(request: Request, audience: str | None) -> str | None:
+    if audience is None:
+        return None
+    unit = (await request.tree()).get(audience)
+    return unit.name if unit else audience
+
+
+def register(router: Router) -> None:
+    """Register the document buttons (every one re-checks the audience)."""
+    router.action("doc", open_doc)
+    router.action("doc.f", read_full)
+    router.action("doc.ok", acknowledge)

@@ -1,0 +1,66 @@
+"""Search the library by words: diacritics and case do not matter, số hiệu may be typed loosely."""
+
+from __future__ import annotations
+
+from bot.engine.actions import act
+from bot.engine.conversation import Dialog
+from bot.engine.messages import Reply, rows
+from bot.engine.router import Outcome, Request, Router
+from bot.formatting import esc
+from handlers.account.cancel import CANCEL
+from handlers.account.menu import BACK
+from handlers.library.ui import PAGE, item_button, visible, vn_date
+
+STEP = "find.q"
+QUERY_MAX = 100
+ASK = ("<b>Tìm văn bản, tài liệu</b>\nĐồng chí gõ từ khóa, có dấu hay không dấu đều được. "
+       "Ví dụ: <code>nghi quyet 25</code>, <code>25nq</code>, <code>dân vận khéo</code>, "
+       "<code>quy chế dân chủ</code>.")
+
+
+async def ask(request: Request) -> Outcome:
+    """Ask for words (menu button, or /timkiem without words)."""
+    return Outcome([Reply(ASK, buttons=rows(CANCEL))], dialog=Dialog(flow="find", step=STEP))
+
+
+async def command(request: Request) -> Outcome:
+    """`/timkiem từ khóa`."""
+    if not request.args:
+        return await ask(request)
+    return await _answer(request, " ".join(request.args))
+
+
+async def typed(request: Request) -> Outcome:
+    """Words typed while the search prompt is open."""
+    return await _answer(request, request.text)
+
+
+async def _answer(request: Request, query: str) -> Outcome:
+    query = " ".join(query.split())[:QUERY_MAX]
+    library = await request.deps.library.snapshot()
+    found = await visible(request, library.search(query))
+    dialog = Dialog(flow="find", step=STEP)  # stay open: the next words refine the search
+    if not found:
+        text = (f"Không tìm thấy văn bản, tài liệu nào khớp với “{esc(query)}”. Đồng chí thử "
+                "từ khóa khác, ngắn hơn, hoặc gõ số hiệu (ví dụ <code>43-KL/TW</code>).")
+        return Outcome([Reply(text, buttons=rows(CANCEL))], dialog=dialog)
+    acked = await request.deps.library.acked(request.me.id)
+    shown = found[:PAGE]
+    more = f" (hiện {len(shown)} kết quả đầu)" if len(found) > len(shown) else ""
+    lines = [f"<b>Kết quả cho “{esc(query)}”</b>: {len(found)} mục{more}.", ""]
+    lines += [f"• <b>{esc(e.label)}</b>"
+              + (f" ({vn_date(e.issued)})" if e.issued else f" — {esc(e.topic or '')}")
+              for e in shown]
+    lines += ["", "Chọn để xem, hoặc gõ từ khóa khác để tìm tiếp."]
+    buttons = [item_button(e, acked) for e in shown]
+    return Outcome([Reply("\n".join(lines), buttons=rows(*buttons, CANCEL, BACK))],
+                   dialog=dialog)
+
+
+def register(router: Router) -> None:
+    """Register /timkiem, the prompt step and the menu item."""
+    router.command("timkiem", command, description="Tìm văn bản, tài liệu",
+                   keywords=("tìm kiếm", "tim kiem"))
+    router.action("find", ask)
+    router.step(STEP, typed)
+    router.menu_item("Tìm văn bản, tài liệu", act("find"), order=22)
