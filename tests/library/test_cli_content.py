@@ -71,7 +71,7 @@ def test_check_lists_every_problem_and_fails(env: Path,
     assert main(["content", "check", "--dir", str(env / "lib")]) == 1
     err = capsys.readouterr().err
     assert "nội dung có 3 lỗi" in err
-    assert "  - directives/a.md: so_hieu: số hiệu '25/NQ-TW' không đúng dạng" in err
+    assert "  - directives/a.md: so_hieu: Số hiệu '25/NQ-TW' không đúng dạng" in err
     assert "  - directives/b.md: issued: ngày không hợp lệ" in err
     assert "  - materials/bai-hoc.md: colour: trường này không có" in err
 
