@@ -17,6 +17,7 @@ from pydantic_core import ErrorDetails
 from bot.library.files import DEFAULT_UPLOAD_LIMIT, describe, human_size
 from bot.library.markdown import FrontMatterError, split_front_matter
 from bot.library.models import Directive, Material
+from bot.library.status import check_links
 
 
 class _TextDates(yaml.SafeLoader):
@@ -73,6 +74,7 @@ def load_library(root: Path, *, attachment_limit: int = DEFAULT_UPLOAD_LIMIT) ->
                 continue
             seen[loaded.doc.id] = origin
             result.docs.append(loaded)
+    result.problems += check_links((loaded.origin, loaded.doc) for loaded in result.docs)
     return result
 
 
@@ -166,4 +168,6 @@ def _message(err: ErrorDetails) -> str:
         return f"cần ít nhất {ctx.get('min_length')} mục"
     if kind == "too_long":
         return f"nhiều nhất {ctx.get('max_length')} mục"
+    if kind == "literal_error":
+        return f"phải là một trong: {ctx.get('expected')}"
     return _MESSAGES.get(kind, err["msg"])
