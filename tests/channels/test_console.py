@@ -85,4 +85,4 @@ def test_demo_reads_and_acknowledges_a_directive(tmp_path: Path) -> None:
     assert "Văn bản chỉ đạo (mới nhất trước)" in out
     assert "Quy định 144-QĐ/TW" in out and "Nội dung chính" in out
     assert "Đã ghi nhận: đồng chí đã nghiên cứu" in out
-    assert "Đồng chí đã nghiên cứu 1/10 văn bản chỉ đạo" in out
+    assert "Đồng chí đã nghiên cứu 1/13 văn bản chỉ đạo" in out

@@ -41,7 +41,7 @@ async def test_browse_newest_first_and_paginate(member: Chat) -> None:
 
 
 async def test_open_read_full_and_acknowledge(member: Chat, deps: Deps) -> None:
-    await member.press_raw("dir")
+    await member.press_raw("dir|1")
     await member.press("25-NQ/TW")
     text = member.text
     assert "Nghị quyết 25-NQ/TW" in text and "03/06/2013" in text
@@ -50,7 +50,7 @@ async def test_open_read_full_and_acknowledge(member: Chat, deps: Deps) -> None:
     await member.press("Đọc toàn văn")
     assert "Giới thiệu" in member.text and "Nguồn:" in member.text
     await member.press("Đã nghiên cứu")
-    assert "Đã ghi nhận" in member.text and "1/10 văn bản chỉ đạo" in member.text
+    assert "Đã ghi nhận" in member.text and "1/13 văn bản chỉ đạo" in member.text
     await member.press_raw("doc.ok|25-nq-tw")
     assert "xác nhận nghiên cứu trước đây" in member.text
     await member.press_raw("doc|25-nq-tw")
@@ -69,7 +69,7 @@ async def test_materials_by_topic_and_progress(member: Chat) -> None:
     assert "Chủ đề: Dân chủ ở cơ sở" in member.text
     await member.press("Đã nghiên cứu")
     await member.press("Tiến độ học tập của tôi")
-    assert "0/10 văn bản chỉ đạo và 1/7 tài liệu học tập" in member.text
+    assert "0/13 văn bản chỉ đạo và 1/7 tài liệu học tập" in member.text
     assert "Chưa nghiên cứu" in member.text and len(member.labels()) == 6  # 5 next + menu
 
 
