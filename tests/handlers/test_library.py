@@ -56,7 +56,7 @@ async def test_open_read_full_and_acknowledge(member: Chat, deps: Deps) -> None:
     await member.press_raw("doc|25-nq-tw")
     assert "✓ Đồng chí đã nghiên cứu văn bản này." in member.text
     assert not any(label.strip("✓ ") == "Đã nghiên cứu" for label in member.labels())
-    await member.press_raw("dir")
+    await member.press_raw("dir|1")
     assert "✓ 25-NQ/TW" in " ".join(member.labels())
     assert await deps.redis.scard("dv:{doc:25-nq-tw}:acks") == 1
 
