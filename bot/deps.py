@@ -26,6 +26,7 @@ from bot.proposals.levels import parse_levels
 from bot.proposals.queue import ReviewQueue
 from bot.proposals.service import ProposalService
 from bot.proposals.store import ProposalStore
+from bot.proposals.year import DvkYear, load_config
 from bot.settings import Settings
 from bot.storage.keys import Keys
 from bot.surveys.store import SurveyStore
@@ -69,6 +70,7 @@ class Deps:
     account_links: AccountLinks  # /lienket codes linking a Zalo and a Telegram account
     surveys: SurveyStore  # quick sentiment surveys (anonymous marks, tallies)
     sealer: Sealer  # seals state that ties a person to an anonymous answer, key not in Redis
+    dvk: DvkYear  # the "Dân vận khéo" year: fields, criteria, registrations, replications
     clock: Callable[[], datetime] = utc_now
     metrics: Metrics = field(default_factory=Metrics)  # this process's /metrics
 
@@ -92,6 +94,8 @@ def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> De
         proposals=build_proposals(settings, redis, keys),
         surveys=SurveyStore(redis, keys, secret, settings.survey_min_group),
         sealer=Sealer(secret),
+        # A broken dan-van-kheo.yaml falls back to the default fields; `content check` says why.
+        dvk=DvkYear(redis, keys, load_config(settings.content_path())[0]),
     )
 
 

@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("role", choices=ROLES[1:])
         cmd.add_argument("--unit", required=True)
     content_cli.add_parser(sub)  # `dvbot content check|import`
-    proposals_cli.add_parser(sub)  # `dvbot proposals export`
+    proposals_cli.add_parser(sub)  # `dvbot proposals export|report`
     backup.add_parsers(sub)  # `dvbot backup FILE`, `dvbot restore FILE`
     return parser
 
@@ -257,6 +257,7 @@ COMMANDS: dict[tuple[str, str], Callable[[Deps, argparse.Namespace], Awaitable[N
     ("roles", "revoke"): roles_revoke,
     ("content", "import"): content_cli.run_import,
     ("proposals", "export"): proposals_cli.run_export,
+    ("proposals", "report"): proposals_cli.run_report,
 }
 
 if __name__ == "__main__":
