@@ -133,10 +133,13 @@ async def typed_decision(request: Request) -> Outcome:
     if found:
         try:
             number = parse(found.group(1)).text
+        except BadSoHieu as exc:
+            problem = str(exc)
+        try:
             parsed = parse_vn_date(found.group(2))
             day = parsed if isinstance(parsed, date) else None
-        except (BadSoHieu, ValueError) as exc:
-            problem = str(exc)
+        except ValueError:
+            problem = problem or f"Ngày {found.group(2)} không hợp lệ."
     if day is None or problem:
         return Outcome([Reply(f"{esc(problem or 'Ngày không hợp lệ.')} {ASK}",
                               buttons=rows(CANCEL))], dialog=dialog)
