@@ -147,7 +147,7 @@ async def units_list(deps: Deps, _args: argparse.Namespace) -> None:
         for unit_id in tree.subtree(root):
             depth = len(tree.ancestors(unit_id)) - 1
             unit = tree.units[unit_id]
-            print(f"{'  ' * depth}{unit.id}  {unit.name}  ({unit.kind.label})")
+            print(f"{'  ' * depth}{unit.id}  {unit.name}  ({unit.kind_label})")
 
 
 async def members_list(deps: Deps, args: argparse.Namespace) -> None:

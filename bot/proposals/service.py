@@ -17,7 +17,7 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
-from bot.org.models import Member, UnitKind
+from bot.org.models import Member
 from bot.org.tree import OrgTree
 from bot.proposals.durable import Durability
 from bot.proposals.levels import route_of
@@ -61,7 +61,7 @@ class ProposalService:
     """Everything that changes a proposal."""
 
     def __init__(self, redis: Redis, store: ProposalStore, queue: ReviewQueue,
-                 durability: Durability, levels: list[frozenset[UnitKind]],
+                 durability: Durability, levels: list[frozenset[str]],
                  claim_ms: int) -> None:
         self._redis = redis
         self.store = store

@@ -40,7 +40,7 @@ def test_demo_through_a_pipe(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Chế độ demo" in out
-    assert "Đồng chí Quản trị viên Demo — Đảng bộ Khối các cơ quan tỉnh (demo)" in out
+    assert "Đồng chí Quản trị viên Demo — Đảng bộ Ủy ban nhân dân tỉnh (dùng thử)" in out
     assert f"{invite}. Tạo mã mời" in out
     assert "Đã tạo mã mời" in out and "Mã mời: " in out
     assert "Vai trò:" in out and "Quản trị" in out
