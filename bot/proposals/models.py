@@ -140,6 +140,14 @@ class Recognition(BaseModel):
     file: StoredFile | None = None  # the signed decision as a PDF, when attached
 
 
+class Assessment(BaseModel):
+    """What a reviewer adds to a decision: criteria (name -> 1 met, 0 not) and, when the
+    decision recognises the model, the Ban Thường vụ's decision."""
+
+    criteria: dict[str, int] = Field(default_factory=dict)
+    recognition: Recognition | None = None
+
+
 class Draft(Content):
     """A member's unsent form; `code` is set when editing a returned proposal. `id` makes
     sending it idempotent (a second «Gửi» after a crash finds what the first one made)."""

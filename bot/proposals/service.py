@@ -12,7 +12,7 @@ Authorization (role and scope) is checked by the callers in handlers/, on every 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from redis.asyncio import Redis
@@ -23,25 +23,16 @@ from bot.proposals.durable import Durability
 from bot.proposals.levels import route_of
 from bot.proposals.models import (
     WAITING,
+    Assessment,
     Content,
     Decision,
     Event,
     Proposal,
-    Recognition,
     State,
 )
 from bot.proposals.queue import Entry, ReviewQueue
 from bot.proposals.store import Conflict, ProposalStore
 from bot.storage.pinned import pinned
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """What a reviewer adds to a decision: criteria (name -> 1 met, 0 not) and, when the
-    decision recognises the model, the Ban Thường vụ's decision."""
-
-    criteria: dict[str, int] = field(default_factory=dict)
-    recognition: Recognition | None = None
 
 
 class Refused(Exception):

@@ -11,16 +11,16 @@ from datetime import date
 
 from bot.engine.actions import act
 from bot.engine.conversation import Dialog
-from bot.engine.messages import Button, Reply, rows
+from bot.engine.messages import Button, FileUnavailable, Reply, rows
 from bot.engine.router import Outcome, Request, Router
 from bot.formatting import esc, nfc
-from bot.library.models import parse_vn_date
+from bot.library.files import FileTooBig, human_size, upload_limit
+from bot.library.models import StoredFile, parse_vn_date
 from bot.library.sohieu import BadSoHieu, parse
 from bot.library.status import vn_day
 from bot.org import access
-from bot.proposals.models import Decision, Proposal, Recognition
+from bot.proposals.models import Assessment, Decision, Proposal, Recognition
 from bot.proposals.render import criteria_text
-from bot.proposals.service import Assessment
 from handlers.account.cancel import CANCEL
 from handlers.proposals.ui import arg
 
@@ -29,7 +29,8 @@ VERBS = {Decision.RETURN: "Trả lại để bổ sung", Decision.REJECT: "Khôn
 DECISION = re.compile(r"^(?:quyết định\s+)?(?:số\s+)?(\S+)\s*(?:,|ngày)?\s*(?:ngày\s+)?"
                       r"(\d{1,2}/\d{1,2}/\d{4})$", re.IGNORECASE)
 ASK = ("Số và ngày quyết định công nhận của Ban Thường vụ, ví dụ: "
-       "<code>125-QĐ/ĐU ngày 12/12/2026</code>")
+       "<code>125-QĐ/ĐU ngày 12/12/2026</code>. Đồng chí có thể gửi kèm tệp PDF quyết định "
+       "(trước hoặc sau khi nhập số).")
 
 
 def verb(decision: Decision, p: Proposal) -> str:
@@ -64,6 +65,8 @@ async def summary(request: Request, dialog: Dialog) -> Outcome:
         lines.append(f"Quyết định công nhận: số {esc(number)} ngày "
                      f"{vn_day(date.fromisoformat(str(day)))}" if number and day else
                      "Quyết định công nhận: chưa nhập (không bắt buộc)")
+        if data.get("qd_file"):
+            lines.append("Tệp PDF quyết định: đã nhận")
         buttons.append(Button("Nhập số, ngày quyết định công nhận", act("rv.qd")))
     return Outcome([Reply("\n".join(lines), buttons=rows(*buttons, CANCEL))],
                    dialog=dialog.at("rv.confirm"))
@@ -79,8 +82,10 @@ def assessment_of(request: Request, dialog: Dialog) -> Assessment:
         criteria = {c.name: int(c.id in ticked) for c in request.deps.dvk.config.criteria}
     recognition = None
     if data.get("qd_no") and data.get("qd_day"):
+        pdf = data.get("qd_file")
         recognition = Recognition(number=str(data["qd_no"]),
-                                  day=date.fromisoformat(str(data["qd_day"])))
+                                  day=date.fromisoformat(str(data["qd_day"])),
+                                  file=StoredFile.model_validate(pdf) if pdf else None)
     return Assessment(criteria=criteria, recognition=recognition)
 
 
@@ -127,6 +132,8 @@ async def typed_decision(request: Request) -> Outcome:
     dialog = request.dialog
     if dialog is None or dialog.flow != FLOW or dialog.step != "rv.qdt":
         raise access.Forbidden("Không có quyết định nào đang soạn. Bấm «Đề xuất tiếp theo».")
+    if request.incoming.file is not None:
+        return await _pdf(request, dialog)
     found = DECISION.match(" ".join(nfc(request.text).split()))
     problem = "" if found else "Chưa đọc được số và ngày."
     number, day = "", None
@@ -145,6 +152,34 @@ async def typed_decision(request: Request) -> Outcome:
                               buttons=rows(CANCEL))], dialog=dialog)
     return await summary(request, dialog.at("rv.confirm", qd_no=number,
                                             qd_day=day.isoformat()))
+
+
+async def _pdf(request: Request, dialog: Dialog) -> Outcome:
+    """The signed decision as a PDF: checked, stored; the number is still asked if missing."""
+    file = request.incoming.file
+    assert file is not None
+    limit = upload_limit(request.incoming.channel)
+    pdf = file.mime_type == "application/pdf" or file.filename.lower().endswith(".pdf")
+    problem = ("Bot chỉ nhận tệp PDF của quyết định." if file.kind != "document" or not pdf else
+               f"Tệp nặng {human_size(file.size)}, vượt giới hạn {human_size(limit)}."
+               if file.size > limit else
+               "Ứng dụng này chưa hỗ trợ gửi tệp." if file.fetch is None else "")
+    if not problem and file.fetch is not None:
+        try:
+            data = await file.fetch()
+            if not data.startswith(b"%PDF"):
+                raise FileUnavailable("not a PDF")
+            stored = await request.deps.library.files.put(
+                data, file.filename.strip() or "quyet-dinh.pdf", limit=limit)
+        except (FileUnavailable, FileTooBig):
+            problem = "Bot chưa nhận được tệp PDF này. Xin đồng chí gửi lại."
+        else:
+            moved = dialog.at("rv.qdt", qd_file=stored.model_dump(mode="json"))
+            if moved.data.get("qd_no"):
+                return await summary(request, moved)
+            return Outcome([Reply(f"Đã nhận tệp PDF. {ASK}", buttons=rows(CANCEL))],
+                           dialog=moved)
+    return Outcome([Reply(f"{problem} {ASK}", buttons=rows(CANCEL))], dialog=dialog)
 
 
 def _confirming(request: Request) -> Dialog:
@@ -168,4 +203,4 @@ def register(router: Router) -> None:
     router.action("rv.ct", toggle)
     router.action("rv.cf", criteria_done)
     router.action("rv.qd", ask_decision)
-    router.step("rv.qdt", typed_decision)
+    router.step("rv.qdt", typed_decision, files=True)

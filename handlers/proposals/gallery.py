@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from bot.engine.actions import act
 from bot.engine.conversation import Dialog
-from bot.engine.messages import Button, Reply, rows
+from bot.engine.messages import Attachment, Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
 from bot.formatting import esc, short, vn_datetime
+from bot.library.status import vn_day
 from bot.org import access
 from bot.org.tree import OrgTree
 from bot.proposals.gallery import search, units_with_models
@@ -72,12 +73,20 @@ async def show(request: Request) -> Outcome:
     tree = await request.tree()
     lines = [f"<b>{esc(p.name)}</b>", f"Mã {p.code} — công nhận ngày "
              f"{vn_datetime(p.updated_at, with_time=False)}", ""]
-    lines += content_lines(p, tree)[1:]
+    lines += [line for line in content_lines(p, tree) if not line.startswith("<b>Tên mô hình")]
+    if p.recognition is not None:
+        lines.append(f"<b>Quyết định công nhận:</b> số {esc(p.recognition.number)} ngày "
+                     f"{vn_day(p.recognition.day)}")
     if p.answer:
         lines += ["", f"<b>Ý kiến công nhận:</b> {esc(p.answer)}"]
     lines += ["", await replicas_line(request, p.code, tree)]
     buttons = [Button("Đơn vị tôi nhân rộng mô hình này", act("rep", p.code))]
-    return Outcome([*photos(p, request.deps.library.files, p.name),
+    decision = []
+    if p.recognition is not None and p.recognition.file is not None:
+        pdf = p.recognition.file
+        decision = [Reply("", document=Attachment(request.deps.library.files.path(pdf),
+                                                  pdf.filename, caption="Quyết định công nhận"))]
+    return Outcome([*photos(p, request.deps.library.files, p.name), *decision,
                     Reply("\n".join(lines), buttons=rows(*buttons, HOME, BACK))],
                    dialog=request.dialog)
 

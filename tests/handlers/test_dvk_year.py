@@ -21,7 +21,16 @@ from bot.proposals.year import DEFAULT, load_config
 from handlers import build_router
 from tests.conftest import make_member
 from tests.handlers.chat import Chat
-from tests.handlers.test_proposals import METHOD, RESULTS, decide, deliver, setup, submit
+from tests.handlers.test_proposals import (
+    METHOD,
+    RESULTS,
+    decide,
+    deliver,
+    photo,
+    png,
+    setup,
+    submit,
+)
 from tests.library.helpers import CONTENT, write
 
 
@@ -127,16 +136,30 @@ async def test_criteria_and_recognition_decision(deps: Deps) -> None:
     await top.say("Công nhận mô hình Dân vận khéo năm 2026.")
     await top.press("Bỏ qua")
     await top.press("Nhập số, ngày quyết định công nhận")
+    await top.send(photo(top, b"not a pdf", kind="document", mime="application/pdf",
+                         name="qd.pdf"))
+    assert "chưa nhận được tệp PDF" in top.text
+    await top.send(photo(top, png(), kind="photo"))
+    assert "chỉ nhận tệp PDF" in top.text
+    await top.send(photo(top, b"%PDF-1.4 quyet dinh", kind="document", mime="application/pdf",
+                         name="qd-125.pdf"))
+    assert "Đã nhận tệp PDF" in top.text
     await top.say("125 ngày hôm qua")
     assert "Chưa đọc được" in top.text
     await top.say("125-QĐ/ĐU ngày 31/2/2026")
     assert "không hợp lệ" in top.text
     await top.say("125-QĐ/ĐU ngày 12/12/2026")
     assert "Quyết định công nhận: số 125-QĐ/ĐU ngày 12/12/2026" in top.text
+    assert "Tệp PDF quyết định: đã nhận" in top.text
     await top.press("Xác nhận")
     p = await deps.proposals.store.get(code)
     assert p is not None and p.state is State.RECOGNISED
     assert p.recognition is not None and p.recognition.number == "125-QĐ/ĐU"
+    assert p.recognition.file is not None and p.recognition.file.filename == "qd-125.pdf"
+    await author.press_raw(f"gal.v|{code}")
+    document = next(r.document for r in author.replies if r.document is not None)
+    assert document.path is not None and document.path.read_bytes().startswith(b"%PDF")
+    assert "Quyết định công nhận:</b> số 125-QĐ/ĐU ngày 12/12/2026" in author.replies[-1].text
     await top.press_raw(f"rv.h|{code}")
     assert "Tiêu chí: Sáng tạo: đạt; Hiệu quả: chưa đạt" in top.text
     row = rows_of([p], await deps.units.tree(), await last_criteria(deps, [p]))[0]
