@@ -104,3 +104,6 @@ def register(router: Router) -> None:
     router.action("yr", show)
     router.action("yr.c", chart)
     router.action("yr.x", xlsx)
+    router.menu_item("Báo cáo Dân vận khéo", act("yr.me"), order=67,
+                     visible=lambda m: any(g.role in (Role.CADRE, Role.ADMIN) for g in m.grants))
+    router.action("yr.me", command)

@@ -244,3 +244,5 @@ def register(router: Router) -> None:
     router.action("reg.dx", propose)
     router.step("reg.t", typed)
     router.step("reg.w", form.waiting)
+    router.menu_item("Đăng ký mô hình Dân vận khéo", act("reg"), order=66,
+                     visible=lambda m: any(g.role in (Role.CADRE, Role.ADMIN) for g in m.grants))
