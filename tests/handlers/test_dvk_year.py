@@ -241,3 +241,22 @@ async def test_annual_report_text_chart_xlsx(deps: Deps, tmp_path: Path) -> None
     book = load_workbook(io.BytesIO(to_xlsx(report, await deps.units.tree())))
     assert book.sheetnames == ["Theo don vi", "Theo linh vuc"]
 
+
+
+async def test_forged_registration_presses_change_nothing(deps: Deps) -> None:
+    await make_member(deps, user_id="m", unit="cb-a1", name="Đảng viên")
+    member = Chat(Dispatcher(build_router(), deps), "m")
+    for payload in ("reg.n|cb-a1", "reg.u|cb-a1", "reg.ok", "reg.p|kind|mo_hinh",
+                    "yr|cb-a1|2026", "yr.x|cb-a1|2026", "rep.r|DVK-2026-00001|cb-a1"):
+        await member.press_raw(payload)
+        assert "Đã lưu" not in member.text and member.replies[0].document is None, payload
+    assert await deps.dvk.registrations(2026) == []
+    await make_member(deps, user_id="c", unit="cb-a1", grants=((Role.CADRE, "cb-a1"),))
+    cadre = Chat(Dispatcher(build_router(), deps), "c")
+    await cadre.press_raw("reg.u|cb-a1")
+    await cadre.press_raw("reg.p|area|khong_co")  # a field that is not in the content file
+    assert "Lựa chọn không hợp lệ" in cadre.text
+    await cadre.press_raw("reg.u|dbcs-a")  # above the cadre's scope
+    assert "không có quyền" in cadre.text
+    await cadre.press_raw("yr|cb-a1|1999")
+    assert "Năm không hợp lệ" in cadre.text
