@@ -133,7 +133,9 @@ def _attachment(data: dict[str, Any], path: Path, root: Path, limit: int, origin
 
 def explain(exc: ValidationError) -> list[str]:
     """'field: what is wrong', in Vietnamese, for each validation error."""
-    return [f"{_where(err)}: {_message(err)}" for err in exc.errors()]
+    # A check across fields (a model validator) has no location: its message names the field.
+    return [f"{_where(err)}: {_message(err)}" if err["loc"] else _message(err)
+            for err in exc.errors()]
 
 
 def _where(err: ErrorDetails) -> str:
