@@ -61,3 +61,10 @@ def for_directive(spec: Spec, label: str) -> Spec:
     questions = [q.model_copy(update={"text": fill(q.text)[:300]}) for q in spec.questions]
     return spec.model_copy(update={"title": fill(spec.title)[:150], "intro": fill(spec.intro),
                                    "questions": questions})
+
+
+def clamp_skips(questions: list[Question]) -> list[Question]:
+    """Questions edited in the chat (some removed): skips that now lead past the end go."""
+    end = len(questions) + 1
+    return [q.model_copy(update={"skip_to": {k: v for k, v in q.skip_to.items() if v <= end}})
+            if any(v > end for v in q.skip_to.values()) else q for q in questions]

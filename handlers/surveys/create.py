@@ -67,11 +67,11 @@ async def from_template(request: Request) -> Outcome:
     if not found:
         raise access.Forbidden("Không tìm thấy mẫu khảo sát này.")
     if needs_directive(found[0].spec):
-        return await _pick_directive(request, found[0].id)
+        return await pick_directive(request, found[0].id)
     return await start_settings(request, found[0].spec)
 
 
-async def _pick_directive(request: Request, template_id: str) -> Outcome:
+async def pick_directive(request: Request, template_id: str) -> Outcome:
     """A template about a directive: which one (directives in force the cadre may read)."""
     library, tree = await request.deps.library.snapshot(), await request.tree()
     found = [e for e in library.directives() if can_read(request.me, e.audience, tree)][:10]

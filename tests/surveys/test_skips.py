@@ -13,6 +13,7 @@ from bot.settings import Settings
 from bot.surveys.models import BadAnswer, Kind, Question, Spec, check_answer
 from bot.surveys.skips import (
     answered_upto,
+    clamp_skips,
     for_directive,
     needs_directive,
     next_question,
@@ -46,6 +47,14 @@ def test_skip_logic_moves_past_questions_that_do_not_apply() -> None:
     assert answers == [0, None, None]
     assert previous([*answers, "góp ý"]) == [0, None, None]
     assert previous(answers) == []  # back over the skipped ones to question 1
+
+
+def test_skips_past_removed_questions_are_dropped() -> None:
+    s = spec(SINGLE, SCALE, SCALE, TEXT)
+    kept = clamp_skips(list(s.questions))
+    assert kept[0].skip_to == {1: 4}
+    shorter = clamp_skips(list(s.questions[:2]))  # the chat's editor removed the last two
+    assert shorter[0].skip_to == {} and spec(*(q.model_dump() for q in shorter))
 
 
 @pytest.mark.parametrize(("question", "words"), [
