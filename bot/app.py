@@ -29,6 +29,7 @@ from bot.channels.zalo_oa import CHANNEL as ZALO_OA
 from bot.channels.zalo_wiring import ZaloParts, file_links, zalo_parts
 from bot.delivery.queue import DeliveryQueue
 from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.reroute import Rerouter
 from bot.delivery.runner import Service, running
 from bot.delivery.schedule import Scheduler, by_kind
 from bot.delivery.sender import Sender
@@ -226,12 +227,13 @@ def delivery_services(deps: Deps,
     settings = deps.settings
     consumer = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
     services: list[Service] = []
+    reroute = Rerouter(deps.members, deps.broadcasts.reach, deps.outbox, deps.clock)
     for sender, limiter in senders if settings.sender_workers > 0 else []:
         queue = DeliveryQueue(deps.redis, deps.keys, sender.channel, consumer,
                               lease=settings.sender_lease_seconds)
         worker = Worker(queue, MeteredSender(sender, deps.metrics), limiter,
                         concurrency=settings.sender_workers,
-                        on_done=deps.broadcasts.notify_author)
+                        on_done=deps.broadcasts.notify_author, reroute=reroute)
         services.append(worker.run)
     fire = by_kind({"bc": deps.broadcasts.fire,
                     **SurveyTimes(deps).jobs()})  # survey opening/closing times
