@@ -22,7 +22,7 @@ from bot.channels.console import ConsoleChannel, ConsoleSender, stdin_lines
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram import App, TelegramChannel, TelegramSender, build_application
 from bot.channels.telegram_ordered import ordered_telegram
-from bot.channels.webhook import ORDERED, build_web_app, telegram_path
+from bot.channels.webhook import HEALTH, ORDERED, build_web_app, telegram_path
 from bot.channels.zalo_bot import CHANNEL as ZALO_BOT
 from bot.channels.zalo_common import FileLinks, add_file_route
 from bot.channels.zalo_oa import CHANNEL as ZALO_OA
@@ -171,6 +171,7 @@ async def _web_server(settings: Settings, deps: Deps, channel: TelegramChannel |
         ordered = app[ORDERED] = ordered_telegram(channel, deps.redis, deps.keys)
     for add_routes in zalo.routes:
         add_routes(app)
+    app[HEALTH] = zalo.health  # /healthz names Zalo trouble an operator must fix
     if files is not None:
         add_file_route(app, files)
     runner = web.AppRunner(app)

@@ -253,6 +253,10 @@ class Keys:
         member next writes)."""
         return f"{self.prefix}:{{m:{member_id}}}:pending"
 
+    def pending_offered(self, member_id: str) -> str:
+        """String with a TTL: the member was just told about missed notices (not again yet)."""
+        return f"{self.prefix}:{{m:{member_id}}}:pending:told"
+
     # --- account linking, /lienket ---------------------------------------------------
     def link_code(self, code: str) -> str:
         """String with a short TTL: member id behind a one-time account-linking code."""
