@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.broadcasts.service import Broadcast, Report
 from bot.delivery.models import Tally
-from bot.delivery.reach import OFFER_LATER
+from bot.delivery.reach import BOT, OFFER_LATER
 from bot.engine.actions import act
 from bot.engine.messages import Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
@@ -71,6 +71,8 @@ async def show(request: Request) -> Outcome:
     text = _report_text(report) + await _reasons(request, b)
     if report.status == "sending" and night(request.now()):
         text += f"\n\n{NIGHT_NOTE}"
+    if await request.deps.broadcasts.reach.exhausted(BOT):
+        text += f"\n\n{QUOTA_NOTE}"
     return _say(request, text, [*buttons, LIST, BACK])
 
 
@@ -92,6 +94,8 @@ REASONS = {"blocked": "chặn bot", "deactivated": "tài khoản đã xóa",
            "zalo_bot_quota": "Zalo (bot): đã hết số tin nhắn được gửi trong tháng"}
 UNREACHABLE_NOTE = ("Những đồng chí chưa nhận được vì lâu không tương tác sẽ được báo có thông "
                     "báo chưa đọc khi nhắn lại cho bot.")
+QUOTA_NOTE = ("Zalo (bot) đã hết số tin nhắn được gửi trong tháng này: đến đầu tháng sau, các "
+              "đồng chí có ứng dụng khác được gửi qua ứng dụng đó.")
 NIGHT_NOTE = ("Zalo OA không cho gửi tin từ 22:00 đến 6:00: tin còn lại gửi qua Zalo OA sẽ "
               "được gửi sau 6:00 sáng.")
 

@@ -21,7 +21,6 @@ from bot.channels.zalo_oa import webhook_path
 from bot.channels.zalo_oa_client import (
     ACTION_PREFIX,
     PAGE_PREFIX,
-    Tokens,
     TokenStore,
     ZaloOaClient,
     ZaloOaError,
