@@ -115,6 +115,19 @@ class Settings(BaseSettings):
     def _webhook_url(cls, value: str | None) -> str | None:
         return _http_url(value) if value else None
 
+    @field_validator("zalo_bot_webhook_secret", "zalo_verifier_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("zalo_bot_webhook_secret")
+    @classmethod
+    def _zalo_secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Zalo's setWebhook takes a secret_token of 8-256 characters.
+        if value is not None and not 8 <= len(value.get_secret_value()) <= 256:
+            raise ValueError("cần 8–256 ký tự")
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:

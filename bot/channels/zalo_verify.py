@@ -20,7 +20,12 @@ def add_verifier_route(app: web.Application, path: Path) -> None:
         log.error("DVBOT_ZALO_VERIFIER_FILE must name a zalo_verifier<code>.html file, not %s",
                   path.name)
         return
-    body = path.read_bytes()
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        log.error("DVBOT_ZALO_VERIFIER_FILE cannot be read (%s): Zalo cannot verify the domain",
+                  exc)
+        return
 
     async def verifier(_request: web.Request) -> web.Response:
         return web.Response(body=body, content_type="text/html", charset="utf-8")
