@@ -142,7 +142,7 @@ class TokenStore:
         try:
             return await renew(tokens.refresh_token)
         except ZaloOaError as exc:
-            if exc.code != 0:  # Zalo refused the refresh token: only an operator can help
+            if exc.code not in (0, -32):  # the token was refused: only an operator can help
                 await self.note_trouble(f"Zalo từ chối làm mới token ({exc.code}: "
                                         f"{exc.message})")
             raise

@@ -216,3 +216,15 @@ async def test_bulk_sender_classifies_platform_answers(standin: ZaloBotStandin,
             standin.fail_next.append(answer)
             result = await sender.deliver(USER, Reply("x"))
             assert (result.status, result.reason) == (status, reason)
+
+
+async def test_a_webhook_that_keeps_refusing_is_counted(standin: ZaloBotStandin,
+                                                       webhook: tuple[Running, str, str]) -> None:
+    _bot, url, _secret = webhook
+    standin.webhook["secret_token"] = "changed-in-zalo-console"  # dvbot still has the old one
+    assert await standin.deliver(url, standin.update(USER, "/me"), attempts=3) == 401
+    assert standin.webhook_failures == 3
+    base = url.split("/zalo/")[0]
+    async with aiohttp.ClientSession() as session, session.get(f"{base}/metrics") as response:
+        page = await response.text()
+    assert 'dvbot_webhook_refused_total{channel="zalo_bot",status="401"} 3.0' in page
