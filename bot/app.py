@@ -123,7 +123,7 @@ async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None
                            *zalo.services):
             if application is not None and secret is None:
                 await stack.enter_async_context(_polling(application))
-            if serve or zalo.routes:  # the Zalo bot's webhook at DVBOT_PUBLIC_URL, too
+            if serve:
                 await stack.enter_async_context(_web_server(
                     settings, deps, channel if secret else None, secret or "", zalo, files))
             else:  # /healthz and /metrics in polling mode too

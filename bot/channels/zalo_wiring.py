@@ -106,8 +106,7 @@ async def _bot_platform(settings: Settings, deps: Deps, dispatcher: Dispatcher,
     parts.services.append(channel.inbox.run)
     parts.senders.append((ZaloBotSender(client, deps.conversations, deps.broadcasts.reach,
                                         files, clock=deps.clock), shared))
-    public = settings.webhook_url or settings.public_url
-    if public is None or not (settings.webhook_secret or settings.zalo_bot_webhook_secret):
+    if settings.webhook_url is None:
         try:  # getUpdates fails while a webhook is set
             await client.call("deleteWebhook")
         except ZaloBotError as exc:
@@ -115,12 +114,12 @@ async def _bot_platform(settings: Settings, deps: Deps, dispatcher: Dispatcher,
         parts.services.append(channel.poll)
         log.warning("Zalo Bot Platform: long polling, which Zalo documents for development "
                     "only (messages sent while nobody polls can be lost); in production set "
-                    "DVBOT_WEBHOOK_URL (or DVBOT_PUBLIC_URL) and DVBOT_WEBHOOK_SECRET so that "
-                    "`dvbot run` registers the webhook")
+                    "DVBOT_WEBHOOK_URL so that `dvbot run` registers the webhook")
         return
     secret = zalo_bot_secret(settings)
+    webhook_url = settings.webhook_url
     parts.routes.append(lambda app: channel.add_routes(app, secret))
-    parts.when_serving.append(lambda: channel.set_webhook(public, secret))
+    parts.when_serving.append(lambda: channel.set_webhook(webhook_url, secret))
 
 
 async def _official_account(settings: Settings, deps: Deps, dispatcher: Dispatcher,

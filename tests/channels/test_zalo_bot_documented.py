@@ -63,33 +63,6 @@ async def test_polling_is_for_development_and_says_so(redis: Redis, valkey_url: 
     assert any("development" in w and "DVBOT_WEBHOOK_URL" in w for w in warned)
 
 
-async def test_a_public_url_makes_dvbot_run_register_the_webhook(redis: Redis, valkey_url: str,
-                                                                  tmp_path: Path) -> None:
-    """The production path: a public URL (here DVBOT_PUBLIC_URL, Telegram-less) and a secret
-    are enough for `dvbot run` to register the Zalo bot's webhook; nobody polls."""
-    port = free_port()
-    async with ZaloBotStandin(ZALO_TOKEN) as standin:
-        settings = zalo_settings(valkey_url, tmp_path / "data", zalo_bot_token=ZALO_TOKEN,
-                                 zalo_bot_api_url=standin.url,
-                                 public_url="https://dvbot.example.org",
-                                 webhook_secret=secrets.token_urlsafe(24),
-                                 http_host="127.0.0.1", http_port=port)
-        bot = await start(settings, redis)
-        try:
-            registered = await standin.wait_call("setWebhook")
-            assert registered["url"].startswith("https://dvbot.example.org/zalo/")
-            await make_member(bot.deps, channel="zalo", user_id=USER, unit="cb-a1")
-            path = registered["url"].removeprefix("https://dvbot.example.org")
-            # setWebhook is called once the server listens.
-            assert await standin.deliver(f"http://127.0.0.1:{port}{path}",
-                                         standin.update(USER, "/me"), attempts=1) == 200
-            [answer] = await standin.wait_sent(USER)
-        finally:
-            await bot.stop()
-    assert "Thông tin của tôi" in answer.text
-    assert standin.count("getUpdates") == 0
-
-
 @pytest.mark.parametrize("field", ["photo", "photo_url"])
 async def test_image_updates_with_photo_or_photo_url(field: str, redis: Redis, valkey_url: str,
                                                      tmp_path: Path) -> None:
