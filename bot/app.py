@@ -22,13 +22,14 @@ from bot.channels.console import ConsoleChannel, ConsoleSender, stdin_lines
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram import App, TelegramChannel, TelegramSender, build_application
 from bot.channels.telegram_ordered import ordered_telegram
-from bot.channels.webhook import ORDERED, build_web_app, telegram_path
+from bot.channels.webhook import HEALTH, ORDERED, build_web_app, telegram_path
 from bot.channels.zalo_bot import CHANNEL as ZALO_BOT
 from bot.channels.zalo_common import FileLinks, add_file_route
 from bot.channels.zalo_oa import CHANNEL as ZALO_OA
 from bot.channels.zalo_wiring import ZaloParts, file_links, zalo_parts
 from bot.delivery.queue import DeliveryQueue
 from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.reroute import Rerouter
 from bot.delivery.runner import Service, running
 from bot.delivery.schedule import Scheduler, by_kind
 from bot.delivery.sender import Sender
@@ -170,6 +171,7 @@ async def _web_server(settings: Settings, deps: Deps, channel: TelegramChannel |
         ordered = app[ORDERED] = ordered_telegram(channel, deps.redis, deps.keys)
     for add_routes in zalo.routes:
         add_routes(app)
+    app[HEALTH] = zalo.health  # /healthz names Zalo trouble an operator must fix
     if files is not None:
         add_file_route(app, files)
     runner = web.AppRunner(app)
@@ -226,12 +228,13 @@ def delivery_services(deps: Deps,
     settings = deps.settings
     consumer = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
     services: list[Service] = []
+    reroute = Rerouter(deps.members, deps.broadcasts.reach, deps.outbox, deps.clock)
     for sender, limiter in senders if settings.sender_workers > 0 else []:
         queue = DeliveryQueue(deps.redis, deps.keys, sender.channel, consumer,
                               lease=settings.sender_lease_seconds)
         worker = Worker(queue, MeteredSender(sender, deps.metrics), limiter,
                         concurrency=settings.sender_workers,
-                        on_done=deps.broadcasts.notify_author)
+                        on_done=deps.broadcasts.notify_author, reroute=reroute)
         services.append(worker.run)
     fire = by_kind({"bc": deps.broadcasts.fire,
                     **SurveyTimes(deps).jobs()})  # survey opening/closing times

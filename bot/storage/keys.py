@@ -235,6 +235,28 @@ class Keys:
         """String with a TTL: held by the one process refreshing the OA's tokens."""
         return f"{self.prefix}:{{zoa:{app_id}}}:refresh"
 
+    def zalo_oa_token_trouble(self, app_id: str) -> str:
+        """String: why the OA's tokens could not be refreshed for good (JSON), until fixed."""
+        return f"{self.prefix}:{{zoa:{app_id}}}:trouble"
+
+    def last_interaction(self, channel: str) -> str:
+        """Sorted set: account id on `channel` -> epoch seconds of its last message to us
+        (Zalo OA replies are free only within 48 h of it)."""
+        return f"{self.prefix}:{{seen:{channel}}}:last"
+
+    def channel_quota(self, channel: str) -> str:
+        """String with an expiry at the next month: the channel used up its monthly quota."""
+        return f"{self.prefix}:quota:{channel}"
+
+    def pending_notices(self, member_id: str) -> str:
+        """Sorted set: outbox job ids the member could not be sent, by time (offered when the
+        member next writes)."""
+        return f"{self.prefix}:{{m:{member_id}}}:pending"
+
+    def pending_offered(self, member_id: str) -> str:
+        """String with a TTL: the member was just told about missed notices (not again yet)."""
+        return f"{self.prefix}:{{m:{member_id}}}:pending:told"
+
     # --- account linking, /lienket ---------------------------------------------------
     def link_code(self, code: str) -> str:
         """String with a short TTL: member id behind a one-time account-linking code."""

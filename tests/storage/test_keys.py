@@ -129,6 +129,11 @@ def test_zalo_keys_are_pinned() -> None:
     assert k.link_code("AB23CD45") == "dv:{link:AB23CD45}"
     assert k.seen_update("zalo", "m1") == "dv:seen:zalo:m1"
     assert k.rate("zalo:99", "all") == "dv:{rl:zalo:99}:all"
+    assert k.zalo_oa_token_trouble("123") == "dv:{zoa:123}:trouble"
+    assert k.last_interaction("zalo_oa") == "dv:{seen:zalo_oa}:last"
+    assert k.channel_quota("zalo") == "dv:quota:zalo"
+    assert k.pending_notices("42") == "dv:{m:42}:pending"
+    assert k.pending_offered("42") == "dv:{m:42}:pending:told"
 
 
 def test_zalo_token_keys_share_a_slot() -> None:
