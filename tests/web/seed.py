@@ -9,8 +9,7 @@ from pathlib import Path
 
 from bot.deps import Deps
 from bot.org.models import Member, Role
-from bot.surveys.models import Spec
-from bot.surveys.models import Survey
+from bot.surveys.models import Spec, Survey
 from tests.conftest import make_member
 from tests.library.helpers import directive, import_folder, write
 from tests.proposals.helpers import content
