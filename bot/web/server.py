@@ -9,6 +9,7 @@ cadre, reviewer or admin role, checks the CSRF token of every POST, and turns a 
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import jinja2
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from bot.deps import Deps
 from bot.formatting import vn_datetime
@@ -24,6 +26,8 @@ from bot.org.access import is_staff
 from bot.org.models import Member, Role
 from bot.org.tree import OrgTree
 from bot.web.sessions import SESSION_IDLE_SECONDS, Session, WebSessions
+
+log = logging.getLogger("dvbot.web")
 
 COOKIE = "dvbot_phien"
 HERE = Path(__file__).parent
@@ -109,31 +113,41 @@ def set_cookie(request: web.Request, response: web.StreamResponse, sid: str) -> 
 
 
 def page(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """Wrap a page: session, role, CSRF on POST, scope refusals as 404."""
+    """Wrap a page: session, role, CSRF on POST, scope refusals as 404, failures answered
+    politely in Vietnamese (the store being away included)."""
 
     async def wrapped(request: web.Request) -> web.StreamResponse:
-        dash = request.app[DASHBOARD]
-        sid = request.cookies.get(COOKIE, "")
-        session = await dash.sessions.get(sid)
-        if session is None:
-            return redirect("/web/dang-nhap")
-        member = await dash.deps.members.get(session.member_id)
-        if member is None or not is_staff(member):
-            return render(request, "refused.html", status=403)
-        if request.method == "POST":
-            form = await request.post()
-            if not hmac.compare_digest(str(form.get("csrf", "")).encode(),
-                                       session.csrf.encode()):
-                return render(request, "refused.html", status=403, csrf=True)
-        viewer = Viewer(member, await dash.deps.units.tree(), session, dash.deps)
         try:
-            response = await handler(request, viewer)
-        except access.Forbidden:
-            return render(request, "not_found.html", viewer, status=404)
-        secure(response)
-        return response
+            return await _checked(request, handler)
+        except RedisError:
+            log.exception("dashboard page %s: the store did not answer", request.path)
+            return render(request, "error.html", status=503, store=True)
+        except Exception:  # the one error hook of the web channel: log, answer politely
+            log.exception("dashboard page %s failed", request.path)
+            return render(request, "error.html", status=500, store=False)
 
     return wrapped
+
+
+async def _checked(request: web.Request, handler: Handler) -> web.StreamResponse:
+    dash = request.app[DASHBOARD]
+    session = await dash.sessions.get(request.cookies.get(COOKIE, ""))
+    if session is None:
+        return redirect("/web/dang-nhap")
+    member = await dash.deps.members.get(session.member_id)
+    if member is None or not is_staff(member):
+        return render(request, "refused.html", status=403)
+    if request.method == "POST":
+        form = await request.post()
+        if not hmac.compare_digest(str(form.get("csrf", "")).encode(), session.csrf.encode()):
+            return render(request, "refused.html", status=403, csrf=True)
+    viewer = Viewer(member, await dash.deps.units.tree(), session, dash.deps)
+    try:
+        response = await handler(request, viewer)
+    except access.Forbidden:
+        return render(request, "not_found.html", viewer, status=404)
+    secure(response)
+    return response
 
 
 def not_found(request: web.Request, viewer: Viewer) -> web.Response:

@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 
 from bot.deps import Deps
 from bot.library.notices import reminder_job
-from bot.proposals.models import State
+from bot.proposals.models import Decision, State
 from tests.web.conftest import Browser
 from tests.web.seed import Org
 
@@ -23,6 +23,7 @@ async def test_overview_counts_members_surveys_and_waiting_proposals(browser: Br
     assert re.search(rf'class="big">{total}<', html), html
     assert "Tâm tư tháng này" in html  # the open survey
     assert "Đảng bộ cơ sở A: <b>1</b> đề xuất" in html
+    assert re.search(rf"Liên lạc được qua Telegram</div><div class=\"big\">{total}<", html)
 
 
 async def test_coverage_heat_table_drills_down_and_lists_who_has_not_studied(
@@ -184,3 +185,22 @@ async def test_an_empty_announcement_is_refused_in_vietnamese(browser: Browser,
     status, html, _ = await browser.post("/web/thong-bao/xem-truoc", {
         "csrf": csrf, "unit": "khoi", "text": "   ", "at": ""})
     assert status == 200 and "Nội dung cần từ 1 đến 4.000 ký tự." in html
+
+
+async def test_the_gallery_shows_recognised_models_to_a_cadre(browser: Browser, deps: Deps,
+                                                              org: Org) -> None:
+    await browser.sign_in(org.b_cadre.id)  # no reviewer role: the queue page leads here
+    status, _ = await browser.get("/web/de-xuat")
+    assert status == 303
+    status, html = await browser.get("/web/de-xuat/mo-hinh")
+    assert status == 200 and "Chưa có mô hình nào được công nhận." in html
+    for reviewer in (org.a_reviewer, org.khoi_cadre):  # grassroots, then the Khối
+        claimed = await deps.proposals.next_for(reviewer, [p for p in ("dbcs-a", "khoi")
+                                                           if p in {g.unit for g in
+                                                                    reviewer.grants}],
+                                                deps.clock())
+        assert claimed is not None
+        await deps.proposals.decide(reviewer, claimed.proposal.code, claimed.proposal.version,
+                                    Decision.APPROVE, "Mô hình tốt, công nhận.", "", deps.clock())
+    status, html = await browser.get("/web/de-xuat/mo-hinh")
+    assert "Mô hình «Chi bộ 4 tốt»" in html

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from dataclasses import replace
 
 from bot.deps import Deps
 from bot.org.models import Role
+from bot.storage.connection import connect
+from bot.web.server import DASHBOARD
 from bot.web.sessions import WebSessions
 from tests.web.conftest import Browser
 from tests.web.seed import Org
@@ -141,3 +144,18 @@ async def test_a_reviewer_cannot_decide_outside_their_scope(browser: Browser, de
     assert (await deps.proposals.store.get(org.proposal_code)) == before
     status, _, _ = await browser.post("/web/de-xuat/tiep-theo", {"csrf": csrf})
     assert status == 404
+
+
+async def test_store_away_gets_a_polite_page_and_no_traceback(browser: Browser, deps: Deps,
+                                                             org: Org, server: object) -> None:
+    await browser.sign_in(org.khoi_cadre.id)
+    dashboard = browser.server.app[DASHBOARD]
+    broken = replace(deps, redis=connect("redis://127.0.0.1:1/0"))  # nothing listens there
+    browser.server.app._state[DASHBOARD] = replace(  # type: ignore[attr-defined]
+        dashboard, deps=broken, sessions=WebSessions(broken.redis, deps.keys))
+    try:
+        status, html = await browser.get("/web/")
+    finally:
+        browser.server.app._state[DASHBOARD] = dashboard  # type: ignore[attr-defined]
+        await broken.redis.aclose()
+    assert status == 503 and "tạm thời không trả lời" in html and "Traceback" not in html

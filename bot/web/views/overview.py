@@ -3,14 +3,19 @@ viewer's last broadcasts."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.library.audience import member_ids
 from bot.org.access import STAFF
 from bot.org.models import Role
 from bot.proposals.reviewing import review_units
 from bot.web.server import Viewer, page, render
+from bot.web.views.members import CHANNELS
+
+BATCH = 2000  # member records per MGET
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,21 @@ def staff_roots(viewer: Viewer) -> list[str]:
             if not any(o != r and viewer.tree.within(r, o) for o in roots)]
 
 
+async def reach_by_channel(viewer: Viewer, roots: list[str]) -> dict[str, int]:
+    """Members in scope reachable on each channel (a member may count on several)."""
+    deps, tree = viewer.deps, viewer.tree
+    units = [u for root in roots for u in tree.subtree(root)]
+    ids = [m for found in await member_ids(deps.redis, deps.keys, units) for m in found]
+    counts: dict[str, int] = {}
+    for start in range(0, len(ids), BATCH):
+        raw = await deps.redis.mget([deps.keys.member(m) for m in ids[start:start + BATCH]])
+        for record in raw:
+            # Only the linked accounts are needed: plain JSON, not the whole model.
+            for channel in json.loads(record).get("identities", {}) if record else ():
+                counts[channel] = counts.get(channel, 0) + 1
+    return counts
+
+
 @page
 async def overview(request: web.Request, viewer: Viewer) -> web.Response:
     """The dashboard's home page."""
@@ -65,6 +85,8 @@ async def overview(request: web.Request, viewer: Viewer) -> web.Response:
     queues = await deps.proposals.queue.stats(
         review_units(viewer.member, deps.proposals.levels, tree))
     broadcasts = await deps.broadcasts.by_author(viewer.member.id, limit=5)
+    reach = await reach_by_channel(viewer, roots)
     return render(request, "overview.html", viewer, units=units, surveys=surveys,
+                  reach=[(CHANNELS.get(c, c), n) for c, n in sorted(reach.items())],
                   queues=[q for q in queues if q.length], names=tree.units,
                   broadcasts=broadcasts)

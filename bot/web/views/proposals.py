@@ -25,10 +25,15 @@ def _units(viewer: Viewer) -> list[str]:
     return units
 
 
-async def _proposal(viewer: Viewer, code: str) -> Proposal:
-    """The proposal, if the viewer reviews (or reviewed) at one of its levels."""
+async def _proposal(viewer: Viewer, code: str, *, public: bool = False) -> Proposal:
+    """The proposal, if the viewer reviews (or reviewed) at one of its levels; with `public`,
+    a recognised model too (the gallery shows those to everyone, as in the chat)."""
     p = await viewer.deps.proposals.store.get(code[:20])
-    if p is None or not any(viewer.can(Role.REVIEWER, unit) for unit in p.route):
+    if p is None:
+        raise access.Forbidden(OUTSIDE)
+    if public and p.state is State.RECOGNISED:
+        return p
+    if not any(viewer.can(Role.REVIEWER, unit) for unit in p.route):
         raise access.Forbidden(OUTSIDE)
     return p
 
@@ -37,7 +42,10 @@ async def _proposal(viewer: Viewer, code: str) -> Proposal:
 async def queues(request: web.Request, viewer: Viewer) -> web.Response:
     """Waiting proposals per queue in scope, and "Nhận đề xuất tiếp theo"."""
     deps = viewer.deps
-    stats = await deps.proposals.queue.stats(_units(viewer))
+    units = review_units(viewer.member, deps.proposals.levels, viewer.tree)
+    if not units:  # a cadre without a reviewer role still has the gallery
+        return redirect("/web/de-xuat/mo-hinh")
+    stats = await deps.proposals.queue.stats(units)
     return render(request, "proposals.html", viewer, stats=stats, names=viewer.tree.units,
                   now=deps.clock().timestamp(), empty=request.query.get("het") == "1")
 
@@ -98,7 +106,7 @@ async def decide(request: web.Request, viewer: Viewer) -> web.StreamResponse:
 @page
 async def photo(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """One photo of a proposal at full size (the same scope as the proposal)."""
-    p = await _proposal(viewer, request.match_info["code"])
+    p = await _proposal(viewer, request.match_info["code"], public=True)
     index = request.match_info["n"]
     if not index.isdigit() or not 1 <= int(index) <= len(p.photos):
         raise access.Forbidden(OUTSIDE)
@@ -108,8 +116,16 @@ async def photo(request: web.Request, viewer: Viewer) -> web.StreamResponse:
                                 "image/") else "application/octet-stream"})
 
 
+@page
+async def gallery(request: web.Request, viewer: Viewer) -> web.Response:
+    """Recognised models, newest first, with their photos (as «Mô hình tiêu biểu» in the chat)."""
+    models = await viewer.deps.proposals.store.gallery()
+    return render(request, "gallery.html", viewer, models=models, names=viewer.tree.units)
+
+
 def add_routes(app: web.Application) -> None:
     """The proposal pages."""
+    app.router.add_get("/web/de-xuat/mo-hinh", gallery)
     app.router.add_get("/web/de-xuat", queues)
     app.router.add_post("/web/de-xuat/tiep-theo", take_next)
     app.router.add_get("/web/de-xuat/{code}", review)
