@@ -204,3 +204,25 @@ async def test_the_gallery_shows_recognised_models_to_a_cadre(browser: Browser, 
                                     Decision.APPROVE, "Mô hình tốt, công nhận.", "", deps.clock())
     status, html = await browser.get("/web/de-xuat/mo-hinh")
     assert "Mô hình «Chi bộ 4 tốt»" in html
+
+
+async def test_a_survey_opened_from_a_template_notifies_its_audience(
+        browser: Browser, deps: Deps, org: Org) -> None:
+    await browser.sign_in(org.khoi_cadre.id)
+    status, html = await browser.get("/web/khao-sat/moi")
+    assert status == 200
+    template = re.search(r'<option value="([a-z0-9-]+)">', html)
+    assert template, html
+    csrf = await browser.csrf("/web/khao-sat/moi")
+    status, _, location = await browser.post("/web/khao-sat/moi", {
+        "csrf": csrf, "template": template.group(1), "unit": "dbcs-b", "anonymous": "1",
+        "days": "5"})
+    assert status == 303 and location.startswith("/web/khao-sat/")
+    survey = await deps.surveys.get(location.rsplit("/", 1)[1])
+    assert survey is not None and survey.unit == "dbcs-b" and survey.anonymous
+    assert survey.audience == 4  # Chi bộ B1's three members and the cadre of B
+    stats = await deps.outbox.stats(f"sv-{survey.id}")
+    assert stats.overall.total == 4
+    status, _, _ = await browser.post("/web/khao-sat/moi", {
+        "csrf": csrf, "template": template.group(1), "unit": "dbcs-b", "days": "500"})
+    assert status == 404

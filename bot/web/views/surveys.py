@@ -3,18 +3,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiohttp import web
 
 from bot.org import access
 from bot.org.models import Role
 from bot.surveys.charts import chart_png
 from bot.surveys.export import to_csv, to_xlsx
+from bot.surveys.lifecycle import SurveyTimes
 from bot.surveys.models import Survey
 from bot.surveys.outputs import NotVisible, people, visible_report
 from bot.surveys.report import render as render_text
-from bot.web.server import Viewer, page, render
+from bot.surveys.templates import Template, TemplateError, load_templates
+from bot.web.server import Viewer, page, redirect, render
 
 LISTED = 50
+MAX_DAYS = 90
 KINDS = {"csv": ("text/csv; charset=utf-8", to_csv),
          "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", to_xlsx)}
 
@@ -92,8 +97,47 @@ async def download(request: web.Request, viewer: Viewer) -> web.StreamResponse:
         "Content-Type": mime, "Content-Disposition": f'attachment; filename="{name}"'})
 
 
+def _templates(viewer: Viewer) -> list[Template]:
+    try:
+        return load_templates(viewer.deps.settings.content_path() / "surveys")
+    except TemplateError:
+        return []
+
+
+@page
+async def create_form(request: web.Request, viewer: Viewer) -> web.Response:
+    """Open a survey from a template: template, unit, anonymous or named, days open."""
+    units = [u for root in viewer.scopes(Role.CADRE) for u in viewer.tree.subtree(root)]
+    if not units:
+        raise access.Forbidden("Khảo sát dành cho cán bộ có phạm vi quản lý.")
+    return render(request, "survey_new.html", viewer, templates=_templates(viewer), units=units,
+                  names=viewer.tree.units, error="")
+
+
+@page
+async def create(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+    """«Mở khảo sát» from the dashboard: the same SurveyTimes.open as the chat."""
+    deps, tree = viewer.deps, viewer.tree
+    form = await request.post()
+    unit = str(form.get("unit", ""))
+    viewer.require(Role.CADRE, unit)
+    chosen = next((t for t in _templates(viewer) if t.id == form.get("template")), None)
+    days = str(form.get("days", ""))
+    if chosen is None or not days.isdigit() or not 1 <= int(days) <= MAX_DAYS:
+        raise access.Forbidden("Mẫu hoặc thời hạn không hợp lệ.")
+    spec = chosen.spec.model_copy(update={"anonymous": form.get("anonymous") == "1",
+                                          "days": int(days)})
+    now = deps.clock()
+    survey, _queued, _skipped = await SurveyTimes(deps).open(
+        spec, unit=unit, author=viewer.member, tree=tree, now=now,
+        closes=now + timedelta(days=int(days)))
+    return redirect(f"/web/khao-sat/{survey.id}")
+
+
 def add_routes(app: web.Application) -> None:
     """The survey pages."""
+    app.router.add_get("/web/khao-sat/moi", create_form)
+    app.router.add_post("/web/khao-sat/moi", create)
     app.router.add_get("/web/khao-sat", listing)
     app.router.add_get("/web/khao-sat/{id}", results)
     app.router.add_get("/web/khao-sat/{id}/bieu-do.png", chart)
