@@ -54,6 +54,11 @@ class Viewer:
     session: Session
     deps: Deps
 
+    @property
+    def cadre(self) -> bool:
+        """Holds a cadre role somewhere (documents, surveys, broadcasts, members pages)."""
+        return bool(self.scopes(Role.CADRE))
+
     def scopes(self, role: Role) -> list[str]:
         """Top units where the viewer holds `role`."""
         return access.top_scopes(self.member, role, self.tree)

@@ -226,3 +226,11 @@ async def test_a_survey_opened_from_a_template_notifies_its_audience(
     status, _, _ = await browser.post("/web/khao-sat/moi", {
         "csrf": csrf, "template": template.group(1), "unit": "dbcs-b", "days": "500"})
     assert status == 404
+
+
+async def test_a_reviewer_sees_only_the_pages_of_their_role(browser: Browser, org: Org) -> None:
+    await browser.sign_in(org.a_reviewer.id)
+    status, html = await browser.get("/web/")
+    assert status == 200 and 'href="/web/de-xuat"' in html
+    assert 'href="/web/van-ban"' not in html and 'href="/web/thong-bao"' not in html
+    assert (await browser.get("/web/van-ban"))[0] == 404
