@@ -140,7 +140,7 @@ async def run(runs: int, folder: Path) -> None:
         sid, _ = await WebSessions(redis, deps.keys).open(cadre.id)
         survey_id = (await deps.surveys.recent_ids(1))[0]
         code = (await deps.proposals.store.all_codes())[0]
-        pages = ["/web/", "/web/van-ban", "/web/van-ban?don-vi=db00", "/web/van-ban/1-nq-du/khoi",
+        pages = ["/web/", "/web/van-ban", "/web/van-ban?don-vi=db00", "/web/van-ban/01-nq-du/khoi",
                  "/web/khao-sat", f"/web/khao-sat/{survey_id}", "/web/de-xuat",
                  f"/web/de-xuat/{code}", "/web/dang-vien?don-vi=khoi", "/web/ma-moi",
                  "/web/thong-bao"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -40,6 +40,9 @@ class Dashboard:
     deps: Deps
     sessions: WebSessions
     templates: jinja2.Environment
+    # Figures that read every member record of a scope (reach per channel), kept a few
+    # minutes per scope in this process: (computed at, figures).
+    figures: dict[str, tuple[datetime, dict[str, int]]] = field(default_factory=dict)
 
 
 DASHBOARD = web.AppKey("dashboard", Dashboard)
@@ -52,7 +55,12 @@ class Viewer:
     member: Member
     tree: OrgTree
     session: Session
-    deps: Deps
+    dashboard: Dashboard
+
+    @property
+    def deps(self) -> Deps:
+        """The process's services."""
+        return self.dashboard.deps
 
     @property
     def cadre(self) -> bool:
@@ -146,7 +154,7 @@ async def _checked(request: web.Request, handler: Handler) -> web.StreamResponse
         form = await request.post()
         if not hmac.compare_digest(str(form.get("csrf", "")).encode(), session.csrf.encode()):
             return render(request, "refused.html", status=403, csrf=True)
-    viewer = Viewer(member, await dash.deps.units.tree(), session, dash.deps)
+    viewer = Viewer(member, await dash.deps.units.tree(), session, dash)
     try:
         response = await handler(request, viewer)
     except access.Forbidden:

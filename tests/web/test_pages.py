@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 from openpyxl import load_workbook
 
 from bot.deps import Deps
+from bot.library.coverage import coverage, coverage_many
 from bot.library.notices import reminder_job
 from bot.proposals.models import Decision, State
+from tests.library.helpers import directive, import_folder, write
 from tests.web.conftest import Browser
 from tests.web.seed import Org
 
@@ -234,3 +237,20 @@ async def test_a_reviewer_sees_only_the_pages_of_their_role(browser: Browser, or
     assert status == 200 and 'href="/web/de-xuat"' in html
     assert 'href="/web/van-ban"' not in html and 'href="/web/thong-bao"' not in html
     assert (await browser.get("/web/van-ban"))[0] == 404
+
+
+async def test_heat_table_figures_equal_the_one_document_report(deps: Deps, org: Org,
+                                                               tmp_path: Path) -> None:
+    """coverage_many (one round trip for the table) agrees with coverage, audience included."""
+    write(tmp_path / "more", "directives/7-ct-du.md",
+          directive("7-CT/ĐU", extra="audience: dbcs-a"))
+    await import_folder(deps, tmp_path / "more")
+    for member in org.members[:6]:
+        await deps.library.ack("12-nq-du", member.id, member.unit)
+        await deps.library.ack("7-ct-du", member.id, member.unit)
+    tree = await deps.units.tree()
+    docs = [("12-nq-du", None), ("7-ct-du", "dbcs-a")]
+    for unit in ("khoi", "dbcs-a", "cb-a1", "dbcs-b"):
+        many = await coverage_many(deps.redis, deps.keys, tree, docs, unit)
+        one = [await coverage(deps.redis, deps.keys, tree, d, unit, a) for d, a in docs]
+        assert many == one, unit

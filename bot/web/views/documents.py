@@ -10,7 +10,13 @@ from aiohttp import web
 
 from bot.library import reminders
 from bot.library.audience import reach
-from bot.library.coverage import Report, coverage, members_by_id, not_acknowledged
+from bot.library.coverage import (
+    Report,
+    coverage,
+    coverage_many,
+    members_by_id,
+    not_acknowledged,
+)
 from bot.library.models import Entry
 from bot.library.notices import REMIND_WINDOW, clock_time
 from bot.org import access
@@ -59,8 +65,9 @@ async def heat(request: web.Request, viewer: Viewer) -> web.Response:
     unit_id = _unit(request, viewer)
     library = await deps.library.snapshot()
     entries = [e for e in library.directives() if reach(tree, e.audience, unit_id)]
-    columns = [Column(e, await coverage(deps.redis, deps.keys, tree, e.id, unit_id, e.audience))
-               for e in entries]
+    reports = await coverage_many(deps.redis, deps.keys, tree,
+                                  [(e.id, e.audience) for e in entries], unit_id)
+    columns = [Column(e, r) for e, r in zip(entries, reports, strict=True)]
     children = [c for c in tree.children.get(unit_id, ())
                 if any(col.cell(c) is not None for col in columns)]
     parent = tree.units[unit_id].parent

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -16,6 +17,7 @@ from bot.web.server import Viewer, page, render
 from bot.web.views.members import CHANNELS
 
 BATCH = 2000  # member records per MGET
+FIGURES_FOR = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,20 @@ def staff_roots(viewer: Viewer) -> list[str]:
 
 
 async def reach_by_channel(viewer: Viewer, roots: list[str]) -> dict[str, int]:
-    """Members in scope reachable on each channel (a member may count on several)."""
+    """Members in scope reachable on each channel (a member may count on several); this reads
+    every member record of the scope, so it is kept `FIGURES_FOR` per scope."""
+    cache = viewer.dashboard.figures
+    key = "reach|" + ",".join(sorted(roots))
+    now = viewer.deps.clock()
+    hit = cache.get(key)
+    if hit is not None and now - hit[0] < FIGURES_FOR:
+        return hit[1]
+    counts = await _count_reach(viewer, roots)
+    cache[key] = (now, counts)
+    return counts
+
+
+async def _count_reach(viewer: Viewer, roots: list[str]) -> dict[str, int]:
     deps, tree = viewer.deps, viewer.tree
     units = [u for root in roots for u in tree.subtree(root)]
     ids = [m for found in await member_ids(deps.redis, deps.keys, units) for m in found]
