@@ -67,11 +67,19 @@ class Sent:
     window: int
 
 
-async def plan(deps: Services, tree: OrgTree, entry: Entry, unit_id: str) -> Plan:
-    """The exact count a cadre is shown before confirming."""
+async def window(deps: Services, entry: Entry, unit_id: str) -> int | None:
+    """Start of the reminder window whose reminder already went out, if one is open."""
     stamp = await open_reminder(deps.redis, deps.keys, entry.id, unit_id)
     if stamp is not None and (await deps.outbox.stats(reminder_job(entry.id, unit_id,
                                                                     stamp))).state:
+        return stamp
+    return None
+
+
+async def plan(deps: Services, tree: OrgTree, entry: Entry, unit_id: str) -> Plan:
+    """The exact count a cadre is shown before confirming."""
+    stamp = await window(deps, entry, unit_id)
+    if stamp is not None:
         return Plan([], 0, stamp)
     targets, skipped = await _targets(deps, tree, entry, unit_id)
     return Plan(targets, skipped, None)

@@ -171,3 +171,9 @@ def not_found(request: web.Request, viewer: Viewer) -> web.Response:
 def redirect(location: str) -> web.Response:
     """303 See Other to a path of the dashboard (after a POST, or to sign in)."""
     return web.Response(status=303, headers={"Location": location})
+
+
+def page_number(request: web.Request) -> int:
+    """The `trang` query argument (1 when missing or not a number)."""
+    raw = request.query.get("trang", "1")
+    return max(int(raw), 1) if raw.isdigit() and len(raw) < 7 else 1

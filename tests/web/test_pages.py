@@ -46,9 +46,11 @@ async def test_coverage_heat_table_drills_down_and_lists_who_has_not_studied(
 async def test_remind_sends_once_per_hour_with_the_exact_count(browser: Browser, deps: Deps,
                                                                org: Org) -> None:
     await browser.sign_in(org.khoi_cadre.id)
-    status, html = await browser.get("/web/van-ban/12-nq-du/dbcs-a")
-    assert "Nhắc nhở 9 đồng chí chưa nghiên cứu" in html  # A1: 5, A2: 3; the reviewer too
-    csrf = await browser.csrf("/web/van-ban/12-nq-du/dbcs-a")
+    status, html = await browser.get("/web/van-ban/12-nq-du/dbcs-a/nhac-nho")
+    assert "Gửi nhắc nhở tới 9 đồng chí" in html  # A1: 5, A2: 3; the reviewer too
+    # Asking sends nothing: no reminder window is opened before the confirmation.
+    assert await deps.redis.get(deps.keys.document_reminder("12-nq-du", "dbcs-a")) is None
+    csrf = await browser.csrf("/web/van-ban/12-nq-du/dbcs-a/nhac-nho")
     status, _, location = await browser.post("/web/van-ban/12-nq-du/dbcs-a/nhac-nho",
                                              {"csrf": csrf})
     assert status == 303 and location.endswith("da-nhac=9")
@@ -59,7 +61,9 @@ async def test_remind_sends_once_per_hour_with_the_exact_count(browser: Browser,
                                              {"csrf": csrf})
     assert location.endswith("da-nhac=trung")
     status, html = await browser.get("/web/van-ban/12-nq-du/dbcs-a")
-    assert "có thể nhắc lại sau" in html and "Nhắc nhở 9" not in html
+    assert "có thể nhắc lại sau" in html and "Nhắc nhở những" not in html
+    status, html = await browser.get("/web/van-ban/12-nq-du/dbcs-a/nhac-nho")
+    assert "Đã gửi nhắc nhở" in html and "<form" not in html.split("<main>")[1]
 
 
 async def test_a_reviewer_takes_and_decides_a_proposal(browser: Browser, deps: Deps,
@@ -254,3 +258,25 @@ async def test_heat_table_figures_equal_the_one_document_report(deps: Deps, org:
         many = await coverage_many(deps.redis, deps.keys, tree, docs, unit)
         one = [await coverage(deps.redis, deps.keys, tree, d, unit, a) for d, a in docs]
         assert many == one, unit
+
+
+async def test_member_pages_cover_the_subtree_once_in_order(deps: Deps, org: Org) -> None:
+    tree = await deps.units.tree()
+    units = tree.subtree("khoi")
+    everyone = [m for u in units for m in sorted(
+        map(str, await deps.redis.smembers(deps.keys.unit_members(u))), key=int)]
+    seen = []
+    for offset in range(0, len(everyone) + 3, 3):
+        total, members = await deps.members.page(units, offset, 3)
+        assert total == len(everyone) == 14
+        seen += [m.id for m in members]
+    assert seen == everyone
+
+
+async def test_a_page_number_that_is_not_a_number_is_page_one(browser: Browser,
+                                                              org: Org) -> None:
+    await browser.sign_in(org.khoi_cadre.id)
+    for path in ("/web/dang-vien?trang=abc", "/web/van-ban/12-nq-du/khoi?trang=-1",
+                 "/web/dang-vien?trang=99999999999"):
+        status, html = await browser.get(path)
+        assert status == 200 and "Trang 1/1" in html, path

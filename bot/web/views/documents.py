@@ -21,7 +21,7 @@ from bot.library.models import Entry
 from bot.library.notices import REMIND_WINDOW, clock_time
 from bot.org import access
 from bot.org.models import Role
-from bot.web.server import Viewer, page, redirect, render
+from bot.web.server import Viewer, page, page_number, redirect, render
 
 PAGE = 20
 NOT_YOURS = "Văn bản này không dành cho đơn vị nào trong phạm vi của đồng chí."
@@ -87,14 +87,28 @@ async def unit_list(request: web.Request, viewer: Viewer) -> web.Response:
     report = await coverage(deps.redis, deps.keys, tree, entry.id, unit_id, entry.audience)
     ids = await not_acknowledged(deps.redis, deps.keys, tree, entry.id, unit_id, entry.audience)
     pages = max(1, -(-len(ids) // PAGE))
-    number = min(max(int(request.query.get("trang", "1") or 1), 1), pages)
+    number = min(page_number(request), pages)
     people = await members_by_id(deps.redis, deps.keys,
                                  ids[(number - 1) * PAGE:number * PAGE])
-    plan = await reminders.plan(deps, tree, entry, unit_id)
+    window = await reminders.window(deps, entry, unit_id)
     return render(request, "document_unit.html", viewer, entry=entry, unit=tree.units[unit_id],
                   path_name=tree.path(unit_id), report=report, people=people, names=tree.units,
                   missing=len(ids), page=number, pages=pages, first=(number - 1) * PAGE,
-                  plan=plan, sent=request.query.get("da-nhac", ""),
+                  window=window, sent=request.query.get("da-nhac", ""),
+                  window_at=clock_time(window) if window else "",
+                  window_end=clock_time(window + REMIND_WINDOW) if window else "")
+
+
+@page
+async def ask_remind(request: web.Request, viewer: Viewer) -> web.Response:
+    """"Gửi nhắc nhở tới N đồng chí?": the exact count first, as in the chat."""
+    deps, tree = viewer.deps, viewer.tree
+    doc_id, unit_id = request.match_info["doc"], request.match_info["unit"]
+    viewer.require(Role.CADRE, unit_id)
+    entry = await _entry(viewer, doc_id, unit_id)
+    plan = await reminders.plan(deps, tree, entry, unit_id)
+    return render(request, "document_remind.html", viewer, entry=entry, unit=tree.units[unit_id],
+                  path_name=tree.path(unit_id), plan=plan,
                   window_at=clock_time(plan.window) if plan.window else "",
                   window_end=clock_time(plan.window + REMIND_WINDOW) if plan.window else "")
 
@@ -115,4 +129,5 @@ def add_routes(app: web.Application) -> None:
     """The documents pages."""
     app.router.add_get("/web/van-ban", heat)
     app.router.add_get("/web/van-ban/{doc}/{unit}", unit_list)
+    app.router.add_get("/web/van-ban/{doc}/{unit}/nhac-nho", ask_remind)
     app.router.add_post("/web/van-ban/{doc}/{unit}/nhac-nho", remind)

@@ -7,11 +7,9 @@ from __future__ import annotations
 import segno
 from aiohttp import web
 
-from bot.library.audience import member_ids
-from bot.library.coverage import members_by_id
 from bot.org import access
 from bot.org.models import Invite, Role
-from bot.web.server import Viewer, page, redirect, render
+from bot.web.server import Viewer, page, page_number, redirect, render
 
 PAGE = 50
 SHEET_MAX = 60
@@ -33,13 +31,14 @@ async def members(request: web.Request, viewer: Viewer) -> web.Response:
     """Members of a unit's subtree, 50 a page, with the channels each has linked."""
     deps, tree = viewer.deps, viewer.tree
     unit_id = _unit(request, viewer)
-    ids = [m for unit in await member_ids(deps.redis, deps.keys, tree.subtree(unit_id))
-           for m in unit]
-    pages = max(1, -(-len(ids) // PAGE))
-    number = min(max(int(request.query.get("trang", "1") or 1), 1), pages)
-    people = await members_by_id(deps.redis, deps.keys, ids[(number - 1) * PAGE:number * PAGE])
+    number = page_number(request)
+    total, people = await deps.members.page(tree.subtree(unit_id), (number - 1) * PAGE, PAGE)
+    pages = max(1, -(-total // PAGE))
+    if number > pages:
+        number = pages
+        total, people = await deps.members.page(tree.subtree(unit_id), (number - 1) * PAGE, PAGE)
     return render(request, "members.html", viewer, unit=tree.units[unit_id], people=people,
-                  names=tree.units, path_name=tree.path(unit_id), total=len(ids), page=number,
+                  names=tree.units, path_name=tree.path(unit_id), total=total, page=number,
                   pages=pages, channels=CHANNELS, children=tree.children.get(unit_id, ()))
 
 
