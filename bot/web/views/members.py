@@ -14,8 +14,8 @@ from bot.web.server import Viewer, page, page_number, redirect, render
 PAGE = 50
 SHEET_MAX = 60
 USES = (1, 5, 20, 50, 100)
-CHANNELS = {"telegram": "Telegram", "zalo": "Zalo (bot)", "zalo_oa": "Zalo OA", "console": "Dòng lệnh",
-            "demo": "Dữ liệu mẫu"}
+CHANNELS = {"telegram": "Telegram", "zalo": "Zalo (bot)", "zalo_oa": "Zalo OA",
+            "console": "Dòng lệnh", "demo": "Dữ liệu mẫu"}
 
 
 def _unit(request: web.Request, viewer: Viewer) -> str:
