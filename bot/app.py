@@ -39,10 +39,13 @@ from bot.deps import Deps, Links, build_deps
 from bot.engine.dispatcher import Dispatcher
 from bot.ops.metrics import MeteredRateLimiter, MeteredSender
 from bot.ops.web import add_ops_routes, ops_server
+from bot.org.access import is_staff
 from bot.settings import Settings
 from bot.storage.connection import open_store
 from bot.storage.keys import Keys
 from bot.surveys.lifecycle import SurveyTimes
+from bot.web.links import sign_in_url
+from bot.web.sessions import WebSessions
 from handlers import build_router
 
 log = logging.getLogger("dvbot.app")
@@ -58,7 +61,7 @@ def make_deps(settings: Settings, redis: Redis, *, prefix: str = "dv",
 
 
 async def run_console(settings: Settings, *, demo: bool, stdin: TextIO = sys.stdin,
-                      stdout: TextIO = sys.stdout) -> None:
+                      stdout: TextIO = sys.stdout, web: bool = False) -> None:
     """`dvbot console`: read lines, print replies, stop at end of input (or Ctrl-C, SIGTERM)."""
     task = asyncio.current_task()
     assert task is not None
@@ -77,9 +80,23 @@ async def run_console(settings: Settings, *, demo: bool, stdin: TextIO = sys.std
         console = ConsoleChannel(dispatcher, stdout, user_id=user_id, prompt=stdin.isatty())
         senders: list[tuple[Sender, RateLimiter | None]] = [
             (ConsoleSender(stdout), None), (ConsoleSender(stdout, "demo", show=False), None)]
-        async with running(*delivery_services(deps, senders)):
+        async with running(*delivery_services(deps, senders)), (
+                ops_server(deps, []) if web else contextlib.nullcontext()):
+            if web:
+                await _print_web_link(deps, user_id, stdout)
             await console.run(stdin_lines(stdin), first="/menu" if demo else "/start")
             await settle(deps, [CONSOLE, "demo"])
+
+
+async def _print_web_link(deps: Deps, user_id: str, stdout: TextIO) -> None:
+    """`dvbot console --web`: the dashboard runs beside the console; sign the person in."""
+    member = await deps.members.by_account(CONSOLE, user_id)
+    if member is None or not is_staff(member):
+        stdout.write("Bảng điều khiển đang chạy; gửi /web sau khi đăng ký với vai trò cán bộ.\n\n")
+        return
+    token = await WebSessions(deps.redis, deps.keys).issue_link(member.id)
+    stdout.write(f"Bảng điều khiển: mở {sign_in_url(deps.settings, token)} trong trình duyệt "
+                 "(dùng một lần, trong 10 phút).\n\n")
 
 
 async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None:

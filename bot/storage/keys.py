@@ -78,6 +78,15 @@ class Keys:
         """Marker that an update was taken, so a redelivered webhook is handled once."""
         return f"{self.prefix}:seen:{channel}:{update_id}"
 
+    # --- web dashboard ------------------------------------------------------------------------
+    def web_link(self, token_hash: str) -> str:
+        """String with a TTL: member id of a one-time sign-in link (by SHA-256 of its token)."""
+        return f"{self.prefix}:web:link:{token_hash}"
+
+    def web_session(self, session_hash: str) -> str:
+        """String with an idle TTL: a dashboard session (by SHA-256 of its cookie)."""
+        return f"{self.prefix}:web:sess:{session_hash}"
+
     # --- audit --------------------------------------------------------------------------------
     def audit(self) -> str:
         """Stream of security-relevant actions (invites, roles, imports)."""
