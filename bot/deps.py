@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from bot.broadcasts.service import BroadcastService
 from bot.delivery.outbox import Outbox
+from bot.delivery.reach import Reach
 from bot.engine.conversation import ConversationStore
 from bot.library.files import FileStore
 from bot.library.store import LibraryStore
@@ -82,7 +83,9 @@ def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> De
     units, members = UnitStore(redis, keys), MemberStore(redis, keys)
     secret = _deployment_secret(settings)
     broadcasts = BroadcastService(redis, keys, units, members, outbox, audit,
-                                  paid=settings.telegram_paid_rate > 0)
+                                  paid=settings.telegram_paid_rate > 0,
+                                  reach=Reach(redis, keys,
+                                              billed_allowed=settings.zalo_oa_billed))
     return Deps(
         settings=settings, redis=redis, keys=keys,
         units=units, members=members,

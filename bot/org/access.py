@@ -58,3 +58,11 @@ def grantable_roles(member: Member, unit_id: str, tree: OrgTree) -> list[Role]:
 def has_any(member: Member, role: Role) -> bool:
     """True if the member holds `role` anywhere (for showing menu items)."""
     return any(role in IMPLIED[g.role] for g in member.grants) or role is Role.MEMBER
+
+
+STAFF = (Role.CADRE, Role.REVIEWER, Role.ADMIN)
+
+
+def is_staff(member: Member) -> bool:
+    """Cadres, reviewers and admins (anywhere): who may use the web dashboard."""
+    return any(has_any(member, role) for role in STAFF)

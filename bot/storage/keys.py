@@ -78,6 +78,15 @@ class Keys:
         """Marker that an update was taken, so a redelivered webhook is handled once."""
         return f"{self.prefix}:seen:{channel}:{update_id}"
 
+    # --- web dashboard ------------------------------------------------------------------------
+    def web_link(self, token_hash: str) -> str:
+        """String with a TTL: member id of a one-time sign-in link (by SHA-256 of its token)."""
+        return f"{self.prefix}:web:link:{token_hash}"
+
+    def web_session(self, session_hash: str) -> str:
+        """String with an idle TTL: a dashboard session (by SHA-256 of its cookie)."""
+        return f"{self.prefix}:web:sess:{session_hash}"
+
     # --- audit --------------------------------------------------------------------------------
     def audit(self) -> str:
         """Stream of security-relevant actions (invites, roles, imports)."""
@@ -242,6 +251,28 @@ class Keys:
     def zalo_oa_refresh_lock(self, app_id: str) -> str:
         """String with a TTL: held by the one process refreshing the OA's tokens."""
         return f"{self.prefix}:{{zoa:{app_id}}}:refresh"
+
+    def zalo_oa_token_trouble(self, app_id: str) -> str:
+        """String: why the OA's tokens could not be refreshed for good (JSON), until fixed."""
+        return f"{self.prefix}:{{zoa:{app_id}}}:trouble"
+
+    def last_interaction(self, channel: str) -> str:
+        """Sorted set: account id on `channel` -> epoch seconds of its last message to us
+        (Zalo OA replies are free only within 48 h of it)."""
+        return f"{self.prefix}:{{seen:{channel}}}:last"
+
+    def channel_quota(self, channel: str) -> str:
+        """String with an expiry at the next month: the channel used up its monthly quota."""
+        return f"{self.prefix}:quota:{channel}"
+
+    def pending_notices(self, member_id: str) -> str:
+        """Sorted set: outbox job ids the member could not be sent, by time (offered when the
+        member next writes)."""
+        return f"{self.prefix}:{{m:{member_id}}}:pending"
+
+    def pending_offered(self, member_id: str) -> str:
+        """String with a TTL: the member was just told about missed notices (not again yet)."""
+        return f"{self.prefix}:{{m:{member_id}}}:pending:told"
 
     # --- account linking, /lienket ---------------------------------------------------
     def link_code(self, code: str) -> str:
