@@ -231,10 +231,11 @@ def delivery_services(deps: Deps,
                               lease=settings.sender_lease_seconds)
         worker = Worker(queue, MeteredSender(sender, deps.metrics), limiter,
                         concurrency=settings.sender_workers,
-                        on_done=deps.broadcasts.notify_author)
+                        on_done=deps.tamtu.notifier.after(deps.broadcasts.notify_author))
         services.append(worker.run)
     fire = by_kind({"bc": deps.broadcasts.fire,
-                    **SurveyTimes(deps).jobs()})  # survey opening/closing times
+                    **SurveyTimes(deps).jobs(),  # survey opening/closing times
+                    **deps.tamtu.jobs(deps.units, deps.clock)})  # tâm tư escalations
     services.append(Scheduler(deps.redis, deps.keys, fire, deps.clock).run)
     return services
 

@@ -42,7 +42,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("bot.settings", "bot.formatting", "bot.wording", "bot.storage", "bot.engine.messages",
      "bot.engine.actions", "bot.org.models", "bot.privacy"),
     ("bot.org", "bot.ops", "bot.delivery", "bot.library", "bot.surveys", "bot.proposals",
-     "bot.broadcasts", "bot.engine.conversation"),
+     "bot.broadcasts", "bot.tamtu", "bot.engine.conversation"),
     ("bot.deps",),
     ("bot.engine",),
     ("handlers",),
