@@ -143,13 +143,25 @@ class TamtuService:
         return self.anonymity.open_codes(await self.store.mine_raw(tag),
                                          self.store.mine_key(tag))
 
-    async def mine(self, member: Member) -> list[Thread]:
-        """The member's threads, newest first."""
-        return list(reversed(await self.store.many(await self.codes_of(member))))
+    async def mine(self, member: Member) -> list[tuple[int, Thread]]:
+        """The member's threads with their place in the list (from 1), newest first."""
+        codes = await self.codes_of(member)
+        found = {t.code: t for t in await self.store.many(codes)}
+        return [(i, found[c]) for i, c in reversed(list(enumerate(codes, 1))) if c in found]
 
     async def owned(self, member: Member, code: str) -> Thread:
         """A thread of the member's own list; Refused for any other code."""
         thread = await self.store.get(code) if code in await self.codes_of(member) else None
+        if thread is None:
+            raise Refused("Không tìm thấy tâm tư này trong các tâm tư của đồng chí.")
+        return thread
+
+    async def nth(self, member: Member, raw: str) -> Thread:
+        """The member's thread by its place in their own list (1 = the first they sent): what
+        member-side buttons carry, so no screen state stored for their account names a code."""
+        codes = await self.codes_of(member)
+        index = int(raw) if raw.isdigit() and len(raw) < 6 else 0
+        thread = await self.store.get(codes[index - 1]) if 1 <= index <= len(codes) else None
         if thread is None:
             raise Refused("Không tìm thấy tâm tư này trong các tâm tư của đồng chí.")
         return thread

@@ -71,7 +71,8 @@ async def test_anonymous_thread_answered_rated_and_never_unmasked(
     assert code not in notice and "Tâm tư của tôi" in notice
 
     await member.press_raw("tt.mine")
-    await member.press(code)
+    assert f"1. {code} — Đời sống" in member.text
+    await member.press("Xem tâm tư số 1")
     assert "Văn phòng sẽ bố trí thêm khu để xe" in member.text
     await member.press("Hài lòng")
     assert "Đã ghi nhận đánh giá «hài lòng»" in member.text
@@ -127,7 +128,8 @@ async def test_by_typed_numbers_with_the_cadre_actions(deps: Deps, dispatcher: D
     await member.say(pick("Gửi"))
     code = member.text.split("Mã: ")[1].split(".")[0]
     thread = await deps.tamtu.store.get(code)
-    assert thread is not None and thread.posts[0].text.startswith("Hồ sơ 1234") and not thread.anonymous
+    assert thread is not None and not thread.anonymous
+    assert thread.posts[0].text.startswith("Hồ sơ 1234")
 
     cadre = Chat(dispatcher, "l-dbcs")
     await cadre.press_raw(f"tt.c|{code}")
@@ -143,10 +145,10 @@ async def test_by_typed_numbers_with_the_cadre_actions(deps: Deps, dispatcher: D
     outsider = Chat(dispatcher, "l-b")
     await outsider.press_raw(f"tt.r|{code}")
     assert "không thuộc đơn vị" in outsider.text
-    other = Chat(dispatcher, "a1-2")
-    await other.press_raw(f"tt.v|{code}")
+    other = Chat(dispatcher, "a1-2")  # has sent nothing: no «số 1» of theirs
+    await other.press_raw("tt.v|1")
     assert "Không tìm thấy tâm tư này" in other.text
-    await other.press_raw("tt.v|TT-../../")
+    await other.press_raw(f"tt.v|{code}")
     assert "không hợp lệ" in other.text
 
 
@@ -172,7 +174,7 @@ async def test_daily_limit_counts_without_naming_the_member(
     clock.advance(days=1)
     await send_thread(member, "Cấp ủy chi bộ", "Khác", TEXT, anonymous=True)
     await member.press_raw("tt.mine")
-    assert len([b for b in member.labels() if b.startswith("TT-")]) == 6
+    assert len([b for b in member.labels() if b.startswith("Xem tâm tư số")]) == 6
 
 
 async def test_unanswered_thread_escalates_and_shows_overdue(
@@ -212,6 +214,6 @@ async def test_block_tells_the_sender_and_stops_additions(
     jobs = [str(j) for j in await deps.redis.zrange(deps.keys.jobs_active("telegram"), 0, -1)]
     assert len(jobs) == 1
     assert "bị khóa" in str(await deps.redis.hget(deps.keys.job(jobs[0]), "messages"))
-    await member.press_raw(f"tt.add|{code}")
+    await member.press_raw("tt.add|1")
     await member.say("Tôi muốn bổ sung thêm một ý nữa cho rõ.")
     assert "đã khóa" in member.text.lower() and "không bổ sung được" in member.text
