@@ -80,7 +80,7 @@ async def photo(request: Request) -> Outcome:
     draft = _draft(request, "text")
     file = request.incoming.file
     if file is None:
-        if request.incoming.action is not None or fold(request.text) in SKIP_WORDS:
+        if fold(request.text) in SKIP_WORDS:
             return _ask_who(request, draft)
         return _ask_photo(request, draft, "Xin đồng chí gửi một ảnh, hoặc bấm «Không gửi ảnh».")
     limit = int(request.deps.settings.proposal_photo_mb * 1024 * 1024)
@@ -95,6 +95,11 @@ async def photo(request: Request) -> Outcome:
     except BadPhoto as exc:
         return _ask_photo(request, draft, f"{exc} Bot chỉ nhận ảnh JPEG, PNG hoặc WebP.")
     return _ask_who(request, {**draft, "photo": kept.model_dump()})
+
+
+async def skip_photo(request: Request) -> Outcome:
+    """«Không gửi ảnh» (pressed, or its number typed): on to named or anonymous."""
+    return _ask_who(request, _draft(request, "text"))
 
 
 async def pick_who(request: Request) -> Outcome:
@@ -193,7 +198,7 @@ def register(router: Router) -> None:
     router.action("tt.new", begin)
     router.action("tt.lv", pick_level)
     router.action("tt.tp", pick_topic)
-    router.action("tt.nophoto", photo)
+    router.action("tt.nophoto", skip_photo)
     router.action("tt.who", pick_who)
     router.action("tt.send", send)
     router.step("tt.level", waiting)

@@ -35,7 +35,7 @@ async def mine(request: Request) -> Outcome:
         return Outcome([Reply(text, buttons=rows(NEW, BACK))])
     topic = request.deps.tamtu.topic_name
     lines = ["<b>Tâm tư của tôi</b>"]
-    lines += [f"{n}. {t.code} — {esc(topic(t.topic))}, gửi {vn_day(t.day)}: "
+    lines += [f"• Số {n}: {t.code} — {esc(topic(t.topic))}, gửi {vn_day(t.day)}: "
               f"<b>{t.state.label}</b>" for n, t in found[:PAGE]]
     if len(found) > PAGE:
         lines.append(f"(Hiện {PAGE} tâm tư gần nhất trong tổng số {len(found)}.)")

@@ -71,7 +71,7 @@ async def test_anonymous_thread_answered_rated_and_never_unmasked(
     assert code not in notice and "Tâm tư của tôi" in notice
 
     await member.press_raw("tt.mine")
-    assert f"1. {code} — Đời sống" in member.text
+    assert f"Số 1: {code} — Đời sống" in member.text
     await member.press("Xem tâm tư số 1")
     assert "Văn phòng sẽ bố trí thêm khu để xe" in member.text
     await member.press("Hài lòng")
