@@ -30,7 +30,7 @@ STALE = "Không có tâm tư nào đang soạn. Đồng chí gõ /tamtu để b�
 async def begin(request: Request) -> Outcome:
     """/tamtu: explain, then choose the level it goes to."""
     tree = await request.tree()
-    levels = [Button(f"{level.label} — {unit_name(tree, unit)}", act("tt.lv", level.value))
+    levels = [Button(f"Cấp ủy {unit_name(tree, unit)}", act("tt.lv", level.value))
               for level, unit in targets(request.me, tree)]
     text = ("<b>Gửi tâm tư, kiến nghị</b>\nĐồng chí có thể nêu tâm tư, nguyện vọng, kiến nghị "
             "hoặc góp ý với cấp ủy, ghi tên hoặc ẩn danh, và theo dõi trả lời trong «Tâm tư "

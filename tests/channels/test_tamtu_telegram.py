@@ -35,7 +35,7 @@ async def test_anonymous_thread_with_photo_answered_and_rated(live_bot: LiveBot)
 
     [menu] = await bot.send(MEMBER, "/menu")
     [levels] = await bot.press(MEMBER, menu, button_data(menu, "Gửi tâm tư, kiến nghị"))
-    [topics] = await bot.press(MEMBER, levels, button_data(levels, "Cấp ủy chi bộ"))
+    [topics] = await bot.press(MEMBER, levels, button_data(levels, "Cấp ủy Chi bộ"))
     [ask] = await bot.press(MEMBER, topics, button_data(topics, "Chế độ chính sách"))
     assert "10–2000 ký tự" in text(ask)
     [photo_step] = await bot.send(MEMBER, WORDS)

@@ -37,7 +37,7 @@ async def test_named_thread_by_numbers_answered_resolved_and_rated(
         running: tuple[ZaloBotStandin, Running]) -> None:
     standin, bot = running
     levels = await say(standin, MEMBER, "/tamtu")
-    topics = await say(standin, MEMBER, number_of(levels, "Cấp ủy cơ sở"))
+    topics = await say(standin, MEMBER, number_of(levels, "Cấp ủy Đảng bộ cơ sở"))
     ask = await say(standin, MEMBER, number_of(topics, "Đời sống"))
     assert "10–2000 ký tự" in ask
     photo = await say(standin, MEMBER, "Xin cấp ủy quan tâm hỗ trợ gia đình đảng viên bị bão lũ.")

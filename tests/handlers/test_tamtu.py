@@ -48,7 +48,7 @@ async def test_anonymous_thread_answered_rated_and_never_unmasked(
         deps: Deps, dispatcher: Dispatcher) -> None:
     await people(deps)
     member = Chat(dispatcher, "a1-0")
-    code = await send_thread(member, "Cấp ủy chi bộ", "Đời sống", TEXT, anonymous=True)
+    code = await send_thread(member, "Cấp ủy Chi bộ", "Đời sống", TEXT, anonymous=True)
     assert code.startswith("TT-") and len(code) == 9
 
     cadre = Chat(dispatcher, "l-a1")
@@ -86,7 +86,7 @@ async def test_small_chi_bo_sends_anonymous_threads_to_a_unit_of_k(
     await people(deps)
     member = Chat(dispatcher, "a2-0")
     await member.say("/tamtu")
-    await member.press("Cấp ủy chi bộ")
+    await member.press("Cấp ủy Chi bộ")
     await member.press("Công việc")
     await member.say(TEXT)
     await member.press("Không gửi ảnh")
@@ -104,7 +104,7 @@ async def test_small_chi_bo_sends_anonymous_threads_to_a_unit_of_k(
     await small.press_raw(f"tt.c|{code}")
     assert "không thuộc đơn vị" in small.text
     named = Chat(dispatcher, "a2-1")
-    named_code = await send_thread(named, "Cấp ủy chi bộ", "Công việc", TEXT, anonymous=False)
+    named_code = await send_thread(named, "Cấp ủy Chi bộ", "Công việc", TEXT, anonymous=False)
     shown = await deps.tamtu.store.get(named_code)
     assert shown is not None and shown.unit == "cb-a2" and shown.author_name == "Đảng viên A2 1"
 
@@ -119,7 +119,7 @@ async def test_by_typed_numbers_with_the_cadre_actions(deps: Deps, dispatcher: D
         return str(1 + next(i for i, text in enumerate(member.labels()) if label in text))
 
     await member.say("/tamtu")
-    await member.say(pick("Cấp ủy cơ sở"))
+    await member.say(pick("Cấp ủy Đảng bộ cơ sở"))
     await member.say(pick("Thủ tục hành chính"))
     await member.say("Hồ sơ 1234 nộp một cửa đã quá hạn 10 ngày.")
     assert "ảnh" in member.text
@@ -159,9 +159,9 @@ async def test_daily_limit_counts_without_naming_the_member(
     me = await deps.members.by_account("telegram", "a1-3")
     assert me is not None
     for _ in range(5):
-        await send_thread(member, "Cấp ủy chi bộ", "Khác", TEXT, anonymous=True)
+        await send_thread(member, "Cấp ủy Chi bộ", "Khác", TEXT, anonymous=True)
     await member.say("/tamtu")
-    await member.press("Cấp ủy chi bộ")
+    await member.press("Cấp ủy Chi bộ")
     await member.press("Khác")
     await member.say(TEXT)
     await member.press("Không gửi ảnh")
@@ -172,7 +172,7 @@ async def test_daily_limit_counts_without_naming_the_member(
     assert len(quota) == 1 and me.id not in quota[0]
     assert await deps.redis.get(quota[0]) == "5"
     clock.advance(days=1)
-    await send_thread(member, "Cấp ủy chi bộ", "Khác", TEXT, anonymous=True)
+    await send_thread(member, "Cấp ủy Chi bộ", "Khác", TEXT, anonymous=True)
     await member.press_raw("tt.mine")
     assert len([b for b in member.labels() if b.startswith("Xem tâm tư số")]) == 6
 
@@ -180,7 +180,7 @@ async def test_daily_limit_counts_without_naming_the_member(
 async def test_unanswered_thread_escalates_and_shows_overdue(
         deps: Deps, dispatcher: Dispatcher, clock: Clock) -> None:
     await people(deps)
-    code = await send_thread(Chat(dispatcher, "a1-4"), "Cấp ủy chi bộ", "Công việc", TEXT,
+    code = await send_thread(Chat(dispatcher, "a1-4"), "Cấp ủy Chi bộ", "Công việc", TEXT,
                              anonymous=True)
     scheduler = Scheduler(deps.redis, deps.keys, by_kind(deps.tamtu.jobs(deps.units,
                                                                        deps.clock)), deps.clock)
@@ -205,7 +205,7 @@ async def test_block_tells_the_sender_and_stops_additions(
         deps: Deps, dispatcher: Dispatcher) -> None:
     await people(deps)
     member = Chat(dispatcher, "a1-5")
-    code = await send_thread(member, "Cấp ủy chi bộ", "Góp ý cán bộ", TEXT, anonymous=True)
+    code = await send_thread(member, "Cấp ủy Chi bộ", "Góp ý cán bộ", TEXT, anonymous=True)
     cadre = Chat(dispatcher, "l-a1")
     await cadre.press_raw(f"tt.c|{code}")
     await cadre.press("Khóa")

@@ -112,7 +112,7 @@ async def test_nothing_on_disk_in_redis_or_in_logs_links_a_member_to_an_anonymou
     codes = []
     for text in SECRETS:
         await sender.say("/tamtu")
-        await sender.press("Cấp ủy chi bộ")
+        await sender.press("Cấp ủy Chi bộ")
         await sender.press("Đời sống")
         await sender.say(text)
         if not codes:  # the first one with a photo carrying GPS and a camera serial
@@ -215,7 +215,7 @@ async def test_no_button_or_command_shows_a_cadre_the_sender(deps: Deps,
                       grants=((Role.ADMIN, "khoi"),))
     sender = Chat(dispatcher, str(CHAT))
     await sender.say("/tamtu")
-    await sender.press("Cấp ủy cơ sở")
+    await sender.press("Cấp ủy Đảng bộ cơ sở")
     await sender.press("Khác")
     await sender.say(SECRETS[0])
     await sender.press("Không gửi ảnh")
