@@ -69,38 +69,42 @@ class Report:
     total: Cell
 
 
-def parse(counters: dict[str, int], tree: OrgTree, root: str
-          ) -> dict[tuple[str, str, bool], Cell]:
-    """(unit, topic, anonymous) -> Cell for the units in `root`'s subtree."""
-    inside = set(tree.subtree(root))
-    cells: dict[tuple[str, str, bool], Cell] = {}
+def groups(tree: OrgTree, root: str) -> dict[str, str]:
+    """Unit -> its row in the by-unit table: the child of `root` on the way down to it (or
+    `root` itself), for every unit of `root`'s subtree."""
+    out: dict[str, str] = {}
+    for unit in tree.subtree(root):
+        chain = tree.ancestors(unit)
+        index = chain.index(root) if root in chain else 0
+        out[unit] = chain[index - 1] if index > 0 else root
+    return out
+
+
+def rollup(counters: dict[str, int], rows: dict[str, str]) -> dict[str, int]:
+    """What `ThreadStore.rolled_up` computes on the server, in Python (tests compare them)."""
+    sums: dict[str, int] = {}
     for name, value in counters.items():
-        unit, topic, kind, metric = [*name.split("|"), "", "", ""][:4]
-        if unit not in inside or metric not in METRICS:
+        parts = name.split("|")
+        if len(parts) != 4 or parts[0] not in rows:
             continue
-        cell = cells.setdefault((unit, topic, kind == "a"), Cell())
+        unit, topic, kind, metric = parts
+        for key in (f"t|{topic}|{kind}|{metric}", f"u|{rows[unit]}|{kind}|{metric}"):
+            sums[key] = sums.get(key, 0) + value
+    return sums
+
+
+def build(rolled: dict[str, int], root: str, month: str, k: int) -> Report:
+    """The report with suppression applied, from rolled-up sums."""
+    tables: dict[str, dict[str, Row]] = {"t": {}, "u": {}}
+    for name, value in rolled.items():
+        table, key, kind, metric = name.split("|")
+        if table not in tables or metric not in METRICS:
+            continue
+        row = tables[table].setdefault(key, Row(key))
+        cell = row.anonymous if kind == "a" else row.named
         setattr(cell, metric, getattr(cell, metric) + value)
-    return cells
-
-
-def child_of(tree: OrgTree, unit: str, root: str) -> str:
-    """The child of `root` on the way down to `unit` (or `root` itself)."""
-    chain = tree.ancestors(unit)
-    index = chain.index(root) if root in chain else 0
-    return chain[index - 1] if index > 0 else root
-
-
-def build(counters: dict[str, int], tree: OrgTree, root: str, month: str, k: int) -> Report:
-    """The report with suppression applied."""
-    cells = parse(counters, tree, root)
-    by_topic: dict[str, Row] = {}
-    by_unit: dict[str, Row] = {}
-    for (unit, topic, anonymous), cell in cells.items():
-        for rows, key in ((by_topic, topic), (by_unit, child_of(tree, unit, root))):
-            row = rows.setdefault(key, Row(key))
-            (row.anonymous if anonymous else row.named).add(cell)
-    topic_rows, total = suppress(list(by_topic.values()), k)
-    unit_rows, _same = suppress(list(by_unit.values()), k)
+    topic_rows, total = suppress(list(tables["t"].values()), k)
+    unit_rows, _same = suppress(list(tables["u"].values()), k)
     return Report(root, month, topic_rows, unit_rows, total)
 
 

@@ -23,6 +23,33 @@ return 1
 """
 
 
+# KEYS: the month's counters. ARGV: unit, row, unit, row, ... Sums fields `unit|topic|a|m` by
+# topic and by row. Returns a flat list of name, value.
+_ROLLUP = """
+local row = {}
+for i = 1, #ARGV, 2 do row[ARGV[i]] = ARGV[i + 1] end
+local sums = {}
+local fields = redis.call('HGETALL', KEYS[1])
+for i = 1, #fields, 2 do
+  local unit, topic, kind, metric = string.match(fields[i], '^([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
+  local group = unit and row[unit]
+  if group then
+    local value = tonumber(fields[i + 1])
+    local t = 't|' .. topic .. '|' .. kind .. '|' .. metric
+    local u = 'u|' .. group .. '|' .. kind .. '|' .. metric
+    sums[t] = (sums[t] or 0) + value
+    sums[u] = (sums[u] or 0) + value
+  end
+end
+local out = {}
+for name, value in pairs(sums) do
+  table.insert(out, name)
+  table.insert(out, value)
+end
+return out
+"""
+
+
 class Conflict(Exception):
     """The thread changed since the caller read it."""
 
@@ -34,6 +61,7 @@ class ThreadStore:
         self._redis = redis
         self._keys = keys
         self._transition = redis.register_script(_TRANSITION)
+        self._rollup = redis.register_script(_ROLLUP)
 
     def key(self, code: str) -> str:
         """The thread's key (what its sealed sender is bound to)."""
@@ -83,16 +111,26 @@ class ThreadStore:
         await self._redis.zrem(self._keys.tamtu_queue(unit), code)
 
     async def heads(self, units: list[str], limit: int) -> tuple[list[tuple[str, str, int]], int]:
-        """The `limit` oldest entries of each queue as (unit, code, seq), and the total
-        waiting over all of them, in one pipelined round trip."""
+        """The `limit` oldest entries over these queues as (unit, code, seq), and the total
+        waiting. First each queue's oldest entry and length (small answers, one round trip);
+        then only the queues that can hold one of the `limit` oldest are read further: a
+        queue whose oldest entry is younger than `limit` other queues' oldest cannot."""
         async with self._redis.pipeline(transaction=False) as pipe:
             for unit in units:
-                pipe.zrange(self._keys.tamtu_queue(unit), 0, limit - 1, withscores=True)
+                pipe.zrange(self._keys.tamtu_queue(unit), 0, 0, withscores=True)
                 pipe.zcard(self._keys.tamtu_queue(unit))
             found = await pipe.execute()
+        total = sum(int(n) for n in found[1::2])
+        firsts = sorted((int(got[0][1]), unit)
+                        for unit, got in zip(units, found[0::2], strict=True) if got)
+        wanted = [unit for _seq, unit in firsts[:limit]]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for unit in wanted:
+                pipe.zrange(self._keys.tamtu_queue(unit), 0, limit - 1, withscores=True)
+            more = await pipe.execute()
         entries = [(unit, str(code), int(score))
-                   for unit, got in zip(units, found[0::2], strict=True) for code, score in got]
-        return entries, sum(int(n) for n in found[1::2])
+                   for unit, got in zip(wanted, more, strict=True) for code, score in got]
+        return sorted(entries, key=lambda e: e[2])[:limit], total
 
     # ------------------------------------------------------------------ the member's own
     async def mine_raw(self, tag: str) -> str | None:
@@ -151,3 +189,12 @@ class ThreadStore:
         """Every counter of a month."""
         raw = await self._redis.hgetall(self._keys.tamtu_stats(month))
         return {str(k): int(v) for k, v in raw.items()}
+
+    async def rolled_up(self, month: str, groups: dict[str, str]) -> dict[str, int]:
+        """A month's counters summed on the server (one key, one script), for the units of
+        `groups` (unit -> its report row): `t|<topic>|<a/n>|<metric>` by topic and
+        `u|<row>|<a/n>|<metric>` by unit. The answer stays small however many units and
+        topics the month has, which is what keeps a Khối's report fast."""
+        flat = [x for pair in groups.items() for x in pair]
+        raw = await self._rollup(keys=[self._keys.tamtu_stats(month)], args=flat)
+        return {str(raw[i]): int(raw[i + 1]) for i in range(0, len(raw), 2)}

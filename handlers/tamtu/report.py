@@ -14,7 +14,7 @@ from bot.formatting import esc
 from bot.org import access
 from bot.org.models import Role
 from bot.org.tree import OrgTree
-from bot.tamtu.report import POOL, Cell, Report, build
+from bot.tamtu.report import POOL, Cell, Report, build, groups
 from handlers.account.menu import BACK
 from handlers.tamtu.ui import NOT_LISTENER, QUEUE, number, today, unit_name
 
@@ -32,7 +32,8 @@ async def show(request: Request) -> Outcome:
     if not MONTH.match(month) or not access.can(request.me, Role.LISTENER, unit, tree):
         raise access.Forbidden("Đơn vị hoặc tháng không hợp lệ.")
     service = request.deps.tamtu
-    report = build(await service.store.counters(month), tree, unit, month, service.policy.k)
+    rolled = await service.store.rolled_up(month, groups(tree, unit))
+    report = build(rolled, unit, month, service.policy.k)
     text = render(report, tree, service.topic_name, service.policy.k)
     earlier = _previous(month)
     buttons = [Button(f"Tháng {_month_label(earlier)}", act("tt.rp", unit, earlier))]

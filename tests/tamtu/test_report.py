@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import random
 
+from redis.asyncio import Redis
+
 from bot.org.tree import OrgTree
-from bot.tamtu.report import POOL, build, smallest_anonymous_cell
+from bot.storage.keys import Keys
+from bot.tamtu.report import POOL, Report, build, groups, rollup, smallest_anonymous_cell
+from bot.tamtu.store import ThreadStore
 from handlers.tamtu.report import render
 from tests.conftest import UNITS
 
@@ -26,10 +30,15 @@ def counters(cells: dict[tuple[str, str, str], int]) -> dict[str, int]:
     return out
 
 
+def report_of(cells: dict[str, int], root: str) -> Report:
+    """The report as the handler builds it, rolled up in Python."""
+    return build(rollup(cells, groups(TREE, root)), root, "2026-11", K)
+
+
 def test_small_anonymous_cells_are_pooled_and_the_pool_reaches_k() -> None:
-    report = build(counters({("cb-a1", "cong-viec", "a"): 6, ("cb-a1", "doi-song", "a"): 3,
-                             ("cb-b1", "che-do", "a"): 1, ("cb-a1", "che-do", "n"): 2}),
-                   TREE, "khoi", "2026-11", K)
+    report = report_of(counters({("cb-a1", "cong-viec", "a"): 6, ("cb-a1", "doi-song", "a"): 3,
+                                 ("cb-b1", "che-do", "a"): 1, ("cb-a1", "che-do", "n"): 2}),
+                       "khoi")
     rows = {r.key: r for r in report.by_topic}
     assert rows["doi-song"].pooled and rows["doi-song"].shown.n == 0
     assert rows["che-do"].pooled and rows["che-do"].shown.n == 2  # the named part stays
@@ -45,8 +54,8 @@ def test_small_anonymous_cells_are_pooled_and_the_pool_reaches_k() -> None:
 
 
 def test_fewer_than_k_anonymous_threads_show_none() -> None:
-    report = build(counters({("cb-a1", "cong-viec", "a"): 4, ("cb-a1", "khac", "n"): 3}),
-                   TREE, "khoi", "2026-11", K)
+    report = report_of(counters({("cb-a1", "cong-viec", "a"): 4, ("cb-a1", "khac", "n"): 3}),
+                       "khoi")
     assert report.total.n == 3 and POOL not in {r.key for r in report.by_topic}
     text = render(report, TREE, lambda t: t, K)
     assert "nhận 4" not in text and "nhận 3" in text
@@ -59,7 +68,7 @@ def test_random_months_never_show_a_cell_under_k() -> None:
         cells = {(rng.choice(units), rng.choice(TOPICS), rng.choice("an")): rng.randint(1, 7)
                  for _ in range(rng.randint(1, 12))}
         for root in ("khoi", "dbcs-a"):
-            report = build(counters(cells), TREE, root, "2026-11", K)
+            report = report_of(counters(cells), root)
             for row in (*report.by_topic, *report.by_unit):
                 if not row.pooled and row.anonymous.n:
                     assert row.anonymous.n >= K, (cells, row)
@@ -70,3 +79,15 @@ def test_random_months_never_show_a_cell_under_k() -> None:
             named = sum(n for (u, _t, kind), n in cells.items() if kind == "n" and u in inside)
             anonymous = sum(n for (u, _t, kind), n in cells.items() if kind == "a" and u in inside)
             assert report.total.n == named + (anonymous if anonymous >= K else 0)
+
+
+async def test_the_server_rollup_matches_the_python_one(redis: Redis) -> None:
+    rng = random.Random(5)
+    units = [u.id for u in UNITS]
+    cells = {(rng.choice(units), rng.choice(TOPICS), rng.choice("an")): rng.randint(1, 9)
+             for _ in range(40)}
+    store = ThreadStore(redis, Keys("dv"))
+    await store.count("2026-11", counters(cells))
+    for root in ("khoi", "dbcs-a", "cb-b1"):
+        rows = groups(TREE, root)
+        assert await store.rolled_up("2026-11", rows) == rollup(counters(cells), rows)
