@@ -167,7 +167,8 @@ async def _web_server(settings: Settings, deps: Deps, channel: TelegramChannel |
     add_ops_routes(app, deps, channel_names(settings))  # /metrics
     ordered = None
     if channel is not None:  # per-account order across workers behind a balancer
-        ordered = app[ORDERED] = ordered_telegram(channel, deps.redis, deps.keys)
+        ordered = app[ORDERED] = ordered_telegram(channel, deps.redis, deps.keys,
+                                                    deps.sealer)
     for add_routes in zalo.routes:
         add_routes(app)
     if files is not None:
