@@ -30,7 +30,7 @@ ROLE_LABELS = {
     Role.MEMBER: "Đảng viên",
     Role.CADRE: "Cán bộ",
     Role.REVIEWER: "Người thẩm định",
-    Role.LISTENER: "Cán bộ tiếp nhận tâm tư",
+    Role.LISTENER: "Người tiếp nhận tâm tư",
     Role.ADMIN: "Quản trị",
 }
 
