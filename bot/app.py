@@ -42,6 +42,7 @@ from bot.settings import Settings
 from bot.storage.connection import open_store
 from bot.storage.keys import Keys
 from bot.surveys.lifecycle import SurveyTimes
+from bot.tamtu.escalation import jobs as tamtu_jobs
 from handlers import build_router
 
 log = logging.getLogger("dvbot.app")
@@ -236,7 +237,7 @@ def delivery_services(deps: Deps,
         services.append(worker.run)
     fire = by_kind({"bc": deps.broadcasts.fire,
                     **SurveyTimes(deps).jobs(),  # survey opening/closing times
-                    **deps.tamtu.jobs(deps.units, deps.clock)})  # tâm tư escalations
+                    **tamtu_jobs(deps.tamtu, deps.units, deps.clock)})  # tâm tư
     services.append(Scheduler(deps.redis, deps.keys, fire, deps.clock).run)
     return services
 

@@ -23,6 +23,7 @@ from bot.formatting import VIETNAM
 from bot.org.members import MemberStore
 from bot.storage.keys import Keys
 from bot.tamtu.anonymity import Anonymity
+from bot.tamtu.compaction import Compactor
 from bot.tamtu.models import Thread
 
 ESCALATE_JOB, NOTICE_JOB = "tte", "tt"
@@ -41,6 +42,7 @@ class Notifier:
         self._outbox = outbox
         self._anonymity = anonymity
         self._paid = paid
+        self.compactor = Compactor(redis, keys)
 
     async def tell(self, thread: Thread, text: str) -> bool:
         """Queue a notice to the thread's sender; False when they cannot be reached."""
@@ -56,6 +58,8 @@ class Notifier:
         target = Recipient(member.id, channel, member.identities[channel])
         await self._outbox.enqueue(f"{NOTICE_JOB}-{secrets.token_hex(8)}", [target], [notice],
                                    paid=self._paid)
+        if thread.anonymous:
+            await self.compactor.soon()
         return True
 
     def after(self, hook: Callable[[str], Awaitable[None]]) -> Callable[[str], Awaitable[None]]:

@@ -9,22 +9,20 @@ by opening the thread's sealed sender (that is opened only to deliver answers: `
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from redis.asyncio import Redis
 
-from bot.formatting import VIETNAM
 from bot.library.models import StoredFile
 from bot.org.models import Member
-from bot.org.tree import OrgTree, UnitStore
+from bot.org.tree import OrgTree
 from bot.proposals.durable import Durability
 from bot.storage.keys import Keys
 from bot.storage.pinned import pinned
 from bot.tamtu.anonymity import Anonymity, nearest_with, subtree_sizes
 from bot.tamtu.models import FINAL, Level, Post, State, Thread, Topic, new_code
-from bot.tamtu.notify import ESCALATE_JOB, Notifier
+from bot.tamtu.notify import Notifier
 from bot.tamtu.routing import targets
 from bot.tamtu.store import Conflict, ThreadStore
 
@@ -105,6 +103,8 @@ class TamtuService:
         await self.store.enqueue(unit, thread.code, thread.seq)
         await self.store.count(thread.month, {_cell(thread, "n"): 1})
         await self.notifier.schedule_escalation(thread)
+        if thread.anonymous:
+            await self.notifier.compactor.soon()
         return thread
 
     async def _create(self, member: Member, draft: Draft, unit: str, attributed: str,
@@ -179,6 +179,8 @@ class TamtuService:
         if reopen:
             await self.store.enqueue(after.unit, after.code, after.seq)
             await self.notifier.schedule_escalation(after)
+        if after.anonymous:
+            await self.notifier.compactor.soon()
         return after
 
     async def rate(self, member: Member, code: str, satisfied: bool) -> Thread:
@@ -291,35 +293,6 @@ class TamtuService:
         except Conflict:
             raise Refused(ALREADY) from None
 
-    # ------------------------------------------------------------------ escalation
-    def jobs(self, units: UnitStore, clock: Callable[[], datetime]
-             ) -> dict[str, Callable[[str], Awaitable[None]]]:
-        """Job kinds for `bot.delivery.schedule.by_kind`: the escalation of a thread."""
-
-        async def fire(job_id: str) -> None:
-            """Escalate if the thread still waits (idempotent: the due day must match)."""
-            today = clock().astimezone(VIETNAM).date()
-            await self.escalate(job_id, await units.tree(), today)
-
-        return {ESCALATE_JOB: fire}
-
-    async def escalate(self, job_id: str, tree: OrgTree, today: date) -> Thread | None:
-        """`tte-<code>.<due>`: still unanswered on its due day → one level up."""
-        code, _, due = job_id.split("-", 1)[1].rpartition(".")
-        thread = await self.store.get(code)
-        if thread is None or thread.state is not State.OPEN or f"{thread.due:%Y%m%d}" != due:
-            return None  # answered, moved or closed since: nothing to do
-        parent = tree.units[thread.unit].parent if thread.unit in tree.units else None
-        if parent is None:
-            return None  # the top level: it stays, shown as overdue
-        try:
-            return await self.forward(thread, parent, tree.units[parent].name, today,
-                                      automatic=True)
-        except Refused:
-            return None
-
-
 def _cell(thread: Thread, metric: str) -> str:
     """A report counter's field: unit | topic | a(nonymous) or n(amed) | metric."""
     return f"{thread.attributed}|{thread.topic}|{'a' if thread.anonymous else 'n'}|{metric}"
-

@@ -8,6 +8,7 @@ from bot.delivery.schedule import Scheduler, by_kind
 from bot.deps import Deps
 from bot.engine.dispatcher import Dispatcher
 from bot.org.models import Role
+from bot.tamtu.escalation import jobs
 from tests.conftest import Clock, make_member
 from tests.handlers.chat import Chat
 
@@ -182,10 +183,10 @@ async def test_unanswered_thread_escalates_and_shows_overdue(
     await people(deps)
     code = await send_thread(Chat(dispatcher, "a1-4"), "Cấp ủy Chi bộ", "Công việc", TEXT,
                              anonymous=True)
-    scheduler = Scheduler(deps.redis, deps.keys, by_kind(deps.tamtu.jobs(deps.units,
-                                                                       deps.clock)), deps.clock)
+    fire = by_kind(jobs(deps.tamtu, deps.units, deps.clock))
+    scheduler = Scheduler(deps.redis, deps.keys, fire, deps.clock)
     clock.advance(days=6)
-    assert await scheduler.tick() == []
+    assert await scheduler.tick() == ["ttw"]  # the AOF rewrite asked for at sending (no AOF)
     clock.advance(days=1, hours=1)  # 07:00 UTC = 14:00 in Vietnam on the due day
     fired = await scheduler.tick()
     assert len(fired) == 1 and fired[0].startswith(f"tte-{code}.")

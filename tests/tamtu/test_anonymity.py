@@ -77,6 +77,8 @@ def aof_commands(directory: Path) -> list[list[str]]:
     commands: list[list[str]] = []
     for path in sorted((directory / "appendonlydir").glob("*.aof")):
         data, i = path.read_bytes(), 0
+        if data.startswith(b"REDIS"):
+            continue  # a rewritten base: an RDB snapshot of the data, in hash order
         while i < len(data):
             assert data[i:i + 1] == b"*", f"{path.name}: not RESP at {i}"
             end = data.index(b"\r\n", i)
@@ -89,6 +91,21 @@ def aof_commands(directory: Path) -> list[list[str]]:
                 i = end + 2 + size + 2
             commands.append(args)
     return commands
+
+
+def bracketed(commands: list[list[str]], account: str, thread_keys: set[str]) -> bool:
+    """True if a thread was written while `account`'s lock was held (between its SET and its
+    release): the write order alone then ties the account to the thread."""
+    held = False
+    for command in commands:
+        key = command[1] if len(command) > 1 else ""
+        if key.endswith(f"{{u:{account}}}:lock"):
+            held = command[0].upper() == "SET"
+        elif command[0].upper() == "EVAL" and f"{{u:{account}}}:lock" in command:
+            held = False
+        elif held and key in thread_keys:
+            return True
+    return False
 
 
 def linked(records: list[str], about: list[str], people: list[str]) -> list[str]:
@@ -190,6 +207,21 @@ async def test_nothing_on_disk_in_redis_or_in_logs_links_a_member_to_an_anonymou
             assert command[1] in {deps.keys.tamtu(c) for c in codes}, command[:2]
     assert not [c for c in commands if c[0].upper() == "SET" and ":dialog" in c[1]
                 and any(word in c[2] for word in ("bếp ăn", "xúc phạm", '"anonymous"'))]
+
+    # The order of writes still ties the account to its thread (the README says so) until the
+    # AOF is rewritten, which activity on anonymous threads asks the scheduler to do soon.
+    thread_keys = {deps.keys.tamtu(c) for c in codes}
+    assert bracketed(commands, f"telegram:{CHAT}", thread_keys)
+    assert await deps.redis.zscore(deps.keys.jobs_due(), "ttw") is not None
+    assert await deps.tamtu.notifier.compactor.rewrite()
+    for _ in range(200):
+        info = await deps.redis.info("persistence")
+        if not int(info["aof_rewrite_in_progress"]) and not int(info["aof_rewrite_scheduled"]):
+            break
+        await asyncio.sleep(0.05)
+    after = aof_commands(directory)
+    assert not bracketed(after, f"telegram:{CHAT}", thread_keys)
+    assert linked([" ".join(c) for c in after], about, people) == []
 
     # 3. A backup file.
     backup = [line async for line in export(deps.redis, "dv", pause=False)]
