@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
 from bot.storage.keys import Keys
@@ -49,15 +51,25 @@ class Compactor:
 
     async def rewrite(self) -> bool:
         """Rewrite the AOF now if the server keeps one; True when a rewrite was started."""
+        started = False
         try:
-            info = await self._redis.info("persistence")
-            if not int(info.get("aof_enabled", 0)):
-                return False
-            await self._redis.bgrewriteaof()
+            for node in self._servers():
+                info = await self._redis.execute_command(  # type: ignore[no-untyped-call]
+                    "INFO", "persistence", **node)
+                if int(info.get("aof_enabled", 0)):
+                    await self._redis.execute_command(  # type: ignore[no-untyped-call]
+                        "BGREWRITEAOF", **node)
+                    started = True
         except ResponseError as exc:
             if not self._warned:
                 log.warning("the store refused to rewrite its AOF (%s): the order of writes "
                             "stays in it until its own next rewrite", exc)
                 self._warned = True
             return False
-        return True
+        return started
+
+    def _servers(self) -> list[dict[str, Any]]:
+        """Where to ask: the one server, or each primary of a cluster (each has its AOF)."""
+        if isinstance(self._redis, RedisCluster):
+            return [{"target_nodes": node} for node in self._redis.get_primaries()]
+        return [{}]
