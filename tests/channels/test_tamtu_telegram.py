@@ -6,9 +6,12 @@ and answers; the member gets the notice from run_bot's delivery workers and rate
 from __future__ import annotations
 
 import io
+import logging
 
+import pytest
 from PIL import Image
 
+from bot.ops.logs import quiet_loggers
 from bot.org.models import Role
 from tests.channels.conftest import LiveBot, button_data, labels, text
 
@@ -25,8 +28,11 @@ def jpeg_with_exif() -> bytes:
     return out.getvalue()
 
 
-async def test_anonymous_thread_with_photo_answered_and_rated(live_bot: LiveBot) -> None:
+async def test_anonymous_thread_with_photo_answered_and_rated(
+        live_bot: LiveBot, caplog: pytest.LogCaptureFixture) -> None:
     bot, standin = live_bot, live_bot.standin
+    caplog.set_level(logging.DEBUG)  # what `dvbot run` logs with DVBOT_LOG_LEVEL=DEBUG
+    quiet_loggers(logging.DEBUG)
     await bot.register(MEMBER, unit="cb-a1", name="Lê Thị Gửi")
     for i in range(5):  # cb-a1 reaches k = 5 members
         await bot.register(7000 + i, unit="cb-a1", name=f"Đảng viên {i}")
@@ -72,3 +78,8 @@ async def test_anonymous_thread_with_photo_answered_and_rated(live_bot: LiveBot)
     assert "hài lòng" in text(rated)
     stored = await bot.deps.tamtu.store.get(code)
     assert stored is not None and stored.satisfied is True and stored.author_id == ""
+    # The DEBUG log of the whole run: never the thread's text, never its code with the sender.
+    logged = [r.getMessage() for r in caplog.records]
+    assert any(r.levelno == logging.DEBUG for r in caplog.records)
+    assert not [m for m in logged if WORDS[:40] in m]
+    assert not [m for m in logged if code in m and str(MEMBER) in m]
