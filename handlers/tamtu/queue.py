@@ -48,7 +48,7 @@ async def overview(request: Request) -> Outcome:
         lines.append(f"Đang chờ: <b>{number(total)}</b>, cũ nhất trước."
                      + (f" Quá hạn trong danh sách: <b>{overdue}</b>." if overdue else ""))
     buttons = [Button(short(f"{'⚠ ' if t.overdue(now) else ''}{t.code} · "
-                            f"{service.topic_name(t.topic)} · {unit_name(tree, t.unit)} · "
+                            f"{service.topic_name(t.topic)} · {unit_name(tree, t.attributed)} · "
                             f"{vn_day(t.day)}"), act("tt.c", t.code)) for t in threads]
     edit = request.incoming.action is not None
     return Outcome([Reply("\n".join(lines), buttons=rows(*buttons, REPORT, BACK), edit=edit)])
