@@ -218,3 +218,23 @@ async def test_block_tells_the_sender_and_stops_additions(
     await member.press_raw("tt.add|1")
     await member.say("Tôi muốn bổ sung thêm một ý nữa cho rõ.")
     assert "đã khóa" in member.text.lower() and "không bổ sung được" in member.text
+
+
+async def test_monthly_report_through_the_chat_hides_anonymous_groups_under_k(
+        deps: Deps, dispatcher: Dispatcher) -> None:
+    await people(deps)
+    for i in range(4):
+        await send_thread(Chat(dispatcher, f"a1-{i}"), "Cấp ủy Chi bộ", "Đời sống", TEXT,
+                          anonymous=True)
+    await send_thread(Chat(dispatcher, "a2-0"), "Cấp ủy Chi bộ", "Công việc", TEXT,
+                      anonymous=False)
+    boss = Chat(dispatcher, "l-dbcs")
+    await boss.press_raw("tt.rp|dbcs-a|2026-11")
+    assert "Tổng: nhận 1," in boss.text  # four anonymous threads are fewer than k = 5
+    assert "nhận 4" not in boss.text and "Đời sống *: nhận 0" in boss.text
+    await send_thread(Chat(dispatcher, "a1-4"), "Cấp ủy Chi bộ", "Đời sống", TEXT,
+                      anonymous=True)
+    await boss.press_raw("tt.rp|dbcs-a|2026-11")
+    assert "Tổng: nhận 6," in boss.text and "• Đời sống: nhận 5," in boss.text
+    await boss.press_raw("tt.rp|khoi|2026-11")  # outside the listener's scope
+    assert "không hợp lệ" in boss.text
