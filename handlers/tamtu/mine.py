@@ -124,6 +124,19 @@ async def rate(request: Request) -> Outcome:
                           f"{lead}", buttons=rows(MINE, BACK))])
 
 
+async def ask_close(request: Request) -> Outcome:
+    """Confirm before closing (a closed thread takes no more additions or answers)."""
+    n = _n(request)
+    try:
+        thread = await request.deps.tamtu.nth(request.me, n)
+    except Refused as exc:
+        return refused(request, exc)
+    text = (f"Đồng chí chắc chắn đóng tâm tư <b>{thread.code}</b>? Tâm tư đã đóng không bổ "
+            "sung và không nhận trả lời được nữa.")
+    return Outcome([Reply(text, buttons=rows(Button("Xác nhận đóng", act("tt.closey", n)),
+                                             Button("Không đóng", act("tt.v", n))))])
+
+
 async def close(request: Request) -> Outcome:
     """Close the thread (no more answers expected)."""
     try:
@@ -148,6 +161,7 @@ def register(router: Router) -> None:
     router.action("tt.v", view)
     router.action("tt.add", ask_add)
     router.action("tt.ok", rate)
-    router.action("tt.close", close)
+    router.action("tt.close", ask_close)
+    router.action("tt.closey", close)
     router.step("tt.add", added, files=True)
     router.menu_item("Tâm tư của tôi", act("tt.mine"), order=36)

@@ -238,3 +238,20 @@ async def test_monthly_report_through_the_chat_hides_anonymous_groups_under_k(
     assert "Tổng: nhận 6," in boss.text and "• Đời sống: nhận 5," in boss.text
     await boss.press_raw("tt.rp|khoi|2026-11")  # outside the listener's scope
     assert "không hợp lệ" in boss.text
+
+
+
+async def test_member_closes_a_thread_after_confirming(deps: Deps, dispatcher: Dispatcher) -> None:
+    await people(deps)
+    member = Chat(dispatcher, "a1-2")
+    code = await send_thread(member, "Cấp ủy Chi bộ", "Khác", TEXT, anonymous=False)
+    await member.press_raw("tt.v|1")
+    await member.press("Đóng tâm tư")
+    assert "chắc chắn đóng" in member.text
+    await member.press("Xác nhận đóng")
+    assert f"Đã đóng tâm tư {code}" in member.text
+    cadre = Chat(dispatcher, "l-a1")
+    await cadre.say("/tamtucanbo")
+    assert not any(code in label for label in cadre.labels())
+    await member.press_raw("tt.ok|1|1")
+    assert "chưa có trả lời" in member.text
