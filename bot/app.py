@@ -44,6 +44,7 @@ from bot.settings import Settings
 from bot.storage.connection import open_store
 from bot.storage.keys import Keys
 from bot.surveys.lifecycle import SurveyTimes
+from bot.tamtu.escalation import jobs as tamtu_jobs
 from bot.web.links import sign_in_url
 from bot.web.sessions import WebSessions
 from handlers import build_router
@@ -185,7 +186,8 @@ async def _web_server(settings: Settings, deps: Deps, channel: TelegramChannel |
     add_ops_routes(app, deps, channel_names(settings))  # /metrics
     ordered = None
     if channel is not None:  # per-account order across workers behind a balancer
-        ordered = app[ORDERED] = ordered_telegram(channel, deps.redis, deps.keys)
+        ordered = app[ORDERED] = ordered_telegram(channel, deps.redis, deps.keys,
+                                                    deps.sealer)
     for add_routes in zalo.routes:
         add_routes(app)
     app[HEALTH] = zalo.health  # /healthz names Zalo trouble an operator must fix
@@ -251,10 +253,12 @@ def delivery_services(deps: Deps,
                               lease=settings.sender_lease_seconds)
         worker = Worker(queue, MeteredSender(sender, deps.metrics), limiter,
                         concurrency=settings.sender_workers,
-                        on_done=deps.broadcasts.notify_author, reroute=reroute)
+                        on_done=deps.tamtu.notifier.after(deps.broadcasts.notify_author),
+                        reroute=reroute)
         services.append(worker.run)
     fire = by_kind({"bc": deps.broadcasts.fire,
-                    **SurveyTimes(deps).jobs()})  # survey opening/closing times
+                    **SurveyTimes(deps).jobs(),  # survey opening/closing times
+                    **tamtu_jobs(deps.tamtu, deps.units, deps.clock)})  # tâm tư
     services.append(Scheduler(deps.redis, deps.keys, fire, deps.clock).run)
     return services
 

@@ -92,6 +92,12 @@ class Settings(BaseSettings):
     # cannot link a person to a mark. Empty: a random key in DATA_DIR/survey-secret.key (0600).
     survey_secret: SecretStr | None = None
 
+    # --- tâm tư, kiến nghị ------------------------------------------------------------
+    # A thread left unanswered this many days goes up to the level above (and shows overdue).
+    tamtu_escalate_days: int = Field(default=7, ge=1, le=90)
+    # New threads one member may open per day (counted under a keyed HMAC, not their id).
+    tamtu_daily_limit: int = Field(default=5, ge=1, le=100)
+
     # --- operations ------------------------------------------------------------------
     log_format: Literal["text", "json"] = "text"  # json: one object per line, with request_id
 
