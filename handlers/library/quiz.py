@@ -98,7 +98,7 @@ async def _finish(request: Request, material: Material, answers: list[list[int]]
     acked = await request.deps.library.has_acked(material.id, request.me.id)
     buttons = [Button("Làm lại", act("qz", material.id))]
     if not acked:
-        buttons.append(Button("✓ Đã nghiên cứu", act("doc.ok", material.id)))
+        buttons.append(Button("Xác nhận đã nghiên cứu", act("doc.ok", material.id)))
     buttons.append(Button("« Về tài liệu", act("doc", material.id)))
     return Outcome([Reply("\n".join(lines).rstrip(), buttons=rows(*buttons, BACK))])
 

@@ -68,7 +68,7 @@ async def test_join_menu_and_library_by_numbers(standin: ZaloBotStandin,
     listing = await say(standin, number_of(menu, "Văn bản chỉ đạo"))
     card = await say(standin, number_of(listing, "25-NQ/TW"))
     assert "Nội dung chính" in card
-    done = await say(standin, number_of(card, "Đã nghiên cứu"))
+    done = await say(standin, number_of(card, "Xác nhận đã nghiên cứu"))
     assert "Đã ghi nhận" in done
     assert await polling.deps.library.has_acked("25-nq-tw", member.id)
 
@@ -120,7 +120,7 @@ async def test_long_replies_split_at_2000_characters(standin: ZaloBotStandin,
     await import_folder(polling.deps, tmp_path)
     listing = await say(standin, "/vanban")
     card = await say(standin, number_of(listing, "25-NQ/TW"))
-    standin.user_sends(USER, number_of(card, "Đọc toàn văn"))
+    standin.user_sends(USER, number_of(card, "Đọc thêm"))
     parts = await standin.wait_sent(USER, 2)
     assert all(1 <= len(p.text) <= 2000 for p in parts)
     # Cut on paragraph boundaries: no paragraph is split across two messages.

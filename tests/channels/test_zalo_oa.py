@@ -110,7 +110,7 @@ async def test_follow_join_menu_and_library_by_buttons(oa: ZaloOaStandin,
     listing = await press(oa, url, [menu], "Văn bản chỉ đạo")
     card = await press(oa, url, listing, "25-NQ/TW")
     assert "Nội dung chính" in card[0].text
-    await press(oa, url, card, "Đã nghiên cứu")
+    await press(oa, url, card, "Xác nhận đã nghiên cứu")
     assert await running.deps.library.has_acked("25-nq-tw", member.id)
 
     sent = await event(oa, url, "/tailieu")

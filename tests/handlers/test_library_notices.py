@@ -98,7 +98,7 @@ async def test_publication_reaches_the_audience_but_not_the_author(
     member = Chat(dispatcher, "a2")
     await member.press_raw(button.action)
     assert "Nghị quyết 12-NQ/ĐU" in member.text and "Tóm tắt bản đầu tiên." in member.text
-    await member.press("Đã nghiên cứu")
+    await member.press("Xác nhận đã nghiên cứu")
     assert await deps.library.has_acked("12-nq-du", people["a2"].id)
     outsider = Chat(dispatcher, "b1")
     await outsider.press_raw(button.action)
@@ -186,7 +186,7 @@ async def test_reminder_reaches_exactly_those_who_have_not_studied(
     [[button]] = reminder.buttons
     member = Chat(dispatcher, "a2")
     await member.press_raw(button.action)
-    assert "Nghị quyết 25-NQ/TW" in member.text and "Đã nghiên cứu" in " ".join(member.labels())
+    assert "Nghị quyết 25-NQ/TW" in member.text and "Xác nhận đã nghiên cứu" in member.labels()
     audit = await deps.audit.recent()
     assert (audit[0]["action"], audit[0]["unit"], audit[0]["count"]) == ("directive_remind",
                                                                          "dbcs-a", "2")
