@@ -10,8 +10,8 @@ and overlapping `**`/`*` produced crossed tags.
 from __future__ import annotations
 
 import re
-from itertools import pairwise
 from html.parser import HTMLParser
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
