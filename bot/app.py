@@ -22,6 +22,7 @@ from bot.channels.console import ConsoleChannel, ConsoleSender, stdin_lines
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram import App, TelegramChannel, TelegramSender, build_application
 from bot.channels.telegram_ordered import ordered_telegram
+from bot.channels.telegram_start import initialized
 from bot.channels.webhook import ORDERED, build_web_app, telegram_path
 from bot.channels.zalo_bot import CHANNEL as ZALO_BOT
 from bot.channels.zalo_common import FileLinks, add_file_route
@@ -145,7 +146,7 @@ async def _telegram(settings: Settings, stack: contextlib.AsyncExitStack, *,
         return None
     application = build_application(settings.require_telegram(), settings.telegram_api_url,
                                      polling=polling)
-    await stack.enter_async_context(application)
+    await stack.enter_async_context(initialized(application, settings.telegram_api_url))
     return application
 
 
@@ -201,7 +202,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     async with open_store(settings) as redis:
         application = build_application(token, settings.telegram_api_url, polling=False)
-        async with application:
+        async with initialized(application, settings.telegram_api_url):
             deps = make_deps(settings, redis, username=application.bot.username)
             senders = [(TelegramSender(application.bot), telegram_limiter(deps, token))]
             async with running(*delivery_services(deps, senders)):
