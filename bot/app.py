@@ -72,7 +72,7 @@ async def run_console(settings: Settings, *, demo: bool, stdin: TextIO = sys.std
         if demo:
             await load_demo(deps, settings.content_path() / "demo")
             user_id = ADMIN_ACCOUNT
-            stdout.write("Chế độ demo: dữ liệu mẫu, tách biệt với dữ liệu thật. "
+            stdout.write("Chế độ dùng thử: dữ liệu mẫu, tách biệt với dữ liệu thật. "
                          "Đồng chí đang đăng nhập với vai trò Quản trị.\n\n")
         console = ConsoleChannel(dispatcher, stdout, user_id=user_id, prompt=stdin.isatty())
         senders: list[tuple[Sender, RateLimiter | None]] = [

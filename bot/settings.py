@@ -186,7 +186,7 @@ class Settings(BaseSettings):
         """`dvbot run` needs at least one platform."""
         if not (self.has_telegram() or self.has_zalo_bot() or self.has_zalo_oa()):
             self.require_telegram()  # explains the missing token
-            raise SettingsError("Chưa cấu hình kênh nào.")  # pragma: no cover
+            raise SettingsError("Chưa cấu hình ứng dụng nhắn tin nào.")  # pragma: no cover
 
     def zalo_secrets(self) -> list[str]:
         """Zalo secrets to scrub from logs."""

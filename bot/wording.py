@@ -4,7 +4,7 @@ from __future__ import annotations
 
 NOT_REGISTERED = (
     "Đồng chí chưa đăng ký sử dụng bot.\n"
-    "Xin đồng chí mở đường link mời do cán bộ chi bộ gửi, hoặc gõ <code>/start MÃ-MỜI</code>. "
+    "Xin đồng chí mở đường dẫn mời do cán bộ chi bộ gửi, hoặc gõ <code>/start MÃ-MỜI</code>. "
     "Nếu chưa có mã mời, đồng chí liên hệ đồng chí bí thư chi bộ hoặc cán bộ phụ trách."
 )
 BAD_BUTTON = (

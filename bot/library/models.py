@@ -36,7 +36,7 @@ def parse_vn_date(value: str) -> date | str:
     try:
         return date(year, month, day)
     except ValueError:
-        raise ValueError(f"ngày {value.strip()} không có thật") from None
+        raise ValueError(f"ngày {value.strip()} không hợp lệ") from None
 
 
 class StoredFile(BaseModel):

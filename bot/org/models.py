@@ -27,7 +27,7 @@ class Role(StrEnum):
 
 ROLE_LABELS = {
     Role.MEMBER: "Đảng viên",
-    Role.CADRE: "Cán bộ",
+    Role.CADRE: "Cán bộ phụ trách",
     Role.REVIEWER: "Người thẩm định",
     Role.ADMIN: "Quản trị",
 }

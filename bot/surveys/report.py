@@ -76,6 +76,9 @@ def render(report: Report, now: datetime) -> str:
              f"{'Ẩn danh' if s.anonymous else 'Ghi tên'} · {state}",
              f"Đã trả lời: <b>{total.answers}/{s.audience}</b> đồng chí "
              f"({percent(total.answers, s.audience)}%)"]
+    if not report.enough and not s.anonymous:
+        lines.append("\nChưa có phản hồi nào.")  # privacy wording has no place on a named survey
+        return "\n".join(lines)
     if not report.enough:
         lines.append(f"\nChưa đủ {report.k} phản hồi nên chưa hiển thị kết quả, để bảo đảm "
                      "không ai bị nhận ra qua câu trả lời.")

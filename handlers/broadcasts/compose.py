@@ -45,7 +45,7 @@ STALE = "Bản thông báo đang soạn đã hết hạn hoặc đã gửi. Đ�
 async def begin(request: Request) -> Outcome:
     """Entry (menu, "Soạn lại"): cadres only; an empty draft."""
     if not access.top_scopes(request.me, Role.CADRE, await request.tree()):
-        raise access.Forbidden("Chức năng gửi thông báo dành cho cán bộ có phạm vi quản lý.")
+        raise access.Forbidden("Chức năng này dành cho đồng chí được phân công phụ trách đơn vị.")
     dialog = Dialog(flow=FLOW, step="bc.text", data={"text": "", "file": None})
     return Outcome([Reply(COMPOSE, buttons=rows(LIST, CANCEL))], dialog=dialog)
 
@@ -88,7 +88,7 @@ async def after_content(request: Request) -> Outcome:
     if too_long is not None:
         return too_long
     return await PICKER.start(_with(request, draft.at("bc.choose")),
-                              "Chức năng gửi thông báo dành cho cán bộ có phạm vi quản lý.")
+                              "Chức năng này dành cho đồng chí được phân công phụ trách đơn vị.")
 
 
 async def agree_split(request: Request) -> Outcome:

@@ -50,7 +50,7 @@ def draft_broadcast(me: Member, draft: Dialog, now: datetime) -> Broadcast:
 
 def summary(b: Broadcast, path: str, reachable: int, unreachable: int, messages: int) -> str:
     """The preview's summary: audience, exact count, messages, button, time."""
-    lines = ["<b>Xem trước thông báo</b> (ở trên là đúng nội dung người nhận sẽ thấy)",
+    lines = ["<b>Xem trước thông báo</b> (tin nhắn phía trên là đúng nội dung người nhận sẽ thấy)",
              f"Gửi tới: {esc(path)} (gồm cả các đơn vị trực thuộc)",
              f"Đối tượng: {roles_label([r.value for r in b.roles])}",
              f"Số người nhận: <b>{reachable}</b> đồng chí"]

@@ -70,7 +70,7 @@ async def show(request: Request) -> Outcome:
 
 
 # Why deliveries failed, as cadres read it (with Zalo's reply-window refusals).
-REASONS = {"blocked": "chặn bot", "deactivated": "tài khoản đã xoá",
+REASONS = {"blocked": "chặn bot", "deactivated": "tài khoản đã xóa",
            "chat_not_found": "không tìm thấy cuộc trò chuyện", "forbidden": "không được phép",
            "bad_request": "nền tảng từ chối tin", "no_account": "chưa có tài khoản nhận tin",
            "gave_up": "lỗi mạng kéo dài",
@@ -199,7 +199,8 @@ def _say(request: Request, text: str, buttons: list[Button]) -> Outcome:
 
 def register(router: Router) -> None:
     """Register /thongbao, the report buttons and "Đã nhận"."""
-    router.command("thongbao", list_mine, description="Thông báo đã gửi (cán bộ)")
+    router.command("thongbao", list_mine, description="Thông báo đã gửi (cán bộ)",
+                   visible=lambda m: access.has_any(m, Role.CADRE))
     router.action("bc.ls", list_mine)
     router.action("bc.v", show)
     router.action("bc.x", ask_cancel)

@@ -29,7 +29,7 @@ async def pick_directive(request: Request) -> Outcome:
     tree = await request.tree()
     roots = access.top_scopes(request.me, Role.CADRE, tree)
     if not roots:
-        raise access.Forbidden("Báo cáo nghiên cứu dành cho cán bộ có phạm vi quản lý.")
+        raise access.Forbidden("Chức năng này dành cho đồng chí được phân công phụ trách đơn vị.")
     library = await request.deps.library.snapshot()
     items = [e for e in library.directives()
              if any(reach(tree, e.audience, r) for r in roots)]

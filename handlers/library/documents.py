@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.engine.actions import act
 from bot.engine.messages import Attachment, Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
-from bot.formatting import esc, split_text
+from bot.formatting import esc, fold, split_text
 from bot.library.audience import can_read
 from bot.library.files import message_limit
 from bot.library.markdown import link, render, without_title
@@ -94,7 +94,9 @@ def _card(doc: Directive | Material, acked: bool, audience: str | None) -> str:
     lines = [f"<b>{esc(line)}</b>" for line in dict.fromkeys([doc.label, doc.title])]
     if isinstance(doc, Directive):
         lines.append(f"Ngày ban hành: {vn_date(doc.issued)}")
-        lines.append(f"Cơ quan ban hành: {esc(doc.issuer)} — cấp {esc(doc.level)}")
+        # "Quốc hội khóa XV — cấp Quốc hội" says the level twice: omit it when the issuer does.
+        level = "" if fold(doc.level) in fold(doc.issuer) else f" — cấp {esc(doc.level)}"
+        lines.append(f"Cơ quan ban hành: {esc(doc.issuer)}{level}")
         for name, refs in (("Thay thế", doc.replaces), ("Sửa đổi, bổ sung", doc.amends),
                            ("Liên quan", doc.related)):
             if refs:

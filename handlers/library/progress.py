@@ -29,7 +29,7 @@ async def show(request: Request) -> Outcome:
     if todo:
         lines += ["", "Chưa nghiên cứu (văn bản mới nhất trước):"]
     else:
-        lines += ["", "Đồng chí đã nghiên cứu toàn bộ văn bản, tài liệu hiện có. Xin cảm ơn!"]
+        lines += ["", "Đồng chí đã nghiên cứu toàn bộ văn bản, tài liệu hiện có. Cảm ơn đồng chí!"]
     buttons = [item_button(e, acked) for e in todo[:NEXT_MAX]]
     return screen(request, "\n".join(lines), [*buttons, BACK])
 

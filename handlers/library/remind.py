@@ -104,8 +104,8 @@ async def _went_out(request: Request, entry: Entry, unit_id: str, stamp: int) ->
 async def _already(request: Request, entry: Entry, unit_id: str, stamp: int) -> Outcome:
     """"Đã gửi nhắc nhở lúc HH:MM, vui lòng chờ" with how far sending has got."""
     tally = (await request.deps.outbox.stats(reminder_job(entry.id, unit_id, stamp))).overall
-    text = (f"Đã gửi nhắc nhở lúc {clock_time(stamp)}, vui lòng chờ các đồng chí nghiên cứu "
-            f"<b>{esc(entry.label)}</b>. Tin nhắc đã tới {tally.sent}/{tally.total} đồng chí. "
+    text = (f"Đã gửi nhắc nhở nghiên cứu <b>{esc(entry.label)}</b> lúc {clock_time(stamp)}. "
+            f"Tin nhắc đã tới {tally.sent}/{tally.total} đồng chí. "
             f"Đồng chí có thể nhắc lại sau {clock_time(stamp + REMIND_WINDOW)}.")
     return screen(request, text, [_report(entry, unit_id), BACK])
 

@@ -28,7 +28,7 @@ from handlers.shared.when import EXAMPLE, BadTime, parse_when
 from handlers.surveys.ui import CREATED, screen
 
 FLOW, STEP = "svc", "svc.set"
-REFUSAL = "Chức năng tạo khảo sát dành cho cán bộ có phạm vi quản lý."
+REFUSAL = "Chức năng này dành cho đồng chí được phân công phụ trách đơn vị."
 STALE = "Bản khảo sát đang soạn đã hết hạn hoặc đã mở. Đồng chí chọn «Tạo khảo sát» để soạn mới."
 PICKER = Picker("Tạo khảo sát", browse="svc.u", choose="svc.pick", keep_dialog=True)
 DAYS = (1, 3, 7, 14, 30)

@@ -33,7 +33,7 @@ async def created(request: Request) -> Outcome:
     """"Khảo sát đã tạo": latest surveys whose unit is in the cadre's scope."""
     tree, deps, now = await request.tree(), request.deps, request.now()
     if not access.top_scopes(request.me, Role.CADRE, tree):
-        raise access.Forbidden("Chức năng dành cho cán bộ có phạm vi quản lý.")
+        raise access.Forbidden("Chức năng này dành cho đồng chí được phân công phụ trách đơn vị.")
     buttons: list[Button] = []
     for survey_id in await deps.surveys.recent_ids():
         survey = await deps.surveys.get(survey_id)
@@ -123,7 +123,7 @@ async def close(request: Request) -> Outcome:
     """"Đóng khảo sát": ask first."""
     survey = await managed(request)
     text = (f"Đóng khảo sát <b>{esc(survey.title)}</b> ngay bây giờ? Sau khi đóng không nhận "
-            "thêm câu trả lời" + ("; dấu vết ai đã trả lời được xóa hẳn." if survey.anonymous
+            "thêm câu trả lời" + ("; thông tin ai đã trả lời được xóa hẳn." if survey.anonymous
                                   else "."))
     return screen(request, text, [Button("Đóng khảo sát", act("sv.cl2", survey.id)),
                                   _back(survey)])
