@@ -31,6 +31,7 @@ from bot.storage.embedded import EmbeddedStoreError
 
 ROLES = [r.value for r in Role]
 UNIT_HELP = "mã đơn vị (xem `dvbot units list`)"
+CONSOLE_LOG = "console.log"  # under DVBOT_DATA_DIR
 
 
 class CliError(Exception):
@@ -88,10 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         secrets = [s.get_secret_value() for s in (settings.telegram_token, settings.redis_url,
                                                    settings.webhook_secret) if s is not None]
         secrets += settings.zalo_secrets()
-        # The console is for people reading the bot's answers: keep routine INFO lines out.
-        quiet = args.command == "console" and settings.log_level == "INFO"
-        setup_logging("WARNING" if quiet else settings.log_level, secrets,
-                      settings.log_format)
+        # The console is a conversation: its log lines go to a file, never between the
+        # bot's answers (a "WARNING dvbot.dispatch: forbidden" line read like a reply).
+        log_file = settings.data_dir / CONSOLE_LOG if args.command == "console" else None
+        setup_logging(settings.log_level, secrets, settings.log_format, log_file)
         if args.command == "run":
             asyncio.run(run_bot(settings))
         elif args.command == "worker":
