@@ -27,7 +27,7 @@ async def show_profile(request: Request) -> Outcome:
         f"Đơn vị: {esc(tree.path(member.unit) or member.unit)}\n"
         f"Vai trò:\n" + "\n".join(f"• {r}" for r in roles) + "\n"
         f"Tham gia từ: {vn_datetime(member.joined_at, with_time=False)}\n"
-        f"Kênh liên lạc: {channels}\n"
+        f"Ứng dụng liên lạc: {channels}\n"
         f"Mã thành viên: <code>{esc(member.id)}</code>"
     )
     edit = request.incoming.action is not None

@@ -72,7 +72,7 @@ def _file_problem(file: FileRef, channel: str) -> str | None:
     if file.size > limit:
         return _too_big(file.size, limit)
     if file.fetch is None:
-        return "Kênh này chưa hỗ trợ gửi tệp. Xin đồng chí bấm Bỏ qua."
+        return "Ứng dụng này chưa hỗ trợ gửi tệp cho bot. Xin đồng chí bấm Bỏ qua."
     return None
 
 

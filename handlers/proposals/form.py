@@ -284,7 +284,7 @@ def _photo_problem(kind: str, mime: str, filename: str, size: int, limit: int, c
         return (f"Ảnh nặng {human_size(size)}, vượt giới hạn {human_size(limit)}. Chưa có gì "
                 "được lưu; xin đồng chí gửi ảnh nhỏ hơn.")
     if not fetchable:
-        return "Kênh này chưa hỗ trợ gửi ảnh. Đồng chí bấm «Xong» để tiếp tục."
+        return "Ứng dụng này chưa hỗ trợ gửi ảnh cho bot. Đồng chí bấm «Xong» để tiếp tục."
     return None
 
 

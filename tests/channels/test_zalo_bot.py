@@ -95,7 +95,7 @@ async def test_numbers_out_of_range_and_zero(standin: ZaloBotStandin, polling: R
     again = await say(standin, "42")
     assert f"từ 1 đến {count}" in again and "1. Văn bản chỉ đạo" in again
     profile = await say(standin, number_of(menu, "Thông tin của tôi"))
-    assert "Kênh liên lạc: Zalo" in profile
+    assert "Ứng dụng liên lạc: Zalo" in profile
     back = await say(standin, "0")
     assert "Menu chính" in back
     assert "Không có lệnh /khongco" in await say(standin, "/khongco")

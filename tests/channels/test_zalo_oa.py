@@ -139,7 +139,7 @@ async def test_more_than_five_options_are_paginated(oa: ZaloOaStandin,
     [profile] = await event(oa, url, str(len(options)))
     assert "Thông tin của tôi" in profile.text
     [me] = await event(oa, url, f"{ACTION_PREFIX}me")
-    assert "Kênh liên lạc: Zalo OA" in me.text
+    assert "Ứng dụng liên lạc: Zalo OA" in me.text
     [forged] = await event(oa, url, f"{ACTION_PREFIX}inv.x|../../etc")
     assert "không hợp lệ" in forged.text
 
