@@ -16,7 +16,7 @@ from bot.engine.actions import act
 from bot.engine.conversation import Dialog
 from bot.engine.messages import Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
-from bot.formatting import esc, nfc, vn_datetime
+from bot.formatting import esc, nfc, vn_datetime, vn_number
 from bot.org import access
 from bot.org.models import Role
 from bot.org.tree import OrgTree
@@ -66,7 +66,8 @@ async def compose(request: Request) -> Outcome:
     if problem is None and added:
         joined = f"{text}\n\n{added}" if text else added
         if len(joined) > MAX_LENGTH:
-            problem = (f"Nội dung sẽ dài {len(joined)} ký tự, vượt mức tối đa {MAX_LENGTH}. "
+            problem = (f"Nội dung sẽ dài {vn_number(len(joined))} ký tự, vượt mức tối đa "
+                       f"{vn_number(MAX_LENGTH)}. "
                        "Phần vừa gửi chưa được thêm; nội dung dài nên gửi dạng tệp đính kèm.")
         else:
             text = joined
