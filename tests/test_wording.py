@@ -7,6 +7,7 @@ import ast
 import re
 from pathlib import Path
 
+from bot import wording
 from bot.formatting import short, vn_day, vn_number
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,3 +96,16 @@ def test_numbers_dates_and_labels() -> None:
     label = short("Dân vận khéo trong cải cách thủ tục hành chính cấp xã", 44)
     assert label.endswith("…") and len(label) <= 44
     assert label == "Dân vận khéo trong cải cách thủ tục hành…"
+
+
+def test_one_option_is_named_not_ranged() -> None:
+    assert "từ 1 đến 1" not in wording.pick_number(1)
+    assert wording.pick_number(4) == "Xin đồng chí trả lời bằng một số từ 1 đến 4."
+
+
+def test_survey_intro_is_not_said_twice() -> None:
+    """Regression: the template's intro repeated (and overstated) the anonymity line the bot
+    adds itself, so "Khảo sát ẩn danh…" was printed twice."""
+    for path in (ROOT / "content" / "surveys").glob("*.yaml"):
+        assert "ẩn danh" not in path.read_text(encoding="utf-8").split("questions:")[0] \
+            .split("intro:", 1)[-1].split("anonymous:")[0].lower(), path.name

@@ -154,7 +154,7 @@ async def _current(request: Request, doc_id: str) -> tuple[Record, Material, Dia
     if (dialog is None or dialog.flow != FLOW or data.get("doc") != doc_id
             or data.get("digest") != record.digest):
         raise Forbidden("Bài tự kiểm tra này chưa bắt đầu hoặc đã thay đổi. "
-                        "Đồng chí mở lại tài liệu và bấm “Làm bài tự kiểm tra”.")
+                        "Đồng chí mở lại tài liệu và bấm «Làm bài tự kiểm tra».")
     return record, material, dialog
 
 
