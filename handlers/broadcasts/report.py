@@ -74,8 +74,8 @@ REASONS = {"blocked": "chặn bot", "deactivated": "tài khoản đã xóa",
            "chat_not_found": "không tìm thấy cuộc trò chuyện", "forbidden": "không được phép",
            "bad_request": "nền tảng từ chối tin", "no_account": "chưa có tài khoản nhận tin",
            "gave_up": "lỗi mạng kéo dài",
-           "zalo_window_closed": "Zalo OA: quá thời hạn được trả lời (người nhận lâu không "
-                                 "nhắn cho OA)",
+           "zalo_window_closed": "Zalo OA: đã quá thời hạn được nhắn tin (người nhận lâu không "
+                                 "tương tác với OA)",
            "zalo_not_follower": "Zalo OA: người nhận chưa quan tâm OA",
            "zalo_quota": "Zalo OA: hết hạn mức gửi tin"}
 
