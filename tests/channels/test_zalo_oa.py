@@ -313,4 +313,4 @@ async def test_broadcast_outside_the_reply_window_is_reported_with_its_reason(
         [report] = await oa.wait_sent("cadre")
         if "Lý do lỗi" in report.text:
             break
-    assert "Zalo OA: quá thời hạn được trả lời" in report.text and ": 1" in report.text
+    assert "Zalo OA: đã quá thời hạn được nhắn tin" in report.text and ": 1" in report.text
