@@ -39,7 +39,7 @@ def status_line(report: Report) -> str:
 async def list_mine(request: Request) -> Outcome:
     """The cadre's latest broadcasts with progress."""
     if not access.has_any(request.me, Role.CADRE):
-        raise access.Forbidden("Chức năng này dành cho cán bộ.")
+        raise access.Forbidden("Chức năng này dành cho đồng chí được phân công phụ trách đơn vị.")
     service = request.deps.broadcasts
     mine = await service.by_author(request.me.id)
     if not mine:

@@ -116,7 +116,7 @@ async def test_members_get_the_new_directive_and_a_reminder_over_http(live_bot: 
     assert "Đồng chí chưa xác nhận đã nghiên cứu <b>Nghị quyết 12-NQ/ĐU</b>" in text(reminder)
     [again] = await bot.press(CADRE, sent, button_data(sent, "Về báo cáo"))
     [wait] = await bot.press(CADRE, again, button_data(again, "Nhắc nhở"))
-    assert "Đã gửi nhắc nhở lúc" in text(wait) and "vui lòng chờ" in text(wait)
+    assert "Đã gửi nhắc nhở nghiên cứu" in text(wait) and "Tin nhắc đã tới" in text(wait)
 
     # One notice each to Alice and Bob, none to the author or to Dave outside the audience;
     # the reminder went to Bob and the cadre only.

@@ -109,7 +109,7 @@ async def test_duplicate_message_is_handled_once(standin: ZaloBotStandin,
     standin.user_sends(USER, "/help")
     first, second = await standin.wait_sent(USER, 2, timeout=5)
     assert "Thông tin của tôi" in first.text and "/me" in second.text
-    assert "Thông tin của tôi" not in second.text
+    assert "Họ và tên:" not in second.text
 
 
 async def test_long_replies_split_at_2000_characters(standin: ZaloBotStandin,

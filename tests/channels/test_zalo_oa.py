@@ -167,7 +167,7 @@ async def test_duplicate_event_is_handled_once(oa: ZaloOaStandin,
     assert await oa.post_event(url, once) == 200  # Zalo retries
     assert await oa.post_event(url, oa.event(USER, "/help")) == 200
     first, second = await oa.wait_sent(USER, 2)
-    assert "Thông tin của tôi" in first.text and "Thông tin của tôi" not in second.text
+    assert "Thông tin của tôi" in first.text and "Họ và tên:" not in second.text
 
 
 async def test_proposal_with_a_photo_by_buttons_and_uploaded_photos(

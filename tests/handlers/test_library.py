@@ -44,7 +44,7 @@ async def test_open_read_full_and_acknowledge(member: Chat, deps: Deps) -> None:
     await member.press_raw("dir")
     await member.press("25-NQ/TW")
     text = member.text
-    assert "Nghị quyết 25-NQ/TW" in text and "03/06/2013" in text
+    assert "Nghị quyết 25-NQ/TW" in text and "03/6/2013" in text
     assert "Tóm tắt" in text and "Nội dung chính" in text and "• Được Hội nghị" in text
     assert "› Kết luận 43-KL/TW" in member.labels()  # a related directive in the library
     await member.press("Đọc thêm")

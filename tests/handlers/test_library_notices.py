@@ -198,11 +198,11 @@ async def test_a_second_press_within_the_hour_sends_nothing(
     await chat.press_raw("cov.r|25-nq-tw|dbcs-a")
     await chat.press("Gửi nhắc nhở")
     await chat.press_raw("cov.rr|25-nq-tw|dbcs-a")  # pressed twice
-    assert "Đã gửi nhắc nhở lúc 15:00, vui lòng chờ" in chat.text
+    assert "Đã gửi nhắc nhở nghiên cứu Nghị quyết 25-NQ/TW lúc 15:00" in chat.text
     assert "có thể nhắc lại sau 16:00" in chat.text
     clock.advance(minutes=20)
     await chat.press_raw("cov.r|25-nq-tw|dbcs-a")  # "Nhắc nhở" again, later in the hour
-    assert "Đã gửi nhắc nhở lúc 15:00" in chat.text
+    assert "Đã gửi nhắc nhở nghiên cứu Nghị quyết 25-NQ/TW lúc 15:00" in chat.text
     assert len(await jobs(deps)) == 1
     sender = await deliver(deps, Keeping())
     assert sender.to("Nhắc nhở") == ["a0", "a2"]

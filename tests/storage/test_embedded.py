@@ -404,7 +404,7 @@ async def test_hung_server_is_not_replaced(running: EmbeddedValkey, data_dir: Pa
     os.kill(running.pid, signal.SIGSTOP)
     try:
         other = EmbeddedValkey(data_dir, start_timeout=0.5)
-        with pytest.raises(EmbeddedStoreError, match="does not answer"):
+        with pytest.raises(EmbeddedStoreError, match="không trả lời ở cổng"):
             await other.start()
         assert _recorded(data_dir) is not None
     finally:
