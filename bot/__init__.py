@@ -9,7 +9,8 @@ the ones listed before it, never one listed after it (`tests/test_quality.py` ch
 
     settings.py, formatting.py, wording.py   settings; text helpers; shared wording
     pydantic_vi.py      validation errors in Vietnamese (settings, units, content files)
-    storage/            Redis connection, the embedded Valkey, every key name (keys.py), atomics
+    storage/            Redis connection, the embedded Valkey (policy, server process, presence,
+                        plumbing), every key name (keys.py), atomic helpers
     engine/messages.py, engine/actions.py    the neutral vocabulary: Incoming, Reply, payloads
     org/models.py       units, members, grants, invites (pydantic models)
     privacy/            the deployment secret outside Redis; AES-GCM sealing of state at rest
