@@ -51,6 +51,31 @@ def split_text(value: str, limit: int) -> list[str]:
     return parts
 
 
+_OPEN_OR_CLOSE = re.compile(r"<(/?)(b|i|u|s|code|pre|a)(?:\s[^>]*)?>")
+_TAG_ROOM = 64  # closing and reopened tags added to a part
+
+
+def split_html(value: str, limit: int) -> list[str]:
+    """split_text for our HTML subset: never cut inside a tag, and a tag a cut leaves open is
+    closed at the end of its part and opened again at the start of the next (Telegram refuses
+    a message whose tags do not balance)."""
+    masked = _OPEN_OR_CLOSE.sub(lambda m: m.group(0).replace(" ", "\x00"), value)
+    parts = [p.replace("\x00", " ") for p in split_text(masked, limit - _TAG_ROOM)]
+    out: list[str] = []
+    carried: list[tuple[str, str]] = []  # (name, opening tag) still open
+    for part in parts:
+        text = "".join(tag for _, tag in carried) + part
+        stack: list[tuple[str, str]] = []
+        for match in _OPEN_OR_CLOSE.finditer(text):
+            if not match.group(1):
+                stack.append((match.group(2), match.group(0)))
+            elif stack and stack[-1][0] == match.group(2):
+                stack.pop()
+        out.append(text + "".join(f"</{name}>" for name, _ in reversed(stack)))
+        carried = stack
+    return out
+
+
 def vn_datetime(moment: datetime, *, with_time: bool = True) -> str:
     """Format in Vietnam time, as people there write it: 21/11/2026 14:05, 09/5/2024."""
     local = moment.astimezone(VIETNAM)

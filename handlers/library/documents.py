@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.engine.actions import act
 from bot.engine.messages import Attachment, Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
-from bot.formatting import esc, fold, split_text
+from bot.formatting import esc, fold, split_html
 from bot.library.audience import can_read
 from bot.library.files import message_limit
 from bot.library.markdown import link, render, without_title
@@ -53,7 +53,7 @@ async def read_full(request: Request) -> Outcome:
     header = "\n".join(f"<b>{esc(line)}</b>" for line in dict.fromkeys([doc.label, doc.title]))
     header += "\n\n"
     attachment, note = _attachment(request, doc)
-    parts = split_text(header + body + note, message_limit(request.incoming.channel))
+    parts = split_html(header + body + note, message_limit(request.incoming.channel))
     acked = await request.deps.library.has_acked(doc.id, request.me.id)
     # Buttons and the document ride on the last part: Telegram shows the buttons where the
     # reader finishes, and sends the file right after it.

@@ -132,3 +132,21 @@ def test_raw_html_and_unsafe_links_are_text() -> None:
 def test_plain_text_writes_links_out() -> None:
     text = to_plain(to_text("Xem [Báo Sơn La](https://baosonla.org.vn/a_b) và <https://x.vn>."))
     assert text == "Xem Báo Sơn La (https://baosonla.org.vn/a_b) và https://x.vn."
+
+
+def test_long_bodies_split_into_parts_telegram_accepts() -> None:
+    """A paragraph longer than a message, cut inside bold text or a link, still gives parts
+    whose tags balance and no part over the limit."""
+    from bot.formatting import split_html
+
+    bold = "**" + " ".join(["chữ đậm"] * 300) + "**"
+    body = bold + " " + "[" + " ".join(["liên kết dài"] * 50) + "](https://a.vn/x)"
+    html = to_html(body + "\n\n" + "đoạn thường " * 400)
+    parts = split_html(html, 1000)
+    assert len(parts) > 3
+    for part in parts:
+        assert len(part) <= 1000
+        well_formed(part)
+    joined = to_plain(" ".join(parts))
+    assert joined.count("chữ đậm") == 300 and "**" not in joined
+    assert sum(part.count('<a href="https://a.vn/x">') for part in parts) >= 2  # reopened
