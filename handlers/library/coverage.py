@@ -36,7 +36,8 @@ async def pick_directive(request: Request) -> Outcome:
     if not items:
         return screen(request, "Chưa có văn bản nào trong phạm vi của đồng chí.", [BACK])
     shown, nav, where = pager(items, page_arg(request, 0), "cov")
-    buttons = [Button(short(f"{e.so_hieu} · {e.title}"), act("cov.d", e.id)) for e in shown]
+    buttons = [Button(short(f"{e.so_hieu} · {e.short_title or e.title}"), act("cov.d", e.id))
+               for e in shown]
     text = f"<b>Báo cáo nghiên cứu</b>{where}\nChọn văn bản cần xem tình hình nghiên cứu:"
     return screen(request, text, [*buttons, *nav, BACK])
 

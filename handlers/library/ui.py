@@ -73,7 +73,8 @@ def vn_date(value: date | None) -> str:
 def item_button(entry: Entry, acked: set[str]) -> Button:
     """A list button that opens the document, ticked when already studied."""
     mark = "✓ " if entry.id in acked else ""
-    name = f"{entry.so_hieu} · {entry.title}" if entry.so_hieu else entry.title
+    title = entry.short_title or entry.title
+    name = f"{entry.so_hieu} · {title}" if entry.so_hieu else title
     return Button(mark + short(name), act("doc", entry.id))
 
 

@@ -181,3 +181,20 @@ async def test_file_sent_outside_any_form_is_refused(member: Chat) -> None:
                                          file=FileRef("f", "document", "a.pdf",
                                                       "application/pdf", 10)))
     assert "chưa cần tệp" in replies[0].text
+
+
+async def test_document_buttons_say_what_they_open(member: Chat) -> None:
+    """Regression: labels were the title cut at 44 characters ("25-NQ/TW · Về tăng cường và
+    đổi mới sự lãnh…"); documents now carry a short title for buttons."""
+    await member.press_raw("dir")
+    labels = member.labels()
+    await member.press("Trang sau")
+    labels += member.labels()
+    await member.say("/tailieu")
+    for topic in [label for label in member.labels() if "(" in label]:
+        await member.press(topic)
+        labels += member.labels()
+        await member.say("/tailieu")
+    assert "25-NQ/TW · Đổi mới lãnh đạo công tác dân vận" in labels
+    assert "Dân chủ ở cơ sở: từ Quy chế đến Luật" in labels
+    assert not [label for label in labels if "…" in label]
