@@ -45,8 +45,8 @@ def render(markdown: str, channel: str) -> str:
 def without_title(markdown: str, title: str) -> str:
     """The body without a first heading that only repeats the title shown above it."""
     first, _, rest = markdown.lstrip().partition("\n")
-    return rest.lstrip() if first.lstrip("#").strip() == title.strip() and first.startswith("#") \
-        else markdown
+    repeats = first.startswith("#") and first.lstrip("#").strip() == title.strip()
+    return rest.lstrip() if repeats else markdown
 
 
 def link(url: str, label: str | None = None) -> str:
