@@ -19,7 +19,7 @@ from tests.conftest import make_member
 from tests.handlers.chat import Chat
 
 EVERYONE = {"menu", "vanban", "tailieu", "timkiem", "tiendo", "khaosat", "dexuat", "mohinh",
-            "lienket", "me", "huy", "help"}
+            "lienket", "me", "huy", "help", "tamtu", "chuadoc"}
 
 
 def listed(chat: Chat) -> set[str]:
@@ -28,9 +28,10 @@ def listed(chat: Chat) -> set[str]:
 
 @pytest.mark.parametrize(("grants", "extra"), [
     ((), set()),
-    (((Role.CADRE, "cb-a1"),), {"thongbao"}),
-    (((Role.REVIEWER, "dbcs-a"),), {"thamdinh", "tracuu"}),
-    (((Role.ADMIN, "khoi"),), {"thongbao", "thamdinh", "tracuu"}),
+    (((Role.CADRE, "cb-a1"),), {"thongbao", "web"}),
+    (((Role.REVIEWER, "dbcs-a"),), {"thamdinh", "tracuu", "web"}),
+    (((Role.LISTENER, "dbcs-a"),), {"tamtucanbo"}),
+    (((Role.ADMIN, "khoi"),), {"thongbao", "thamdinh", "tracuu", "web", "tamtucanbo"}),
 ])
 async def test_help_lists_what_the_roles_allow(deps: Deps, grants: tuple[tuple[Role, str], ...],
                                               extra: set[str]) -> None:
@@ -47,7 +48,7 @@ async def test_unlisted_commands_are_refused(deps: Deps, caplog: pytest.LogCaptu
     """What /help leaves out for a plain member is what the server refuses them."""
     await make_member(deps, user_id="u", unit="cb-a1")
     chat = Chat(Dispatcher(build_router(), deps), "u")
-    for name in ("thongbao", "thamdinh"):
+    for name in ("thongbao", "thamdinh", "tamtucanbo"):
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="dvbot.dispatch"):
             await chat.say(f"/{name}")
