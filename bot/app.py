@@ -22,6 +22,7 @@ from bot.channels.console import ConsoleChannel, ConsoleSender, stdin_lines
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram import App, TelegramChannel, TelegramSender, build_application
 from bot.channels.telegram_ordered import ordered_telegram
+from bot.channels.telegram_start import initialized
 from bot.channels.webhook import HEALTH, ORDERED, build_web_app, telegram_path
 from bot.channels.zalo_bot import CHANNEL as ZALO_BOT
 from bot.channels.zalo_common import FileLinks, add_file_route
@@ -44,6 +45,7 @@ from bot.settings import Settings
 from bot.storage.connection import open_store
 from bot.storage.keys import Keys
 from bot.surveys.lifecycle import SurveyTimes
+from bot.tamtu.escalation import jobs as tamtu_jobs
 from bot.web.links import sign_in_url
 from bot.web.sessions import WebSessions
 from handlers import build_router
@@ -75,7 +77,7 @@ async def run_console(settings: Settings, *, demo: bool, stdin: TextIO = sys.std
         if demo:
             await load_demo(deps, settings.content_path() / "demo")
             user_id = ADMIN_ACCOUNT
-            stdout.write("Chế độ demo: dữ liệu mẫu, tách biệt với dữ liệu thật. "
+            stdout.write("Chế độ dùng thử: dữ liệu mẫu, tách biệt với dữ liệu thật. "
                          "Đồng chí đang đăng nhập với vai trò Quản trị.\n\n")
         console = ConsoleChannel(dispatcher, stdout, user_id=user_id, prompt=stdin.isatty())
         senders: list[tuple[Sender, RateLimiter | None]] = [
@@ -163,7 +165,7 @@ async def _telegram(settings: Settings, stack: contextlib.AsyncExitStack, *,
         return None
     application = build_application(settings.require_telegram(), settings.telegram_api_url,
                                      polling=polling)
-    await stack.enter_async_context(application)
+    await stack.enter_async_context(initialized(application, settings.telegram_api_url))
     return application
 
 
@@ -185,7 +187,8 @@ async def _web_server(settings: Settings, deps: Deps, channel: TelegramChannel |
     add_ops_routes(app, deps, channel_names(settings))  # /metrics
     ordered = None
     if channel is not None:  # per-account order across workers behind a balancer
-        ordered = app[ORDERED] = ordered_telegram(channel, deps.redis, deps.keys)
+        ordered = app[ORDERED] = ordered_telegram(channel, deps.redis, deps.keys,
+                                                    deps.sealer)
     for add_routes in zalo.routes:
         add_routes(app)
     app[HEALTH] = zalo.health  # /healthz names Zalo trouble an operator must fix
@@ -220,7 +223,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     async with open_store(settings) as redis:
         application = build_application(token, settings.telegram_api_url, polling=False)
-        async with application:
+        async with initialized(application, settings.telegram_api_url):
             deps = make_deps(settings, redis, username=application.bot.username)
             senders = [(TelegramSender(application.bot), telegram_limiter(deps, token))]
             async with running(*delivery_services(deps, senders)):
@@ -251,10 +254,12 @@ def delivery_services(deps: Deps,
                               lease=settings.sender_lease_seconds)
         worker = Worker(queue, MeteredSender(sender, deps.metrics), limiter,
                         concurrency=settings.sender_workers,
-                        on_done=deps.broadcasts.notify_author, reroute=reroute)
+                        on_done=deps.tamtu.notifier.after(deps.broadcasts.notify_author),
+                        reroute=reroute)
         services.append(worker.run)
     fire = by_kind({"bc": deps.broadcasts.fire,
-                    **SurveyTimes(deps).jobs()})  # survey opening/closing times
+                    **SurveyTimes(deps).jobs(),  # survey opening/closing times
+                    **tamtu_jobs(deps.tamtu, deps.units, deps.clock)})  # tâm tư
     services.append(Scheduler(deps.redis, deps.keys, fire, deps.clock).run)
     return services
 

@@ -31,6 +31,10 @@ from bot.proposals.year import DvkYear, load_config
 from bot.settings import Settings
 from bot.storage.keys import Keys
 from bot.surveys.store import SurveyStore
+from bot.tamtu.anonymity import Anonymity
+from bot.tamtu.notify import Notifier
+from bot.tamtu.service import Policy, TamtuService
+from bot.tamtu.topics import load_topics
 
 
 def utc_now() -> datetime:
@@ -72,6 +76,7 @@ class Deps:
     surveys: SurveyStore  # quick sentiment surveys (anonymous marks, tallies)
     sealer: Sealer  # seals state that ties a person to an anonymous answer, key not in Redis
     dvk: DvkYear  # the "Dân vận khéo" year: fields, criteria, registrations, replications
+    tamtu: TamtuService  # "tâm tư, kiến nghị" threads, queues and reports
     clock: Callable[[], datetime] = utc_now
     metrics: Metrics = field(default_factory=Metrics)  # this process's /metrics
 
@@ -99,6 +104,7 @@ def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> De
         sealer=Sealer(secret),
         # A broken dan-van-kheo.yaml falls back to the default fields; `content check` says why.
         dvk=DvkYear(redis, keys, load_config(settings.content_path())[0]),
+        tamtu=build_tamtu(settings, redis, keys, members, outbox, secret),
     )
 
 
@@ -108,6 +114,19 @@ def build_proposals(settings: Settings, redis: Redis, keys: Keys) -> ProposalSer
     return ProposalService(redis, ProposalStore(redis, keys), ReviewQueue(redis, keys),
                            Durability(redis), parse_levels(settings.proposal_levels),
                            claim_ms=int(settings.review_claim_minutes * 60_000))
+
+
+# --- tâm tư, kiến nghị -----------------------------------------------------------------
+def build_tamtu(settings: Settings, redis: Redis, keys: Keys, members: MemberStore,
+                outbox: Outbox, secret: bytes) -> TamtuService:
+    """Threads on this Redis, sealed with the deployment secret."""
+    anonymity = Anonymity(Sealer(secret), secret)
+    notifier = Notifier(redis, keys, members, outbox, anonymity,
+                        paid=settings.telegram_paid_rate > 0)
+    policy = Policy(k=settings.survey_min_group, escalate_days=settings.tamtu_escalate_days,
+                    daily_limit=settings.tamtu_daily_limit)
+    return TamtuService(redis, keys, anonymity, notifier, load_topics(settings.content_path()),
+                        policy)
 
 
 # --- surveys ---

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from bot.deps import Deps
 from bot.formatting import VIETNAM, to_plain
@@ -17,7 +18,7 @@ from bot.proposals.models import Proposal, State
 BATCH = 500
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     """Add the `proposals` subcommands to the dvbot parser."""
     proposals = sub.add_parser("proposals", help="đề xuất mô hình Dân vận khéo").add_subparsers(
         dest="action", required=True)

@@ -16,7 +16,7 @@ from bot.org.tree import OrgTree
 from bot.proposals.models import KINDS, Proposal, area_label
 from bot.proposals.render import criteria_text
 
-HEADER = ["Mã", "Tên mô hình", "Lĩnh vực", "Đơn vị", "Chủ thể thực hiện", "Tác giả",
+HEADER = ["Mã", "Tên mô hình", "Lĩnh vực", "Đơn vị", "Chủ thể thực hiện", "Người đề xuất",
           "Trạng thái", "Cấp đang xét", "Ngày gửi", "Cập nhật", "Cách làm", "Hiệu quả",
           "Số ảnh", "Trả lời chính thức", "Loại", "Quyết định công nhận", "Ngày quyết định",
           "Tiêu chí (lần xét gần nhất)"]

@@ -341,3 +341,35 @@ class Keys:
         """Sorted set: user ids whose inbox is not empty, scored by when it last became so
         (the sweeper drains those a killed worker left behind; its own slot, written apart)."""
         return f"{self.prefix}:inboxes:{channel}"
+
+    # --- tâm tư, kiến nghị -------------------------------------------------------------
+    # Nothing here names a member: a thread's sender is sealed inside its value, a member's
+    # own list and daily count sit under an HMAC of the member id keyed from the deployment
+    # secret (not in Redis), so a copy of the store alone cannot tell whose they are.
+    def tamtu_seq(self) -> str:
+        """Counter giving each thread its place in the queues (oldest first, no time)."""
+        return f"{self.prefix}:seq:tt"
+
+    def tamtu(self, code: str) -> str:
+        """String: one thread (Thread JSON: topic, unit, posts, state; the sender sealed)."""
+        return f"{self.prefix}:{{tt:{code}}}"
+
+    def tamtu_queue(self, unit_id: str) -> str:
+        """Sorted set: codes of the threads waiting for an answer at one unit, by arrival."""
+        return f"{self.prefix}:{{ttq:{unit_id}}}"
+
+    def tamtu_stats(self, month: str) -> str:
+        """Hash of one month's counters (`<unit>|<topic>|<anonymous>|<metric>`), YYYY-MM."""
+        return f"{self.prefix}:{{ttst:{month}}}"
+
+    def tamtu_mine(self, tag: str) -> str:
+        """String: a member's thread codes, sealed; `tag` is the member's keyed HMAC."""
+        return f"{self.prefix}:{{ttm:{tag}}}"
+
+    def tamtu_quota(self, tag: str) -> str:
+        """Counter with a TTL: new threads of one member on one day (`tag`: keyed HMAC)."""
+        return f"{self.prefix}:ttrl:{tag}"
+
+    def tamtu_rewritten(self) -> str:
+        """String with a TTL: an AOF rewrite was asked for lately (at most one per window)."""
+        return f"{self.prefix}:tamtu:aofrw"

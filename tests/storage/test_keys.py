@@ -173,3 +173,14 @@ def test_inbox_keys_share_the_account_slot() -> None:
     assert k.inbox("telegram", "123") == "dv:{u:telegram:123}:inbox"
     assert k.inbox_lock("telegram", "123") == "dv:{u:telegram:123}:drain"
     assert k.inboxes("telegram") == "dv:inboxes:telegram"
+
+
+def test_tamtu_keys_are_pinned_and_name_no_member() -> None:
+    k = Keys()
+    assert k.tamtu_seq() == "dv:seq:tt"
+    assert k.tamtu("TT-7KQ2MX") == "dv:{tt:TT-7KQ2MX}"
+    assert k.tamtu_queue("cb-a1") == "dv:{ttq:cb-a1}"
+    assert k.tamtu_stats("2026-11") == "dv:{ttst:2026-11}"
+    assert k.tamtu_mine("ab12") == "dv:{ttm:ab12}"
+    assert k.tamtu_quota("ab12") == "dv:ttrl:ab12"
+    assert k.tamtu_rewritten() == "dv:tamtu:aofrw"
