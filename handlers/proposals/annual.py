@@ -13,6 +13,7 @@ from bot.org import access
 from bot.org.models import Role
 from bot.proposals.annual import Annual, chart_png, every_proposal, gather, text, to_xlsx
 from handlers.account.menu import BACK
+from handlers.proposals.enrol import cadre
 from handlers.proposals.ui import arg, number
 
 NOT_CADRE = "Báo cáo phong trào dành cho đồng chí được phân công phụ trách đơn vị."
@@ -100,10 +101,10 @@ def _out(request: Request, report: Annual, ext: str) -> Path:
 
 def register(router: Router) -> None:
     """Register /baocao and its buttons."""
-    router.command("baocao", command, description="Báo cáo phong trào Dân vận khéo (cán bộ)")
+    router.command("baocao", command, description="Báo cáo phong trào Dân vận khéo (cán bộ)",
+                   visible=cadre)
     router.action("yr", show)
     router.action("yr.c", chart)
     router.action("yr.x", xlsx)
-    router.menu_item("Báo cáo Dân vận khéo", act("yr.me"), order=67,
-                     visible=lambda m: any(g.role in (Role.CADRE, Role.ADMIN) for g in m.grants))
+    router.menu_item("Báo cáo Dân vận khéo", act("yr.me"), order=67, visible=cadre)
     router.action("yr.me", command)

@@ -12,7 +12,7 @@ from bot.engine.messages import Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
 from bot.formatting import VIETNAM, esc, nfc, short
 from bot.org import access
-from bot.org.models import Role
+from bot.org.models import Member, Role
 from bot.org.tree import OrgTree
 from bot.proposals.models import KINDS, Draft
 from bot.proposals.year import Registration, in_scope
@@ -232,7 +232,8 @@ def _year(request: Request) -> int:
 
 def register(router: Router) -> None:
     """Register /dangky, its buttons and steps."""
-    router.command("dangky", overview, description="Đăng ký mô hình Dân vận khéo (cán bộ)")
+    router.command("dangky", overview, description="Đăng ký mô hình Dân vận khéo (cán bộ)",
+                   visible=cadre)
     router.action("reg", overview)
     router.action("reg.o", for_root)
     router.action("reg.n", new)
@@ -244,5 +245,9 @@ def register(router: Router) -> None:
     router.action("reg.dx", propose)
     router.step("reg.t", typed)
     router.step("reg.w", form.waiting)
-    router.menu_item("Đăng ký mô hình Dân vận khéo", act("reg"), order=66,
-                     visible=lambda m: any(g.role in (Role.CADRE, Role.ADMIN) for g in m.grants))
+    router.menu_item("Đăng ký mô hình Dân vận khéo", act("reg"), order=66, visible=cadre)
+
+
+def cadre(member: Member) -> bool:
+    """Cadres (and admins) register models and read the report."""
+    return access.has_any(member, Role.CADRE)
