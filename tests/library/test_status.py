@@ -107,7 +107,7 @@ async def test_banner_and_archive_by_typed_numbers(deps: Deps) -> None:
     assert "VĂN BẢN ĐÃ HẾT HIỆU LỰC từ ngày 30/7/2021" in member.text
     assert "hết hiệu lực từ 30/7/2021, được thay thế bởi Quyết định 23-QĐ/TW" in member.text
     assert "› Quyết định 23-QĐ/TW" in member.labels()
-    await type_number(member, "Đọc toàn văn")
+    await type_number(member, "Đọc thêm")
     assert member.text.startswith("⚠️ VĂN BẢN ĐÃ HẾT HIỆU LỰC")
     await member.press_raw("doc|23-qd-tw")
     assert "Tình trạng: còn hiệu lực" in member.text and "HẾT HIỆU LỰC" not in member.text
