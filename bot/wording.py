@@ -20,6 +20,9 @@ UNEXPECTED_FILE = (
 )
 UNSUPPORTED = "Bot chỉ hiểu tin nhắn chữ và các nút bấm. Đồng chí gõ /menu để mở menu chính."
 PICK_NUMBER = "Xin đồng chí trả lời bằng một số từ 1 đến {count}."
+PICK_PREFIX = "Xin đồng chí gõ #1 đến #{count} để chọn (số không có dấu # là nội dung)."
+NO_OPTIONS = ("Tin nhắn gần nhất của bot không có lựa chọn đánh số, nên bot chưa biết số này "
+              "chọn gì. Đồng chí gõ /menu để mở menu chính.")
 BUSY = "Tin nhắn trước của đồng chí vẫn đang được xử lý. Đồng chí vui lòng gửi lại sau giây lát."
 STORE_DOWN = (
     "Hệ thống lưu trữ đang tạm thời gián đoạn nên bot chưa ghi nhận được tin nhắn này. "

@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator
 from typing import TextIO
 
 from bot.delivery.sender import SendResult
+from bot.engine.conversation import ConversationStore
 from bot.engine.dispatcher import Dispatcher
 from bot.engine.errors import handle_safely
 from bot.engine.messages import Incoming, Reply
+from bot.engine.typed import keyed_lines, notice_arrives
 from bot.formatting import to_plain
 
 CHANNEL = "console"
@@ -26,7 +28,9 @@ def render(replies: list[Reply]) -> str:
             if attachment is not None:
                 lines.append(f"[{kind}: {attachment.filename}] {to_plain(attachment.caption)}")
         labels = [button.label for row in reply.buttons for button in row]
-        if index == numbered:
+        if reply.keyed:
+            lines += keyed_lines(reply)
+        elif index == numbered:
             lines += [f"{n}. {label}" for n, label in enumerate(labels, start=1)]
             lines.append("(Trả lời bằng số 1)" if len(labels) == 1
                          else f"(Trả lời bằng số 1–{len(labels)})")
@@ -95,14 +99,18 @@ class ConsoleSender:
     """Outbox deliveries (broadcasts) in `dvbot console`: the person at the terminal sees
     theirs printed; the demo's fictional members (`show=False`) simply count as delivered."""
 
-    def __init__(self, out: TextIO, channel: str = CHANNEL, *, show: bool = True) -> None:
+    def __init__(self, out: TextIO, channel: str = CHANNEL, *, show: bool = True,
+                 conversations: ConversationStore | None = None) -> None:
         self.channel = channel
         self._out = out
         self._show = show
+        self._conversations = conversations
 
     async def deliver(self, address: str, reply: Reply, *, paid: bool = False) -> SendResult:
-        """Print (or just accept) one message."""
+        """Print (or just accept) one message; its buttons mean what typing will do next."""
         if self._show:
+            if self._conversations is not None:
+                reply = await notice_arrives(self._conversations, self.channel, address, reply)
             self._out.write(f"[Tin nhắn mới]\n{render([reply])}\n\n")
             self._out.flush()
         return SendResult.sent()

@@ -292,7 +292,7 @@ def register(router: Router) -> None:
     """Register the compose flow and its menu item (cadres only)."""
     router.action("bc", begin)
     router.step("bc.text", compose, files=True)
-    router.step("bc.choose", choose_hint)
+    router.step("bc.choose", choose_hint, text=False)
     router.step("bc.time", typed_time)
     router.action("bc.next", after_content)
     router.action("bc.split", agree_split)

@@ -301,5 +301,5 @@ def register(router: Router) -> None:
     router.action("dvk.send", send)
     router.step("dvk.text", typed)
     router.step("dvk.photo", photo, files=True)
-    router.step("dvk.wait", waiting)
+    router.step("dvk.wait", waiting, text=False)
     router.menu_item("Đề xuất mô hình Dân vận khéo", act("dvk"), order=30)

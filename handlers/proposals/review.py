@@ -241,7 +241,7 @@ def register(router: Router) -> None:
     router.action("rv.h", show_history)
     router.step("rv.answer", answer)
     router.step("rv.note", note)
-    router.step("rv.confirm", waiting)
+    router.step("rv.confirm", waiting, text=False)
     router.menu_item("Thẩm định đề xuất", act("rv"), order=65,
                      visible=lambda m: any(g.role in (Role.REVIEWER, Role.ADMIN)
                                            for g in m.grants))

@@ -186,6 +186,7 @@ def _question(request: Request, survey: Survey, dialog: Dialog, lead: str = "") 
     """Show the dialog's current question with its answer buttons."""
     index: int = dialog.data["q"]
     question = survey.questions[index]
+    dialog = dialog.at(STEP, typing=question.kind is Kind.TEXT)  # digits answer a text question
     sid, q = survey.id, str(index)
     lines = [lead] if lead else []
     lines += [f"<b>Câu {index + 1}/{len(survey.questions)}.</b> {esc(question.text)}"]
@@ -213,6 +214,7 @@ def _question(request: Request, survey: Survey, dialog: Dialog, lead: str = "") 
 
 def _confirm(request: Request, survey: Survey, dialog: Dialog, lead: str = "") -> Outcome:
     """Every answer in words, then send / back / start over."""
+    dialog = dialog.at(STEP, typing=False)
     lines = [lead] if lead else []
     lines.append(f"<b>Xác nhận câu trả lời — {esc(survey.title)}</b>")
     for index, answer in enumerate(dialog.data["answers"]):
@@ -245,4 +247,4 @@ def register(router: Router) -> None:
     router.action("sv.b", back)
     router.action("sv.ok", submit)
     router.action("sv.re", restart)
-    router.step(STEP, typed)
+    router.step(STEP, typed, text=lambda d: bool(d.data.get("typing")))

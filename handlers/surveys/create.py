@@ -249,6 +249,6 @@ def register(router: Router) -> None:
     router.action("svc.pick", pick_unit)
     router.action("svc.t", toggle)
     router.action("svc.open", open_survey)
-    router.step(STEP, typed)
+    router.step(STEP, typed, text=lambda d: d.data.get("waiting") in ("opens", "closes"))
     router.menu_item("Tạo khảo sát", act("svc"), order=65,
                      visible=lambda m: access.has_any(m, Role.CADRE))

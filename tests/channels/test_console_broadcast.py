@@ -21,7 +21,7 @@ def menu_number(label: str) -> str:
 
 def test_demo_broadcast_by_typed_numbers(tmp_path: Path) -> None:
     lines = [menu_number("Gửi thông báo"), "Họp toàn thể đảng viên & người lao động",
-             "1",  # Tiếp tục: chọn người nhận
+             "#1",  # digits alone are text on this step: Tiếp tục: chọn người nhận
              "1",  # ✓ Chọn Đảng bộ Khối
              "5",  # Tiếp tục › (after the four audience options)
              "2",  # Không cần nút «Đã nhận»

@@ -137,10 +137,7 @@ async def test_only_some_roles(deps: Deps) -> None:
 
 async def choose(chat: Chat, label: str) -> None:
     """Type the number of the option whose label contains `label`."""
-    options = next(([b.label for row in r.buttons for b in row] for r in reversed(chat.replies)
-                    if r.buttons), [])
-    number = next(i for i, text in enumerate(options, start=1) if label in text)
-    await chat.say(str(number))
+    await chat.choose(label)
 
 
 async def test_the_whole_flow_by_typed_numbers(deps: Deps) -> None:
