@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from bot import wording
 from bot.deps import Deps
@@ -120,7 +121,11 @@ class Dispatcher:
         meant = typed.resolve(text, options, dialog_takes_text=self._takes_text(dialog),
                               in_dialog=dialog is not None and dialog.step in self.router.steps)
         if meant.kind == "pick":
-            outcome = await self._on_action(request, meant.action)
+            # From here on it is a button press, as if pressed: flows that tell typed text
+            # from a press (a skipped note) must not see the typed words as content.
+            pressed = Request(replace(request.incoming, text=None, action=meant.action),
+                              request.deps, request.router, request.member, dialog)
+            outcome = await self._on_action(pressed, meant.action)
             if meant.from_notice and outcome.dialog is None and dialog is not None:
                 outcome.dialog = dialog  # a notice's button never ends the dialog it interrupted
             return outcome
