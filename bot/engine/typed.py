@@ -22,7 +22,7 @@ from bot.engine.conversation import Busy, ConversationStore, Dialog, Options
 from bot.engine.messages import Button, Reply
 from bot.formatting import fold
 
-MAX_NOTICES = 8  # buttons of this many recent notices stay typeable by their words
+MAX_NOTICE_BUTTONS = 16  # the buttons of recent notices stay typeable by their words
 _SYMBOLS = re.compile(r"^[^\w]+|[^\w]+$")
 _PREFIXED = re.compile(r"^#\s*(\d{1,3})$")
 PREFIX, WORDS = "#", "words"  # Reply.keyed modes
@@ -129,31 +129,33 @@ def _flat(reply: Reply) -> list[Button]:
 
 async def notice_arrives(conversations: ConversationStore, channel: str, address: str,
                          reply: Reply) -> Reply:
-    """A notice with buttons is about to be shown to `address`: record what typing will mean,
-    and return the notice as it must be rendered (keyed when a dialog is open)."""
-    flat = _flat(reply)
-    if not flat:
-        return reply
+    """A notice is about to be shown to `address`: record what typing will mean next, and
+    return the notice as it must be rendered (its buttons by words when a dialog is open)."""
     try:
-        return await _record_notice(conversations, channel, address, reply, flat)
+        async with conversations.locked(channel, address, wait=5.0):
+            dialog = await conversations.dialog(channel, address)
+            options = await conversations.options(channel, address)
+            shown, after = _after_notice(reply, dialog, options)
+            if after != options:
+                await conversations.save_options(channel, address, after)
+            return shown
     except Busy:
         # The member's own message is being answered right now: don't take over its numbers.
-        return replace(reply, keyed=WORDS)
+        return replace(reply, keyed=WORDS) if reply.buttons else reply
 
 
-async def _record_notice(conversations: ConversationStore, channel: str, address: str,
-                         reply: Reply, flat: list[Button]) -> Reply:
-    async with conversations.locked(channel, address, wait=5.0):
-        dialog: Dialog | None = await conversations.dialog(channel, address)
-        options = await conversations.options(channel, address)
-        pairs = [[b.label, b.action] for b in flat]
-        notices = [*(options.notices if options else []), *pairs][-MAX_NOTICES * 2:]
-        if dialog is not None:
-            kept = options or Options(labels=[], actions=[])
-            await conversations.save_options(channel, address,
-                                             kept.model_copy(update={"notices": notices}))
-            return replace(reply, keyed=WORDS)
-        await conversations.save_options(channel, address, Options(
-            labels=[b.label for b in flat], actions=[b.action for b in flat],
-            notices=notices, notice=True))
-        return reply
+def _after_notice(reply: Reply, dialog: Dialog | None,
+                  options: Options | None) -> tuple[Reply, Options | None]:
+    """(the notice as shown, the options after it). Outside a dialog a notice replaces the
+    screen: its buttons become the numbers, or, without buttons, no number means anything.
+    Inside a dialog the dialog keeps its numbers and the notice answers to its words."""
+    flat = _flat(reply)
+    notices = list(options.notices) if options else []
+    notices = [*notices, *([b.label, b.action] for b in flat)][-MAX_NOTICE_BUTTONS:]
+    if dialog is not None:
+        if not flat:
+            return reply, options
+        kept = options or Options(labels=[], actions=[])
+        return replace(reply, keyed=WORDS), kept.model_copy(update={"notices": notices})
+    return reply, Options(labels=[b.label for b in flat], actions=[b.action for b in flat],
+                          notices=notices, notice=bool(flat))
