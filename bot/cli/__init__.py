@@ -14,6 +14,7 @@ from bot.channels.telegram import TelegramUnavailable, fetch_username
 from bot.cli import backup
 from bot.cli import content as content_cli
 from bot.cli import proposals as proposals_cli
+from bot.demo import UnknownPerson
 from bot.deps import Deps
 from bot.formatting import vn_datetime
 from bot.ops.backup import BackupError
@@ -44,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
                                   "token và giới hạn tốc độ với `dvbot run`")
     console = sub.add_parser("console", help="dùng bot trong terminal, không cần token")
     console.add_argument("--demo", action="store_true", help="nạp tổ chức mẫu, đăng nhập quản trị")
+    console.add_argument("--as", dest="person", default="admin", metavar="VAI",
+                         help="với --demo: đăng nhập là người mẫu này (admin, dangvien, canbo, "
+                              "thamdinh-coso, thamdinh-khoi)")
+    console.add_argument("--reset", action="store_true",
+                         help="với --demo: xóa dữ liệu demo cũ, nạp lại từ đầu")
 
     units = sub.add_parser("units", help="cây đơn vị").add_subparsers(dest="action", required=True)
     units.add_parser("import", help="nhập đơn vị từ tệp YAML").add_argument("file", type=Path)
@@ -92,7 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "worker":
             asyncio.run(run_worker(settings))
         elif args.command == "console":
-            asyncio.run(run_console(settings, demo=args.demo))
+            if (args.reset or args.person != "admin") and not args.demo:
+                raise CliError("--as và --reset chỉ dùng cùng --demo.")
+            asyncio.run(run_console(settings, demo=args.demo, person=args.person,
+                                    reset=args.reset))
         elif args.command == "backup":
             asyncio.run(backup.run_backup(settings, args))
         elif args.command == "restore":
@@ -101,9 +110,10 @@ def main(argv: list[str] | None = None) -> int:
             return content_cli.check(settings, args)  # needs no store
         else:
             asyncio.run(_admin(settings, args))
-    except (SettingsError, StoreUnavailable, EmbeddedStoreError, CliError, BackupError) as exc:
+    except (SettingsError, StoreUnavailable, EmbeddedStoreError, CliError, BackupError,
+            UnknownPerson) as exc:
         print(f"dvbot: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, SettingsError) else 1
+        return 2 if isinstance(exc, SettingsError | UnknownPerson) else 1
     except content_cli.ContentError as exc:
         content_cli.report_problems(exc.problems)
         return 1
