@@ -14,7 +14,7 @@ from bot.org.models import Role
 from bot.org.tree import OrgTree
 from bot.proposals.models import Decision, Limits, Proposal, State
 from bot.proposals.render import card, history, level_name, photos
-from bot.proposals.service import Refused
+from bot.proposals.service import OWN, Refused
 from handlers.account.cancel import CANCEL
 from handlers.account.menu import BACK
 from handlers.proposals.ui import arg, may_review, notify_author, number, refused, review_units
@@ -112,6 +112,8 @@ async def confirm(request: Request) -> Outcome:
     """Apply the decision once; the same button pressed again changes nothing."""
     code, version = arg(request, 0), number(request, 1)
     p = await _proposal(request, code)
+    if p.version != version:  # pressed again: it moved on (maybe out of this scope)
+        return refused(request, Refused("Đề xuất này đã được xử lý; không có gì thay đổi."))
     tree = await request.tree()
     if not may_review(request.me, p, tree):
         raise access.Forbidden(OUTSIDE)
@@ -191,6 +193,8 @@ async def _held(request: Request) -> tuple[Proposal, int]:
     version = number(request, 1)
     if not may_review(request.me, p, await request.tree()):
         raise access.Forbidden(OUTSIDE)
+    if p.author == request.me.id:
+        raise access.Forbidden(OWN)
     if p.state is State.WITHDRAWN:
         raise access.Forbidden("Đề xuất này đã được tác giả rút; không có gì thay đổi.")
     if p.version != version:
@@ -215,10 +219,13 @@ def _verb(decision: Decision, p: Proposal) -> str:
 
 def _card(request: Request, p: Proposal, tree: OrgTree) -> list[Reply]:
     version = str(p.version)
-    buttons = [Button(_verb(d, p), act("rv.d", p.code, version, d.value)) for d in Decision]
+    own = p.author == request.me.id
+    buttons = [] if own else [Button(_verb(d, p), act("rv.d", p.code, version, d.value))
+                              for d in Decision]
     buttons += [Button("Lịch sử xử lý", act("rv.h", p.code)), BACK]
+    text = card(p, tree) + (f"\n\n<i>{OWN}</i>" if own else "")
     return [*photos(p, request.deps.library.files, p.code),
-            Reply(card(p, tree), buttons=rows(*buttons))]
+            Reply(text, buttons=rows(*buttons))]
 
 
 def _age(seconds: float) -> str:
