@@ -67,7 +67,8 @@ class SurveyTimes:
     async def announce(self, survey: Survey, tree: OrgTree) -> tuple[int, int]:
         """Notify the snapshot of an open survey; returns (queued, without an account)."""
         deps = self._deps
-        ids = await deps.surveys.audience_ids(tree, survey.unit)
+        ids = await deps.surveys.audience_ids(tree, survey.unit,
+                                              without=await deps.surveys.author_of(survey.id))
         targets, skipped = await recipients(deps.members, tree, survey, ids)
         name = tree.units[survey.unit].name if survey.unit in tree.units else survey.unit
         await deps.outbox.enqueue(f"sv-{survey.id}", targets, [opening_message(survey, name)],

@@ -176,7 +176,7 @@ async def preview(request: Request) -> Outcome:
     b = draft_broadcast(request.me, draft, request.now())
     if b.at < b.created_at:
         return _past(b, draft)
-    recipients = await request.deps.broadcasts.audience(tree, b.unit, b.roles)
+    recipients = await request.deps.broadcasts.audience(tree, b.unit, b.roles, request.me.id)
     reachable = sum(1 for r in recipients if r.channel)
     nonce = secrets.token_hex(4)
     draft = draft.at("bc.choose", nonce=nonce)

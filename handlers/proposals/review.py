@@ -12,7 +12,7 @@ from bot.formatting import esc, nfc
 from bot.org import access
 from bot.org.models import Role
 from bot.org.tree import OrgTree
-from bot.proposals.models import Decision, Limits, Proposal, State
+from bot.proposals.models import Decision, Limits, Proposal, State, typed_code
 from bot.proposals.render import card, history, level_name, photos
 from bot.proposals.service import OWN, Refused
 from handlers.account.cancel import CANCEL
@@ -156,7 +156,8 @@ async def lookup(request: Request) -> Outcome:
     """`/tracuu DVK-2026-00042`: a proposal's card and history, for reviewers/admins."""
     if not request.args:
         return Outcome([Reply("Cú pháp: <code>/tracuu DVK-2026-00042</code>")])
-    p = await _proposal(request, request.args[0].upper()[:20])
+    typed = " ".join(request.args)[:40]
+    p = await _proposal(request, typed_code(typed) or typed.upper())
     tree = await request.tree()
     if not access.can(request.me, Role.REVIEWER, p.unit, tree):
         raise access.Forbidden(OUTSIDE)

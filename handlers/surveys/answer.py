@@ -95,8 +95,11 @@ async def back(request: Request) -> Outcome:
     answers = list(dialog.data["answers"])
     if not answers:
         return _question(request, survey, dialog, "Đây là câu hỏi đầu tiên.")
-    answers.pop()
-    return _question(request, survey, dialog.at(STEP, q=len(answers), answers=answers, picked=[]))
+    last = answers.pop()
+    # A multiple-choice answer comes back ticked, so going back does not lose the choices.
+    picked = list(last) if isinstance(last, list) else []
+    return _question(request, survey, dialog.at(STEP, q=len(answers), answers=answers,
+                                                picked=picked))
 
 
 async def submit(request: Request) -> Outcome:

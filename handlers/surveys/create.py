@@ -121,7 +121,8 @@ async def open_survey(request: Request) -> Outcome:
         return await _settings(request, spec, problem="Giờ đóng phải sau giờ mở. Xin đồng chí "
                                "đổi giờ mở hoặc giờ đóng.")
     survey = await deps.surveys.open(spec, unit=unit_id, author_name=request.me.name,
-                                     tree=tree, now=now, closes_at=closes, opens_at=opens)
+                                     tree=tree, now=now, closes_at=closes, opens_at=opens,
+                                     author=request.me.id)
     times = SurveyTimes(deps)
     await times.schedule(survey, request.me.id, now)
     await deps.audit.record(request.me.id, "survey_open", id=survey.id, unit=unit_id,
@@ -193,7 +194,8 @@ async def _settings(request: Request, spec: Spec, problem: str = "") -> Outcome:
     assert dialog is not None
     unit_id = str(dialog.data.get("unit"))
     tree = await request.tree()
-    audience = len(await request.deps.surveys.audience_ids(tree, unit_id))
+    audience = len(await request.deps.surveys.audience_ids(tree, unit_id,
+                                                           without=request.me.id))
     opens, closes = _times(dialog, spec, request.now())
     explicit = dialog.data.get("closes") is not None
     questions = "\n".join(f"{i + 1}. {esc(q.text)} <i>({q.kind.label})</i>"

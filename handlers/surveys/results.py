@@ -106,7 +106,7 @@ async def remind(request: Request) -> Outcome:
         return screen(request, "Đã gửi nhắc nhở trong vòng một giờ qua; đồng chí vui lòng "
                                "nhắc lại sau.", [_back(survey)])
     pending = await deps.surveys.unanswered(survey, await deps.surveys.audience_ids(
-        tree, survey.unit))
+        tree, survey.unit, without=await deps.surveys.author_of(survey.id)))
     targets, skipped = await recipients(deps.members, tree, survey, pending)
     await deps.outbox.enqueue(f"sv-{survey.id}.rm-{stamp}", targets, [reminder_message(survey)],
                               paid=deps.settings.telegram_paid_rate > 0)

@@ -33,9 +33,10 @@ def test_demo_broadcast_by_typed_numbers(tmp_path: Path) -> None:
     out = result.stdout
     assert f"{lines[0]}. Gửi thông báo" in out
     people = len(demo_people(Path(__file__).parents[2] / "content" / "demo"))
-    assert f"Số người nhận: {people} đồng chí" in out
+    assert f"Số người nhận: {people - 1} đồng chí" in out  # everyone but the author
     assert "Đã xác nhận thông báo #1" in out
-    # Delivered by the console's own sender before it exited: the admin's copy is printed.
-    assert "[Tin nhắn mới]\nTHÔNG BÁO — Đảng bộ Khối các cơ quan tỉnh (demo)" in out
-    assert "Họp toàn thể đảng viên & người lao động" in out
+    # Delivered by the console's own sender before it exited: the author is told it went out,
+    # and gets no copy of their own announcement.
+    assert "[Tin nhắn mới]\nThông báo #1 đã gửi xong" in out
+    assert "[Tin nhắn mới]\nTHÔNG BÁO — Đảng bộ Khối" not in out
     assert "Traceback" not in result.stderr
