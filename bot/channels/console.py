@@ -174,6 +174,11 @@ class ConsoleChannel:
             await self.say(line)
 
     async def _step_takes_lines(self) -> bool:
+        # Shielded: a Ctrl-C landing on this read must stop the console at once (a cancelled
+        # read can leave the client waiting on its connection forever).
+        return await asyncio.shield(self._lines_step())
+
+    async def _lines_step(self) -> bool:
         dialog = await self._dispatcher.deps.conversations.dialog(CHANNEL, self.user_id)
         step = self._dispatcher.router.steps.get(dialog.step) if dialog else None
         return step is not None and step.lines
