@@ -119,3 +119,20 @@ async def test_the_author_is_not_in_the_audience_of_what_they_send(deps: Deps) -
         author_name=cadre.name, tree=tree, now=now, closes_at=now + timedelta(1),
         author=cadre.id)
     assert survey.audience == 1
+
+
+def test_no_quiz_explanation_gives_away_a_later_answer() -> None:
+    from pathlib import Path
+
+    from bot.library.loader import load_library
+    loaded = load_library(Path(__file__).parents[2] / "content")
+    leaks = []
+    for item in loaded.docs:
+        quiz = getattr(item.doc, "quiz", None) or []
+        for i, asked in enumerate(quiz):
+            for later in quiz[i + 1:]:
+                for n in later.correct:
+                    answer = later.options[n - 1]
+                    if len(answer) >= 4 and answer.casefold() in asked.explanation.casefold():
+                        leaks.append(f"{item.origin}: câu {i + 1} lộ «{answer}»")
+    assert leaks == []  # was: dan-van-kheo's first explanation named the fifth answer
