@@ -136,3 +136,56 @@ def test_no_quiz_explanation_gives_away_a_later_answer() -> None:
                     if len(answer) >= 4 and answer.casefold() in asked.explanation.casefold():
                         leaks.append(f"{item.origin}: câu {i + 1} lộ «{answer}»")
     assert leaks == []  # was: dan-van-kheo's first explanation named the fifth answer
+
+
+async def _settings_screen(deps: Deps, unit: str) -> Chat:
+    """A cadre of dbcs-a at the survey settings screen for `unit` (console, numbers)."""
+    await make_member(deps, channel="console", user_id="c", unit="dbcs-a",
+                      grants=((Role.CADRE, "dbcs-a"),))
+    chat = chat_of(deps, "c", console=True)
+    await chat.say("/menu")
+    await chat.choose("Tạo khảo sát")
+    await chat.choose("tâm tư")
+    if unit != "dbcs-a":
+        await chat.choose("Chi bộ A1")
+    await chat.choose("✓ Chọn")
+    assert "Xem trước khảo sát" in chat.text
+    return chat
+
+
+async def test_toggling_settings_never_moves_option_numbers(deps: Deps) -> None:
+    chat = await _settings_screen(deps, "dbcs-a")
+    before = chat.labels()
+    await chat.choose("Ẩn danh: Có")  # was: a row appeared, every later number moved
+    after = chat.labels()
+    assert len(after) == len(before)
+    assert [label.split(":")[0] for label in after] == [label.split(":")[0] for label in before]
+
+
+async def test_a_closing_time_replaces_the_stale_duration(deps: Deps) -> None:
+    chat = await _settings_screen(deps, "dbcs-a")
+    await chat.choose("Nhập giờ đóng")
+    await chat.say("26/11/2026 23:45")
+    assert "Hạn trả lời: 26/11/2026 23:45" in chat.text
+    assert not any(label.startswith("Thời hạn: 7 ngày") for label in chat.labels())
+    assert "Thời hạn: đến 26/11/2026 23:45 (đổi thành số ngày)" in chat.labels()
+
+
+async def test_an_anonymous_survey_to_a_small_unit_is_warned(deps: Deps) -> None:
+    for i in range(3):
+        await make_member(deps, user_id=f"m{i}", unit="cb-a1")
+    chat = await _settings_screen(deps, "cb-a1")
+    assert "chỉ có 3 đồng chí, ít hơn 5" in chat.text and "không bao giờ hiển thị" in chat.text
+    await chat.choose("Ẩn danh: Có")  # named: results can be shown, no warning
+    assert "không bao giờ hiển thị" not in chat.text
+
+
+async def test_a_scheduled_survey_is_not_called_closed(deps: Deps) -> None:
+    chat = await _settings_screen(deps, "dbcs-a")
+    await chat.choose("đổi giờ mở")
+    await chat.say("22/11/2026 09:00")
+    await chat.choose("Mở khảo sát")
+    assert "Đã hẹn mở khảo sát" in chat.text
+    await chat.choose("Xem kết quả")  # was: "đã đóng lúc <a future time>", "Đã trả lời: 0/0"
+    assert "Hẹn mở lúc 22/11/2026 09:00" in chat.text
+    assert "đã đóng" not in chat.text and "0/0" not in chat.text
