@@ -260,7 +260,7 @@ def delivery_services(deps: Deps,
     return services
 
 
-async def settle(deps: Deps, channels: list[str], timeout: float = 3.0) -> None:  # noqa: ASYNC109
+async def settle(deps: Deps, channels: list[str], timeout: float = 10.0) -> None:  # noqa: ASYNC109
     """Give deliveries due now a moment to go out before the console exits (piped demos)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
