@@ -8,6 +8,7 @@ The layout, one line per folder, from the bottom layer up. A module may import i
 the ones listed before it, never one listed after it (`tests/test_quality.py` checks it):
 
     settings.py, formatting.py, wording.py   settings; text helpers; shared wording
+    pydantic_vi.py      validation errors in Vietnamese (settings, units, content files)
     storage/            Redis connection, the embedded Valkey (policy, server process, presence,
                         plumbing), every key name (keys.py), atomic helpers
     engine/messages.py, engine/actions.py    the neutral vocabulary: Incoming, Reply, payloads
@@ -19,6 +20,7 @@ the ones listed before it, never one listed after it (`tests/test_quality.py` ch
     surveys/            surveys: store, anonymous marks, results with suppression, exports
     proposals/          "Dân vận khéo" proposals: queue, review levels, gallery, exports
     broadcasts/         cadres' announcements: stored, fired, cancelled, reported
+    tamtu/              "tâm tư, kiến nghị": threads, sealed senders, queues, reports
     delivery/           the outbox: delivery streams, rate limits, workers, the scheduler
     ops/                audit stream, logs, metrics, backup and restore
     engine/conversation.py   per-account dialog state, numbered options and the lock
@@ -26,7 +28,7 @@ the ones listed before it, never one listed after it (`tests/test_quality.py` ch
     deps.py             the bundle of services a flow may use, built once per process
     engine/             router, dispatcher (lock → dialog → flow → save), error handling
     ../handlers/        the flows, one package per capability (account, library, surveys,
-                        proposals, broadcasts) and `shared` UI pieces
+                        proposals, broadcasts, tamtu) and `shared` UI pieces
     channels/           Telegram, Zalo Bot Platform, Zalo OA, console; webhook server
     ops/web.py, demo.py the health/metrics endpoints; the demo organization
     app.py              the lifecycle: store, deps, channels, web server, background tasks

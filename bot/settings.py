@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot import pydantic_vi
+
 OFFICIAL_TELEGRAM_API = "https://api.telegram.org"
 OFFICIAL_ZALO_BOT_API = "https://bot-api.zaloplatforms.com"
 OFFICIAL_ZALO_OA_API = "https://openapi.zalo.me"
@@ -22,7 +24,8 @@ class Settings(BaseSettings):
     """Everything an operator configures. Built once at start-up and passed down."""
 
     model_config = SettingsConfigDict(
-        env_prefix="DVBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="DVBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        env_ignore_empty=True,  # `DVBOT_X=` (as in .env.example) means "not set": the default
     )
 
     telegram_token: SecretStr | None = None
@@ -73,6 +76,14 @@ class Settings(BaseSettings):
     zalo_oa_api_url: str = OFFICIAL_ZALO_OA_API
     zalo_oa_oauth_url: str = OFFICIAL_ZALO_OAUTH
     zalo_oa_rate: float = Field(default=20, gt=0, le=1000)  # ~4,000 requests/min per app
+    # Zalo bills OA messages sent 48 h to 7 days after the member last wrote (a funded Zalo
+    # Cloud Account is needed). Off: such members are counted unreachable instead.
+    zalo_oa_billed: bool = False
+    # The secret the Zalo Bot Platform sends with webhook calls; default: derived from
+    # DVBOT_WEBHOOK_SECRET (one-way), never that secret itself, which authenticates Telegram.
+    zalo_bot_webhook_secret: SecretStr | None = None
+    # The zalo_verifier<code>.html file Zalo gives for domain verification, served at "/".
+    zalo_verifier_file: Path | None = None
     # Public base URL of this server, for links to files the bot sends on Zalo (photos go as
     # URLs there); default: the origin of DVBOT_WEBHOOK_URL.
     public_url: str | None = None
@@ -83,6 +94,12 @@ class Settings(BaseSettings):
     # Deployment secret keying the "already answered" marks; kept out of Redis so Redis alone
     # cannot link a person to a mark. Empty: a random key in DATA_DIR/survey-secret.key (0600).
     survey_secret: SecretStr | None = None
+
+    # --- tâm tư, kiến nghị ------------------------------------------------------------
+    # A thread left unanswered this many days goes up to the level above (and shows overdue).
+    tamtu_escalate_days: int = Field(default=7, ge=1, le=90)
+    # New threads one member may open per day (counted under a keyed HMAC, not their id).
+    tamtu_daily_limit: int = Field(default=5, ge=1, le=100)
 
     # --- operations ------------------------------------------------------------------
     log_format: Literal["text", "json"] = "text"  # json: one object per line, with request_id
@@ -106,6 +123,30 @@ class Settings(BaseSettings):
     @classmethod
     def _webhook_url(cls, value: str | None) -> str | None:
         return _http_url(value) if value else None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked here so a typo stops start-up with one line instead of redis-py's traceback;
+        # the value itself is never echoed (it may hold a password).
+        schemes = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
+        if value is not None and not value.get_secret_value().startswith(schemes):
+            raise ValueError("phải bắt đầu bằng redis://, rediss://, unix:// hoặc "
+                             "redis+cluster:// (để trống: dùng Valkey nhúng)")
+        return value
+
+    @field_validator("zalo_bot_webhook_secret", "zalo_verifier_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("zalo_bot_webhook_secret")
+    @classmethod
+    def _zalo_secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Zalo's setWebhook takes a secret_token of 8-256 characters.
+        if value is not None and not 8 <= len(value.get_secret_value()) <= 256:
+            raise ValueError("cần 8–256 ký tự")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -165,14 +206,14 @@ class Settings(BaseSettings):
         given = [name for name, value in fields.items() if value]
         if given and len(given) < len(fields):
             missing = ", ".join(f"DVBOT_{n}" for n in fields if n not in given)
-            raise SettingsError(f"Thiếu {missing}: Zalo OA cần đủ app id, khoá bí mật và token.")
+            raise SettingsError(f"Thiếu {missing}: Zalo OA cần đủ app id, khóa bí mật và token.")
         return bool(given)
 
     def require_channel(self) -> None:
         """`dvbot run` needs at least one platform."""
         if not (self.has_telegram() or self.has_zalo_bot() or self.has_zalo_oa()):
             self.require_telegram()  # explains the missing token
-            raise SettingsError("Chưa cấu hình kênh nào.")  # pragma: no cover
+            raise SettingsError("Chưa cấu hình ứng dụng nhắn tin nào.")  # pragma: no cover
 
     def zalo_secrets(self) -> list[str]:
         """Zalo secrets to scrub from logs."""
@@ -204,6 +245,6 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "?"
         raise SettingsError(
-            f"Cấu hình sai: DVBOT_{field.upper()} — {first['msg']}"
+            f"Cấu hình sai: DVBOT_{field.upper()} — {pydantic_vi.message(first)}"
             + (f" (và {exc.error_count() - 1} lỗi khác)" if exc.error_count() > 1 else "")
         ) from None

@@ -10,15 +10,18 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.app import make_deps, run_bot, run_console, run_worker
-from bot.channels.telegram import TelegramUnavailable, fetch_username
+from bot.channels.telegram import fetch_username
+from bot.channels.telegram_start import TelegramUnavailable
 from bot.cli import backup
 from bot.cli import content as content_cli
 from bot.cli import proposals as proposals_cli
+from bot.cli.parser import VnArgumentParser
 from bot.demo import UnknownPerson
 from bot.deps import Deps
 from bot.formatting import vn_datetime
 from bot.ops.backup import BackupError
 from bot.ops.logs import setup_logging
+from bot.org.access import is_staff
 from bot.org.invites import normalize_code
 from bot.org.members import MemberNotFound
 from bot.org.models import Grant, Role
@@ -27,8 +30,12 @@ from bot.proposals.levels import parse_levels
 from bot.settings import Settings, SettingsError, load_settings
 from bot.storage.connection import StoreUnavailable, open_store
 from bot.storage.embedded import EmbeddedStoreError
+from bot.web.links import sign_in_url
+from bot.web.sessions import WebSessions
 
 ROLES = [r.value for r in Role]
+UNIT_HELP = "mã đơn vị (xem `dvbot units list`)"
+CONSOLE_LOG = "console.log"  # under DVBOT_DATA_DIR
 
 
 class CliError(Exception):
@@ -37,7 +44,7 @@ class CliError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     """All subcommands."""
-    parser = argparse.ArgumentParser(prog="dvbot", description="Chatbot công tác dân vận.")
+    parser = VnArgumentParser(prog="dvbot", description="Chatbot công tác dân vận.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="LỆNH")
     sub.add_parser("run", help="chạy bot Telegram (long polling, hoặc webhook nếu đặt "
                                "DVBOT_WEBHOOK_URL)")
@@ -50,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
                               "thamdinh-coso, thamdinh-khoi)")
     console.add_argument("--reset", action="store_true",
                          help="với --demo: xóa dữ liệu demo cũ, nạp lại từ đầu")
+    console.add_argument("--web", action="store_true",
+                         help="mở cả bảng điều khiển (DVBOT_HTTP_PORT), in đường dẫn đăng nhập")
+    web_link = sub.add_parser("web-link", help="in đường dẫn đăng nhập bảng điều khiển (một lần, "
+                                               "10 phút) cho một cán bộ")
+    web_link.add_argument("--member", required=True,
+                          help="mã thành viên (xem `dvbot members list`)")
 
     units = sub.add_parser("units", help="cây đơn vị").add_subparsers(dest="action", required=True)
     units.add_parser("import", help="nhập đơn vị từ tệp YAML").add_argument("file", type=Path)
@@ -57,12 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     members = sub.add_parser("members", help="đảng viên").add_subparsers(dest="action",
                                                                           required=True)
-    members.add_parser("list", help="liệt kê đảng viên").add_argument("--unit")
+    members.add_parser("list", help="liệt kê đảng viên").add_argument(
+        "--unit", help="chỉ đơn vị này và các đơn vị trực thuộc")
 
     invite = sub.add_parser("invite", help="mã mời").add_subparsers(dest="action", required=True)
     create = invite.add_parser("create", help="tạo mã mời")
-    create.add_argument("--unit", required=True)
-    create.add_argument("--role", choices=ROLES, default="member")
+    create.add_argument("--unit", required=True, help=UNIT_HELP)
+    create.add_argument("--role", choices=ROLES, default="member",
+                        help="vai trò của người được mời (mặc định member: đảng viên)")
     create.add_argument("--uses", type=int, default=1, help="số người được dùng (mặc định 1)")
     create.add_argument("--days", type=int, help="số ngày hiệu lực (mặc định DVBOT_INVITE_DAYS)")
     invite.add_parser("list", help="liệt kê mã mời").add_argument("--unit")
@@ -72,8 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("grant", "giao vai trò"), ("revoke", "thu hồi vai trò")):
         cmd = roles.add_parser(name, help=text)
         cmd.add_argument("member", help="mã thành viên (xem `dvbot members list`)")
-        cmd.add_argument("role", choices=ROLES[1:])
-        cmd.add_argument("--unit", required=True)
+        cmd.add_argument("role", choices=ROLES[1:], help="vai trò")
+        cmd.add_argument("--unit", required=True, help=UNIT_HELP)
     content_cli.add_parser(sub)  # `dvbot content check|import`
     proposals_cli.add_parser(sub)  # `dvbot proposals export`
     backup.add_parsers(sub)  # `dvbot backup FILE`, `dvbot restore FILE`
@@ -89,10 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         secrets = [s.get_secret_value() for s in (settings.telegram_token, settings.redis_url,
                                                    settings.webhook_secret) if s is not None]
         secrets += settings.zalo_secrets()
-        # The console is for people reading the bot's answers: keep routine INFO lines out.
-        quiet = args.command == "console" and settings.log_level == "INFO"
-        setup_logging("WARNING" if quiet else settings.log_level, secrets,
-                      settings.log_format)
+        # The console is a conversation: its log lines go to a file, never between the
+        # bot's answers (a "WARNING dvbot.dispatch: forbidden" line read like a reply).
+        log_file = settings.data_dir / CONSOLE_LOG if args.command == "console" else None
+        setup_logging(settings.log_level, secrets, settings.log_format, log_file)
         if args.command == "run":
             asyncio.run(run_bot(settings))
         elif args.command == "worker":
@@ -101,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
             if (args.reset or args.person != "admin") and not args.demo:
                 raise CliError("--as và --reset chỉ dùng cùng --demo.")
             asyncio.run(run_console(settings, demo=args.demo, person=args.person,
-                                    reset=args.reset))
+                                    reset=args.reset, web=args.web))
+        elif args.command == "web-link":
+            asyncio.run(_web_link(settings, args))
         elif args.command == "backup":
             asyncio.run(backup.run_backup(settings, args))
         elif args.command == "restore":
@@ -111,9 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             asyncio.run(_admin(settings, args))
     except (SettingsError, StoreUnavailable, EmbeddedStoreError, CliError, BackupError,
-            UnknownPerson) as exc:
+            TelegramUnavailable, UnknownPerson) as exc:
         print(f"dvbot: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, SettingsError | UnknownPerson) else 1
+        return 2 if isinstance(exc, SettingsError | TelegramUnavailable | UnknownPerson) else 1
     except content_cli.ContentError as exc:
         content_cli.report_problems(exc.problems)
         return 1
@@ -161,8 +178,15 @@ async def units_list(deps: Deps, _args: argparse.Namespace) -> None:
 
 
 async def members_list(deps: Deps, args: argparse.Namespace) -> None:
-    """Print members with id, unit and roles."""
-    for m in await deps.members.list(unit=args.unit):
+    """Print members with id, unit and roles; --unit means that unit and every unit below."""
+    if args.unit is None:
+        found = await deps.members.list()
+    else:
+        tree = await deps.units.tree()
+        if tree.get(args.unit) is None:
+            raise CliError(f"không có đơn vị {args.unit!r} (xem `dvbot units list`)")
+        found = [m for unit in tree.subtree(args.unit) for m in await deps.members.list(unit)]
+    for m in found:
         roles = ", ".join(f"{g.role.value}@{g.unit}" for g in m.grants) or "member"
         print(f"{m.id}\t{m.name}\t{m.unit}\t{roles}")
 
@@ -185,12 +209,13 @@ async def invite_create(deps: Deps, args: argparse.Namespace) -> None:
     print(f"Mã mời: {invite.code}")
     print(f"Đơn vị: {tree.path(args.unit)} — vai trò {Role(args.role).label}, "
           f"{args.uses} lượt, hết hạn {vn_datetime(invite.expires_at)}")
+    print(f"\nNgười được mời mở bot (Telegram hoặc Zalo) rồi gõ:\n\n    /start {invite.code}\n")
     username = await _bot_username(deps.settings)
     if username:
-        print(f"Đường link: https://t.me/{username}?start={invite.code}")
+        print(f"Hoặc mở đường dẫn mời trên Telegram: https://t.me/{username}?start={invite.code}")
     else:
-        print("(Chưa biết tên bot: đặt DVBOT_TELEGRAM_TOKEN hoặc DVBOT_TELEGRAM_BOT_USERNAME để "
-              "có đường link; người được mời vẫn có thể gõ /start MÃ-MỜI.)")
+        print("(Muốn in kèm đường dẫn mời Telegram: đặt DVBOT_TELEGRAM_BOT_USERNAME hoặc "
+              "DVBOT_TELEGRAM_TOKEN.)")
 
 
 async def invite_list(deps: Deps, args: argparse.Namespace) -> None:
@@ -226,6 +251,13 @@ async def _change_role(deps: Deps, args: argparse.Namespace, *, grant: bool) -> 
     if (await deps.units.tree()).get(args.unit) is None:
         raise CliError(f"không có đơn vị {args.unit!r}")
     change = Grant(role=Role(args.role), unit=args.unit)
+    current = await deps.members.get(args.member)
+    if current is None:
+        raise CliError(f"không có thành viên {args.member!r} (xem `dvbot members list`)")
+    if not grant and change not in current.grants:
+        held = ", ".join(f"{g.role.value}@{g.unit}" for g in current.grants) or "chỉ là đảng viên"
+        raise CliError(f"{current.name} ({current.id}) không có vai trò {args.role} tại "
+                       f"{args.unit}, không có gì để thu hồi (hiện có: {held})")
     try:
         if grant:
             member = await deps.members.add_grant(args.member, change)
@@ -250,6 +282,20 @@ async def _bot_username(settings: Settings) -> str | None:
     except TelegramUnavailable as exc:
         print(f"(Không hỏi được tên bot từ Telegram: {exc})", file=sys.stderr)
         return None
+
+
+async def _web_link(settings: Settings, args: argparse.Namespace) -> None:
+    async with open_store(settings) as redis:
+        deps = make_deps(settings, redis)
+        member = await deps.members.get(str(args.member))
+        if member is None:
+            raise CliError(f"không có thành viên {args.member!r}")
+        if not is_staff(member):
+            raise CliError(f"{member.name} không có vai trò cán bộ, người thẩm định hay quản trị")
+        token = await WebSessions(redis, deps.keys).issue_link(member.id)
+        await deps.audit.record(_actor(), "web_link", member=member.id)
+        print(f"Đường dẫn đăng nhập cho {member.name} (dùng một lần, trong 10 phút):")
+        print(sign_in_url(settings, token))
 
 
 def _actor() -> str:

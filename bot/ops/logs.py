@@ -8,6 +8,7 @@ import logging
 import sys
 import warnings
 from datetime import UTC, datetime
+from pathlib import Path
 from secrets import token_hex
 
 
@@ -33,9 +34,15 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def setup_logging(level: str, secrets: list[str], fmt: str = "text") -> None:
-    """Configure the root logger to stderr, scrubbing `secrets` from all output."""
-    handler = logging.StreamHandler(sys.stderr)
+def setup_logging(level: str, secrets: list[str], fmt: str = "text",
+                  path: Path | None = None) -> None:
+    """Configure the root logger to stderr (or the file `path`), scrubbing `secrets`."""
+    handler: logging.Handler
+    if path is None:
+        handler = logging.StreamHandler(sys.stderr)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
@@ -45,8 +52,16 @@ def setup_logging(level: str, secrets: list[str], fmt: str = "text") -> None:
     # PTB warns on every 429 that RetryAfter.retry_after will become a timedelta; our retry
     # code already accepts both, so the warning is noise in an operator's log.
     warnings.filterwarnings("ignore", message=".*retry_after.*", category=DeprecationWarning)
+    quiet_loggers(root.level)
+
+
+def quiet_loggers(level: int) -> None:
+    """Loggers kept above `level`: noisy ones, and python-telegram-bot's, which at DEBUG logs
+    every update (who wrote what: an anonymous thread's text next to the sender's id) and the
+    parameters of every Bot API call; they stay at INFO even when dvbot runs at DEBUG."""
     for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, level))
+    logging.getLogger("telegram").setLevel(max(logging.INFO, level))
 
 
 # --- operations: JSON logs with a request id ---------------------------------------

@@ -177,6 +177,6 @@ async def test_an_out_of_range_prefix_on_a_text_step_asks_again(deps: Deps) -> N
     chat, _ = await console_member(deps)
     await chat.say("/timkiem")
     await chat.say("#7")
-    assert "gõ #1 đến #1" in chat.text and "#1 Hủy" in screen(chat)
+    assert "gõ #1 để chọn" in chat.text and "#1 Hủy" in screen(chat)
     await chat.say("#1")
     assert "Đã hủy" in chat.text
