@@ -76,5 +76,5 @@ def register(router: Router) -> None:
     router.action("me.nm", ask_name)
     router.action("me.nmy", rename)
     router.step("me.name", typed_name)
-    router.step("me.ok", typed_name)
+    router.step("me.ok", typed_name, text=False)  # "1" confirms, a name retypes
     router.menu_item("Thông tin của tôi", act("me"), order=90)

@@ -20,7 +20,7 @@ from handlers import build_router
 from tests.channels.test_console import run_console
 from tests.conftest import make_member
 
-PERSONAS = {"admin": "Quản trị viên Demo", "dangvien": "Trịnh Văn Nam", "canbo": "Ngô Thị Hạnh",
+PERSONAS = {"admin": "Quản trị viên dùng thử", "dangvien": "Trịnh Văn Nam", "canbo": "Ngô Thị Hạnh",
             "thamdinh-coso": "Lý Văn Sơn", "thamdinh-khoi": "Cao Thị Thu"}
 
 

@@ -24,7 +24,7 @@ from tests.conftest import Clock
 from tests.handlers.chat import Chat
 from tests.handlers.test_proposals import content_named
 
-PERSONAS = {"admin": "Quản trị viên Demo", "dangvien": "Trịnh Văn Nam", "canbo": "Ngô Thị Hạnh",
+PERSONAS = {"admin": "Quản trị viên dùng thử", "dangvien": "Trịnh Văn Nam", "canbo": "Ngô Thị Hạnh",
             "thamdinh-coso": "Lý Văn Sơn", "thamdinh-khoi": "Cao Thị Thu"}
 
 
