@@ -53,10 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     console = sub.add_parser("console", help="dùng bot trong terminal, không cần token")
     console.add_argument("--demo", action="store_true", help="nạp tổ chức mẫu, đăng nhập quản trị")
     console.add_argument("--as", dest="person", default="admin", metavar="VAI",
-                         help="với --demo: đăng nhập là người mẫu này (admin, dangvien, canbo, "
+                         help="khi dùng thử: đăng nhập là người mẫu này (admin, dangvien, canbo, "
                               "thamdinh-coso, thamdinh-khoi)")
     console.add_argument("--reset", action="store_true",
-                         help="với --demo: xóa dữ liệu demo cũ, nạp lại từ đầu")
+                         help="khi dùng thử: xóa dữ liệu dùng thử cũ, nạp lại từ đầu")
     console.add_argument("--web", action="store_true",
                          help="mở cả bảng điều khiển (DVBOT_HTTP_PORT), in đường dẫn đăng nhập")
     web_link = sub.add_parser("web-link", help="in đường dẫn đăng nhập bảng điều khiển (một lần, "
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run_worker(settings))
         elif args.command == "console":
             if (args.reset or args.person != "admin") and not args.demo:
-                raise CliError("--as và --reset chỉ dùng cùng --demo.")
+                raise CliError("--as và --reset chỉ dùng trong chế độ dùng thử.")
             asyncio.run(run_console(settings, demo=args.demo, person=args.person,
                                     reset=args.reset, web=args.web))
         elif args.command == "web-link":
