@@ -81,7 +81,8 @@ async def run_console(settings: Settings, *, demo: bool, stdin: TextIO = sys.std
             await start_demo(console, deps, settings, person=person, reset=reset)
         senders: list[tuple[Sender, RateLimiter | None]] = [
             (ConsoleSender(stdout, conversations=deps.conversations,
-                           watching=lambda: console.user_id), None),
+                           watching=lambda: console.user_id,
+                           files=settings.data_dir / "console-files"), None),
             (ConsoleSender(stdout, "demo", show=False), None)]
         async with running(*delivery_services(deps, senders)), (
                 ops_server(deps, []) if web else contextlib.nullcontext()):

@@ -200,11 +200,12 @@ class ConsoleSender:
 
     def __init__(self, out: TextIO, channel: str = CHANNEL, *, show: bool = True,
                  conversations: ConversationStore | None = None,
-                 watching: Callable[[], str] | None = None) -> None:
+                 watching: Callable[[], str] | None = None, files: Path | None = None) -> None:
         self.channel = channel
         self._out = out
         self._show = show
         self._conversations = conversations
+        self._files = files  # where an announcement's attachment is saved
         self._watching = watching  # the account at the terminal; others' messages just count
 
     async def deliver(self, address: str, reply: Reply, *, paid: bool = False) -> SendResult:
@@ -212,6 +213,6 @@ class ConsoleSender:
         if self._show and (self._watching is None or self._watching() == address):
             if self._conversations is not None:
                 reply = await notice_arrives(self._conversations, self.channel, address, reply)
-            self._out.write(f"[Tin nhắn mới]\n{render([reply])}\n\n")
+            self._out.write(f"[Tin nhắn mới]\n{render([reply], files=self._files)}\n\n")
             self._out.flush()
         return SendResult.sent()
