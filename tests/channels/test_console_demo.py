@@ -136,12 +136,15 @@ async def test_a_photo_for_a_proposal_given_as_a_path(deps: Deps, tmp_path: Path
     assert "đã có 1/5 ảnh" in await say(str(picture))
 
 
-async def test_an_announcement_attachment_is_saved_with_its_path(tmp_path: Path) -> None:
+def test_an_announcement_attachment_is_saved_with_its_path(tmp_path: Path) -> None:
+    import asyncio
+
     from bot.channels.console import ConsoleSender
     source = tmp_path / "lich-hop.pdf"
     source.write_bytes(b"%PDF-1.4 lich hop")
     out = io.StringIO()
     sender = ConsoleSender(out, files=tmp_path / "data" / "console-files")
-    await sender.deliver("me", Reply("Lịch họp", document=Attachment(source, "lich-hop.pdf")))
+    asyncio.run(sender.deliver("me", Reply("Lịch họp",
+                                           document=Attachment(source, "lich-hop.pdf"))))
     saved = re.search(r"Đã lưu tại: (.+)\)", out.getvalue())
     assert saved is not None and Path(saved.group(1)).read_bytes() == b"%PDF-1.4 lich hop"
