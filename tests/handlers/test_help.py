@@ -30,7 +30,7 @@ def listed(chat: Chat) -> set[str]:
     ((), set()),
     (((Role.CADRE, "cb-a1"),), {"thongbao", "web"}),
     (((Role.REVIEWER, "dbcs-a"),), {"thamdinh", "tracuu", "web"}),
-    (((Role.LISTENER, "dbcs-a"),), {"tamtucanbo"}),
+    (((Role.LISTENER, "dbcs-a"),), {"tamtucanbo", "web"}),
     (((Role.ADMIN, "khoi"),), {"thongbao", "thamdinh", "tracuu", "web", "tamtucanbo"}),
 ])
 async def test_help_lists_what_the_roles_allow(deps: Deps, grants: tuple[tuple[Role, str], ...],
