@@ -244,7 +244,7 @@ def register(router: Router) -> None:
     router.action("reg.b", mark_built)
     router.action("reg.dx", propose)
     router.step("reg.t", typed)
-    router.step("reg.w", form.waiting)
+    router.step("reg.w", form.waiting, text=False)
     router.menu_item("Đăng ký mô hình Dân vận khéo", act("reg"), order=66, visible=cadre)
 
 

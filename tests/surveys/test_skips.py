@@ -132,7 +132,7 @@ async def test_visits_skipped_by_typed_numbers_and_directive_chosen(
     await member.press_raw(f"sv.go|{sid}")
     await member.say("1")  # "Chưa lần nào": the questions about visits do not apply
     assert "Câu 6/6" in member.text
-    await member.say(str(member.labels().index("« Câu trước") + 1))
+    await member.press("« Câu trước")  # digits typed at a free-text question are the answer
     assert "Câu 1/6" in member.text  # back over the skipped questions
     await member.say("1")
     await member.say("Không có góp ý")
