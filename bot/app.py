@@ -167,7 +167,8 @@ async def _web_server(settings: Settings, deps: Deps, channel: TelegramChannel |
     add_ops_routes(app, deps, channel_names(settings))  # /metrics
     ordered = None
     if channel is not None:  # per-account order across workers behind a balancer
-        ordered = app[ORDERED] = ordered_telegram(channel, deps.redis, deps.keys)
+        ordered = app[ORDERED] = ordered_telegram(channel, deps.redis, deps.keys,
+                                                   deps.sealer)
     for add_routes in zalo.routes:
         add_routes(app)
     if files is not None:
@@ -228,7 +229,7 @@ def delivery_services(deps: Deps,
     services: list[Service] = []
     for sender, limiter in senders if settings.sender_workers > 0 else []:
         queue = DeliveryQueue(deps.redis, deps.keys, sender.channel, consumer,
-                              lease=settings.sender_lease_seconds)
+                              lease=settings.sender_lease_seconds, sealer=deps.sealer)
         worker = Worker(queue, MeteredSender(sender, deps.metrics), limiter,
                         concurrency=settings.sender_workers,
                         on_done=deps.broadcasts.notify_author)

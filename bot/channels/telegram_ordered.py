@@ -6,6 +6,8 @@ accepts an update adds it to the account's inbox (a sorted set scored by update_
 to drain it; the one worker holding the inbox lease handles what is there lowest id first.
 A worker that finds the lease taken leaves its update to the holder, which looks again after
 letting go; so nothing accepted is stranded, and nothing is handled twice (ZPOPMIN is atomic).
+An update names its sender and carries what they pressed or typed (an anonymous survey answer,
+say), so it is sealed before it goes into the inbox and removed when it is handled.
 
 A worker killed after accepting updates (or while draining) leaves them behind: an index of
 non-empty inboxes (a sorted set by when each became non-empty) lets every worker's sweeper
@@ -31,6 +33,7 @@ from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
 from bot.channels.telegram import CHANNEL, TelegramChannel
+from bot.privacy.seal import Sealer
 from bot.storage.keys import Keys
 
 log = logging.getLogger("dvbot.ordered")
@@ -39,6 +42,7 @@ INBOX_TTL = 86_400  # an inbox nobody drained for a day is dropped rather than k
 SWEEP_EVERY = 1.0  # seconds between two looks at the index of non-empty inboxes
 SWEEP_AGE = 3.0  # an inbox this old was left behind: a live worker drains within milliseconds
 SWEEP_BATCH = 100
+INBOX_SEAL = "inbox"  # the sealing purpose of inbox entries
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -59,9 +63,11 @@ class Drain:
 class Inbox:
     """The accepted, not yet handled updates of each account on one channel."""
 
-    def __init__(self, redis: Redis, keys: Keys, channel: str, *, lease: float = 30.0) -> None:
+    def __init__(self, redis: Redis, keys: Keys, channel: str, sealer: Sealer, *,
+                 lease: float = 30.0) -> None:
         self._redis = redis
         self._keys = keys
+        self._sealer = sealer
         self._channel = channel
         self._lease_ms = int(lease * 1000)
         self._release = redis.register_script(_RELEASE)
@@ -70,8 +76,9 @@ class Inbox:
     async def add(self, user_id: str, update_id: int, raw: str) -> None:
         """Accept one update (call after the update_id was marked as seen)."""
         key = self._keys.inbox(self._channel, user_id)
+        sealed = self._sealer.seal_text(INBOX_SEAL, raw, key)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {raw: update_id})
+            pipe.zadd(key, {sealed: update_id})
             pipe.expire(key, INBOX_TTL)
             await pipe.execute()
         # After the inbox (see `_unindex` for why this order), apart: another slot. NX keeps
@@ -92,7 +99,7 @@ class Inbox:
             renewing = asyncio.create_task(self._keep(lock, token))
             try:
                 while popped := await self._redis.zpopmin(inbox):
-                    await handle(str(popped[0][0]))
+                    await handle(self._sealer.open_text(INBOX_SEAL, str(popped[0][0]), inbox))
                     handled += 1
             finally:
                 renewing.cancel()
@@ -181,6 +188,7 @@ class OrderedTelegram:
             Update.de_json(json.loads(raw), bot)))
 
 
-def ordered_telegram(channel: TelegramChannel, redis: Redis, keys: Keys) -> OrderedTelegram:
+def ordered_telegram(channel: TelegramChannel, redis: Redis, keys: Keys,
+                     sealer: Sealer) -> OrderedTelegram:
     """The ordering front of the Telegram channel for webhook mode."""
-    return OrderedTelegram(channel, Inbox(redis, keys, CHANNEL))
+    return OrderedTelegram(channel, Inbox(redis, keys, CHANNEL, sealer))

@@ -125,7 +125,7 @@ class Worker:
         await self.queue.ack(d)
 
     async def _send(self, d: Delivery, job: Job, index: int) -> SendResult:
-        result = await self.sender.deliver(d.address, job.messages[index].reply(), paid=job.paid)
+        result = await self.sender.deliver(self.queue.address(d), job.messages[index].reply(), paid=job.paid)
         if result.status is Status.SENT:
             if index + 1 < len(job.messages):
                 await self.queue.mark_part(d, index + 1)
@@ -138,7 +138,7 @@ class Worker:
         if self.limiter is None:
             return not stop.is_set()
         while True:
-            slot = await self.limiter.reserve(d.address, paid=paid)
+            slot = await self.limiter.reserve(self.queue.chat_key(d), paid=paid)
             # A long pause (429): hand the delivery back rather than sit on it until the lease
             # runs out and another process takes it over too.
             if not slot.reserved and slot.wait > self.limiter.horizon:

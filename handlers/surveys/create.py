@@ -207,13 +207,15 @@ async def _settings(request: Request, spec: Spec, problem: str = "") -> Outcome:
         text = f"{problem}\n\n{text}"
     if spec.anonymous:
         text += (f"\nẨn danh: kết quả chỉ hiển thị theo nhóm từ "
-                 f"{request.deps.surveys.min_group} người trở lên.")
+                 f"{request.deps.surveys.min_group} người trở lên, và chỉ xem được sau khi "
+                 "khảo sát đóng.")
     vis = ("xem được khi đang mở" if spec.visibility is Visibility.WHILE_OPEN
            else "chỉ xem sau khi đóng")
     buttons = [Button(f"Ẩn danh: {'Có' if spec.anonymous else 'Không'} (đổi)",
-                      act("svc.t", "anon")),
-               Button(f"Kết quả: {vis} (đổi)", act("svc.t", "vis"))]
+                      act("svc.t", "anon"))]
     if not spec.anonymous:
+        # Anonymous results open only at closing (see Survey.results_visible).
+        buttons.append(Button(f"Kết quả: {vis} (đổi)", act("svc.t", "vis")))
         buttons.append(Button(f"Cho sửa câu trả lời: {'Có' if spec.allow_change else 'Không'} "
                               "(đổi)", act("svc.t", "chg")))
     buttons += [Button("Mở: " + (vn_datetime(opens) if opens else "ngay") + " (đổi giờ mở)",

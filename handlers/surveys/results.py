@@ -56,11 +56,12 @@ async def results(request: Request) -> Outcome:
     await _retire_if_closed(request, survey, now)
     tools = _tools(survey, now)
     if not survey.results_visible(now):
-        tally = await request.deps.surveys.tally(survey.id)
-        answered = sum(v for f, v in tally.items() if f.startswith("n|"))
+        answered = await request.deps.surveys.answered(survey)
+        why = ("Khảo sát ẩn danh: kết quả chỉ xem được sau khi đóng, để không ai suy ra câu trả "
+               "lời của từng người bằng cách so sánh hai lần xem" if survey.anonymous
+               else "Theo cài đặt của khảo sát, kết quả chỉ xem được sau khi đóng")
         text = (f"<b>{esc(survey.title)}</b>\nĐã trả lời: <b>{answered}/{survey.audience}</b>. "
-                f"Theo cài đặt của khảo sát, kết quả chỉ xem được sau khi đóng "
-                f"({vn_datetime(survey.closes_at)}).")
+                f"{why} ({vn_datetime(survey.closes_at)}).")
         return screen(request, text, tools)
     report = await gather(request.deps.surveys, survey, await request.tree())
     parts = split_text(render(report, now), PART)

@@ -64,6 +64,10 @@ async def test_open_from_template_answer_by_buttons_and_see_results(
         assert await deps.conversations.dialog("telegram", f"m{i}") is None
 
     await cadre.press_raw(f"sv.r|{sid}")
+    assert "Đã trả lời: 6/7" in cadre.text and "chỉ xem được sau khi đóng" in cadre.text
+    assert "Biểu đồ" not in cadre.labels()  # anonymous: no view while answers come in
+    await cadre.press("Đóng khảo sát")
+    await cadre.press("Đóng khảo sát")
     text = cadre.text
     assert "Đã trả lời: 6/7" in text
     assert "1–2 lần: 6 (100%)" in text and "Hướng dẫn chưa rõ ràng: 6 (100%)" in text
@@ -164,6 +168,9 @@ async def test_numbered_replies_only(deps: Deps, dispatcher: Dispatcher) -> None
     assert "Xác nhận câu trả lời" in member.text
     await member.say("1")                              # ✓ Gửi câu trả lời
     assert "Đã ghi nhận câu trả lời" in member.text
+    survey = await deps.surveys.get(sid)
+    assert survey is not None and "n|khoi" not in await deps.surveys.tally(sid)  # 1 < k waits
+    await deps.surveys.close(survey, deps.clock())
     tally = await deps.surveys.tally(sid)
     assert tally["khoi|0|2"] == 1 and tally["khoi|1|1"] == 1 and tally["khoi|3|4"] == 1
 

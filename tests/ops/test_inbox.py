@@ -8,13 +8,16 @@ import asyncio
 from redis.asyncio import Redis
 
 from bot.channels.telegram_ordered import Inbox
+from bot.privacy.seal import Sealer
 from bot.storage.keys import Keys
+
+SEALER = Sealer(b"inbox-test-secret-0123456789")
 
 
 async def test_a_slow_handler_keeps_its_lease(redis: Redis) -> None:
     keys = Keys("dv")
-    first, second = Inbox(redis, keys, "telegram", lease=0.3), Inbox(redis, keys, "telegram",
-                                                                      lease=0.3)
+    first, second = (Inbox(redis, keys, "telegram", SEALER, lease=0.3),
+                     Inbox(redis, keys, "telegram", SEALER, lease=0.3))
     await first.add("7", 1, "one")
     handled: list[str] = []
 
@@ -33,7 +36,7 @@ async def test_a_slow_handler_keeps_its_lease(redis: Redis) -> None:
 
 async def test_index_of_non_empty_inboxes(redis: Redis) -> None:
     keys = Keys("dv")
-    inbox = Inbox(redis, keys, "telegram")
+    inbox = Inbox(redis, keys, "telegram", SEALER)
     await inbox.add("7", 1, "one")
     await inbox.add("8", 2, "two")
     assert await inbox.left_behind(age=60) == []  # fresh: a live worker drains them
@@ -44,3 +47,21 @@ async def test_index_of_non_empty_inboxes(redis: Redis) -> None:
 
     assert await inbox.drain("7", ignore) == 1
     assert await inbox.left_behind(age=-1) == ["8"]
+
+
+async def test_updates_wait_sealed(redis: Redis) -> None:
+    """An update names its sender and what they pressed: it is never in the inbox in clear."""
+    keys = Keys("dv")
+    inbox = Inbox(redis, keys, "telegram", SEALER)
+    raw = '{"update_id": 5, "callback_query": {"from": {"id": 424242}, "data": "sv.a|3|0|2"}}'
+    await inbox.add("424242", 5, raw)
+    stored = await redis.zrange(keys.inbox("telegram", "424242"), 0, -1)
+    assert len(stored) == 1 and "424242" not in stored[0] and "sv.a" not in stored[0]
+    handled: list[str] = []
+
+    async def keep(text: str) -> None:
+        handled.append(text)
+
+    assert await inbox.drain("424242", keep) == 1
+    assert handled == [raw]
+    assert not await redis.exists(keys.inbox("telegram", "424242"))
