@@ -71,7 +71,7 @@ class SurveyTimes:
         targets, skipped = await recipients(deps.members, tree, survey, ids)
         name = tree.units[survey.unit].name if survey.unit in tree.units else survey.unit
         await deps.outbox.enqueue(f"sv-{survey.id}", targets, [opening_message(survey, name)],
-                                  paid=deps.settings.telegram_paid_rate > 0)
+                                  paid=deps.settings.telegram_paid_rate > 0, sealed=True)
         return len(targets), skipped
 
     async def fire_open(self, job_id: str) -> None:

@@ -109,8 +109,9 @@ async def remind(request: Request) -> Outcome:
     pending = await deps.surveys.unanswered(survey, await deps.surveys.audience_ids(
         tree, survey.unit))
     targets, skipped = await recipients(deps.members, tree, survey, pending)
+    # Sealed: who is reminded is who has not answered (see bot.delivery.outbox).
     await deps.outbox.enqueue(f"sv-{survey.id}.rm-{stamp}", targets, [reminder_message(survey)],
-                              paid=deps.settings.telegram_paid_rate > 0)
+                              paid=deps.settings.telegram_paid_rate > 0, sealed=True)
     text = (f"Đang gửi nhắc nhở tới <b>{len(targets)}</b> đồng chí chưa trả lời."
             if targets else "Không còn đồng chí nào cần nhắc (hoặc chưa có tài khoản nhận tin).")
     if skipped:

@@ -9,6 +9,7 @@ from bot.deps import Deps
 from bot.engine.dispatcher import Dispatcher
 from bot.org.models import Role
 from tests.conftest import Clock, make_member
+from tests.delivery.conftest import deliver_job
 from tests.handlers.chat import Chat
 
 
@@ -197,7 +198,14 @@ async def test_reminder_reaches_only_those_who_have_not_answered(
     assert "Đang gửi nhắc nhở tới 3 đồng chí chưa trả lời" in cadre.text  # 2 + the cadre
     assert "không được hiển thị" in cadre.text and "Nguyễn" not in cadre.text
     job = f"sv-{sid}.rm-{int(clock.now.timestamp())}"
-    recipients = set(await deps.redis.hkeys(deps.keys.job_recipients(job)))
-    assert done.id not in recipients and {w.id for w in waiting} <= recipients
+    # The job keeps no list of whom it reminds: random tokens and sealed addresses only.
+    assert not await deps.redis.exists(deps.keys.job_recipients(job))
+    stream = await deps.redis.xrange(deps.keys.job_queue(job, "telegram"))
+    assert len(stream) == 3 and all(f["m"][0] == f["a"][0] == "~" and f["g"] == ""
+                                    for _id, f in stream)
+    assert "w0" not in str(stream) and "cadre" not in str(stream)
+    reached = {a for a, text, _at in (await deliver_job(deps, job)).sent if "Nhắc nhở" in text}
+    assert reached == {"w0", "w1", "cadre"}  # never "done", who answered
+    assert not await deps.redis.exists(deps.keys.job_sent(job))  # served: tokens deleted too
     await cadre.press_raw(f"sv.rm|{sid}")
     assert "trong vòng một giờ" in cadre.text

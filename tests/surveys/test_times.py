@@ -14,6 +14,7 @@ from bot.org.models import Role
 from bot.surveys.lifecycle import SurveyTimes
 from bot.surveys.models import Kind, Question, Spec
 from tests.conftest import Clock, make_member
+from tests.delivery.conftest import deliver_job
 from tests.handlers.chat import Chat
 
 
@@ -51,7 +52,7 @@ async def test_scheduled_opening_snapshots_then_closing_retires_and_tells_the_au
     survey = await deps.surveys.get(sid)
     assert survey is not None and survey.pending and survey.audience == 0
     assert not await deps.redis.exists(deps.keys.survey_salt(sid))
-    assert not await deps.redis.exists(deps.keys.job_recipients(f"sv-{sid}"))
+    assert not await deps.redis.exists(deps.keys.job(f"sv-{sid}"))  # no notice yet
 
     member = Chat(dispatcher, "early")
     await member.press_raw(f"sv.go|{sid}")
@@ -67,8 +68,8 @@ async def test_scheduled_opening_snapshots_then_closing_retires_and_tells_the_au
     assert sorted(fired[0] + fired[1]) == [f"svo-{sid}"]  # once across the two
     survey = await deps.surveys.get(sid)
     assert survey is not None and not survey.pending and survey.audience == 3
-    notified = set(await deps.redis.hkeys(deps.keys.job_recipients(f"sv-{sid}")))
-    assert notified == {author.id, early.id, late.id}
+    notified = {a for a, _t, _at in (await deliver_job(deps, f"sv-{sid}")).sent}
+    assert notified == {"cadre", "early", "late"}
     await make_member(deps, user_id="after", unit="cb-a1")  # joins after: not in the snapshot
     after = Chat(dispatcher, "after")
     await after.press_raw(f"sv.go|{sid}")
@@ -121,4 +122,4 @@ async def test_a_scheduled_survey_closed_before_its_opening_never_opens(
     assert await _scheduler(deps, clock).tick() == [f"svo-{survey.id}"]
     stored = await deps.surveys.get(survey.id)
     assert stored is not None and stored.pending and not stored.is_open(clock())
-    assert not await deps.redis.exists(deps.keys.job_recipients(f"sv-{survey.id}"))
+    assert not await deps.redis.exists(deps.keys.job(f"sv-{survey.id}"))
