@@ -37,6 +37,7 @@ from bot.engine.conversation import ConversationStore
 from bot.engine.dispatcher import Dispatcher
 from bot.engine.errors import handle_safely
 from bot.engine.messages import FileRef, Incoming, Reply
+from bot.privacy.logid import log_id
 
 log = logging.getLogger("dvbot.zalo_bot")
 
@@ -194,7 +195,7 @@ class ZaloBotChannel:
                 metrics.reply(CHANNEL, SendResult.sent())
         except ZaloBotError as exc:
             metrics.reply(CHANNEL, classify(exc))
-            log.warning("could not answer Zalo chat %s: %s", chat_id, exc)
+            log.warning("could not answer Zalo chat %s: %s", log_id(str(chat_id)), exc)
 
     async def _with_retries(self, call: Any) -> None:
         for attempt in range(1, ATTEMPTS + 1):

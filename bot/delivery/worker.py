@@ -125,7 +125,8 @@ class Worker:
         await self.queue.ack(d)
 
     async def _send(self, d: Delivery, job: Job, index: int) -> SendResult:
-        result = await self.sender.deliver(self.queue.address(d), job.messages[index].reply(), paid=job.paid)
+        result = await self.sender.deliver(self.queue.address(d), job.messages[index].reply(),
+                                           paid=job.paid)
         if result.status is Status.SENT:
             if index + 1 < len(job.messages):
                 await self.queue.mark_part(d, index + 1)
@@ -160,7 +161,7 @@ class Worker:
         elif result.status is Status.TRANSIENT:
             self._troubled += 1
             if d.attempt + 1 >= self.max_attempts:
-                log.warning("giving up on %s after %d attempts: %s", d.member_id,
+                log.warning("giving up on a delivery of %s after %d attempts: %s", d.job_id,
                             d.attempt + 1, result.reason)
                 await self.queue.mark_final(d, GAVE_UP, "failed")
                 await self.queue.ack(d)

@@ -45,7 +45,11 @@ def setup_logging(level: str, secrets: list[str], fmt: str = "text") -> None:
     # PTB warns on every 429 that RetryAfter.retry_after will become a timedelta; our retry
     # code already accepts both, so the warning is noise in an operator's log.
     warnings.filterwarnings("ignore", message=".*retry_after.*", category=DeprecationWarning)
-    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler"):
+    # Below WARNING these libraries print whole requests: PTB logs every Bot API call with its
+    # parameters (chat ids, the confirmation listing a member's survey answers), httpx and
+    # aiohttp every URL and access line. Even at DEBUG they stay at WARNING.
+    for noisy in ("httpx", "httpcore", "telegram", "aiohttp", "apscheduler", "hpack",
+                  "matplotlib", "PIL", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

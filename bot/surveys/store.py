@@ -272,8 +272,8 @@ class SurveyStore:
             k = self._keys
             await self._redis.delete(k.survey_salt(survey.id), k.survey_audience(survey.id),
                                      k.survey_done(survey.id))
-            units = [f[2:] for f in await self._redis.hkeys(k.survey_tally(survey.id))
-                     if f.startswith("a|")]
+            fields = map(str, await self._redis.hkeys(k.survey_tally(survey.id)))
+            units = [f[2:] for f in fields if f.startswith("a|")]
             await self._ballots.settle(survey.id, survey.unit, units)
 
     async def answered(self, survey: Survey) -> int:

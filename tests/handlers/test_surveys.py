@@ -190,8 +190,9 @@ async def test_cadre_routes_refuse_a_member(deps: Deps, dispatcher: Dispatcher,
 async def test_reminder_reaches_only_those_who_have_not_answered(
         deps: Deps, dispatcher: Dispatcher, clock: Clock) -> None:
     cadre = await _cadre(deps, dispatcher, "cb-a1")
-    done = await make_member(deps, user_id="done", unit="cb-a1")
-    waiting = [await make_member(deps, user_id=f"w{i}", unit="cb-a1") for i in range(2)]
+    await make_member(deps, user_id="done", unit="cb-a1")
+    for i in range(2):
+        await make_member(deps, user_id=f"w{i}", unit="cb-a1")
     sid = await _open_template(cadre, "tâm tư", "Chọn Chi bộ A1")
     await _answer_pulse(Chat(dispatcher, "done"), sid)
     await cadre.press_raw(f"sv.rm|{sid}")

@@ -25,7 +25,7 @@ def _scheduler(deps: Deps, clock: Clock) -> Scheduler:
 async def test_scheduled_opening_snapshots_then_closing_retires_and_tells_the_author(
         deps: Deps, dispatcher: Dispatcher, clock: Clock) -> None:
     author = await make_member(deps, user_id="cadre", unit="cb-a1", grants=((Role.CADRE, "cb-a1"),))
-    early = await make_member(deps, user_id="early", unit="cb-a1")
+    await make_member(deps, user_id="early", unit="cb-a1")
     cadre = Chat(dispatcher, "cadre")
     await cadre.say("/menu")
     await cadre.press("Tạo khảo sát")
@@ -60,7 +60,7 @@ async def test_scheduled_opening_snapshots_then_closing_retires_and_tells_the_au
     await member.say("/khaosat")
     assert "Trả lời" not in " ".join(member.labels())
 
-    late = await make_member(deps, user_id="late", unit="cb-a1")  # joins before the opening
+    await make_member(deps, user_id="late", unit="cb-a1")  # joins before the opening
     scheduler, other = _scheduler(deps, clock), _scheduler(deps, clock)
     assert await scheduler.tick() == []
     clock.advance(hours=1, seconds=1)
