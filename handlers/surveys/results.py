@@ -18,6 +18,7 @@ from bot.org import access
 from bot.org.models import Role
 from bot.surveys.charts import chart_png
 from bot.surveys.export import to_csv, to_xlsx
+from bot.surveys.lifecycle import scrub_later
 from bot.surveys.models import Answer, Survey
 from bot.surveys.notices import REMIND_WINDOW, recipients, reminder_message
 from bot.surveys.report import Report, gather, render
@@ -135,6 +136,8 @@ async def close_now(request: Request) -> Outcome:
     """Close, retire the marks, and show the results."""
     survey = await managed(request)
     await request.deps.surveys.close(survey, request.now())
+    if survey.anonymous:  # the history of who was marked as answered goes too
+        await scrub_later(request.deps.outbox, request.now())
     await request.deps.audit.record(request.me.id, "survey_close", id=survey.id)
     return await results(request)
 

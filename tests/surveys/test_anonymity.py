@@ -88,8 +88,10 @@ async def test_no_key_written_by_an_anonymous_survey_names_a_member(
     assert f"dv:{{sv:{sid}}}:done" in written
     assert leaks(written, needles) == [] and leaks(survey_keys, needles) == []
     # Nothing written while answering is outside the survey's keys (dialogs were discarded,
-    # no audit entry, no per-member index).
-    assert {k for k in written if f"{{sv:{sid}}}" not in k} == set()
+    # no audit entry, no per-member index) but the AOF rewrite's schedule entry.
+    assert {k for k in written if f"{{sv:{sid}}}" not in k} == {deps.keys.jobs_due()}
+    due = set(await deps.redis.zrange(deps.keys.jobs_due(), 0, -1)) - {f"svx-{sid}"}
+    assert due and all(str(j).startswith("aof-") for j in due)
     # Counted k (5) at a time per recording unit (cb-a2 has 2 members < k, so it records
     # under dbcs-a): 5 of cb-a1's 6, none of dbcs-a's 2, all 5 of cb-b1; the rest wait sealed.
     tally = await deps.surveys.tally(sid)

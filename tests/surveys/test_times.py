@@ -104,6 +104,8 @@ async def test_immediate_opening_still_schedules_the_closing(
     clock.advance(days=7, seconds=1)                  # the template's 7 days
     assert await _scheduler(deps, clock).tick() == [f"svx-{sid}"]
     assert not await deps.redis.exists(deps.keys.survey_salt(sid))
+    # Then the AOF is rewritten (the marks' history goes), and nothing else is due.
+    assert [j.split("-")[0] for j in await _scheduler(deps, clock).tick()] == ["aof"]
     assert await _scheduler(deps, clock).tick() == []
 
 
