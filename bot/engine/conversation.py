@@ -7,6 +7,7 @@ options on screen which boxes were ticked, so neither may sit in the store's fil
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,8 +18,10 @@ from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
-from bot.privacy.seal import Sealer
+from bot.privacy.seal import SealBroken, Sealer
 from bot.storage.keys import Keys
+
+log = logging.getLogger("dvbot.conversation")
 
 # Delete the lock only if we still own it: a lock that expired and was retaken by another
 # worker must not be released by us.
@@ -77,15 +80,23 @@ class ConversationStore:
     def _seal(self, key: str, state: BaseModel) -> str:
         return self._sealer.seal_text("conversation", state.model_dump_json(), key)
 
-    def _dialog(self, key: str, raw: object) -> Dialog | None:
+    def _open(self, key: str, raw: object) -> str | None:
         if not raw:
             return None
-        return Dialog.model_validate_json(self._sealer.open_text("conversation", str(raw), key))
+        try:
+            return self._sealer.open_text("conversation", str(raw), key)
+        except SealBroken:
+            # Written before sealing, or under another secret: a lost step, not a stuck account.
+            log.warning("dropping conversation state that does not open")
+            return None
+
+    def _dialog(self, key: str, raw: object) -> Dialog | None:
+        text = self._open(key, raw)
+        return Dialog.model_validate_json(text) if text else None
 
     def _options(self, key: str, raw: object) -> Options | None:
-        if not raw:
-            return None
-        return Options.model_validate_json(self._sealer.open_text("conversation", str(raw), key))
+        text = self._open(key, raw)
+        return Options.model_validate_json(text) if text else None
 
     async def dialog(self, channel: str, user_id: str) -> Dialog | None:
         """The open dialog, or None."""

@@ -65,3 +65,16 @@ async def test_updates_wait_sealed(redis: Redis) -> None:
     assert await inbox.drain("424242", keep) == 1
     assert handled == [raw]
     assert not await redis.exists(keys.inbox("telegram", "424242"))
+
+
+async def test_an_entry_that_does_not_open_is_dropped_not_stuck(redis: Redis) -> None:
+    keys = Keys("dv")
+    await redis.zadd(keys.inbox("telegram", "7"), {'{"update_id": 1}': 1})  # before sealing
+    inbox = Inbox(redis, keys, "telegram", SEALER)
+    await inbox.add("7", 2, "two")
+    handled: list[str] = []
+
+    async def keep(text: str) -> None:
+        handled.append(text)
+
+    assert await inbox.drain("7", keep) == 1 and handled == ["two"]
