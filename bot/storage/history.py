@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
 log = logging.getLogger("dvbot.storage")
 
@@ -21,12 +22,15 @@ async def rewrite_aof(redis: Redis) -> bool:
     began before our latest writes: ask again a little later); True otherwise, including when
     the server refuses the command (a managed Redis may): that is logged, nothing else to do."""
     try:
-        await redis.bgrewriteaof()
+        if isinstance(redis, RedisCluster):  # each primary keeps its own file
+            await redis.bgrewriteaof(target_nodes=RedisCluster.PRIMARIES)
+        else:
+            await redis.bgrewriteaof()
     except ResponseError as exc:
         if "in progress" in str(exc):
             return False
         log.warning("the store refused BGREWRITEAOF (%s): its append-only file keeps the "
                     "order of writes until the server rewrites it itself", exc)
-    except RedisError as exc:
+    except (RedisError, RedisClusterException) as exc:
         log.warning("could not ask the store to rewrite its append-only file: %s", exc)
     return True
