@@ -131,7 +131,11 @@ async def run(tmp_path: Path) -> AsyncIterator[Run]:
             for process in it.processes:
                 if process.returncode is None:
                     process.terminate()
-                    await asyncio.wait_for(process.wait(), 30)
+                    try:
+                        await asyncio.wait_for(process.wait(), 30)
+                    except TimeoutError:  # never leave a bot running after the test
+                        process.kill()
+                        await process.wait()
     finally:
         await redis.aclose()
         valkey.terminate()
