@@ -6,8 +6,6 @@ accepts an update adds it to the account's inbox (a sorted set scored by update_
 to drain it; the one worker holding the inbox lease handles what is there lowest id first.
 A worker that finds the lease taken leaves its update to the holder, which looks again after
 letting go; so nothing accepted is stranded, and nothing is handled twice (ZPOPMIN is atomic).
-An update names its sender and carries what they pressed or typed (an anonymous survey answer,
-say), so it is sealed before it goes into the inbox and removed when it is handled.
 
 A worker killed after accepting updates (or while draining) leaves them behind: an index of
 non-empty inboxes (a sorted set by when each became non-empty) lets every worker's sweeper
@@ -42,7 +40,7 @@ INBOX_TTL = 86_400  # an inbox nobody drained for a day is dropped rather than k
 SWEEP_EVERY = 1.0  # seconds between two looks at the index of non-empty inboxes
 SWEEP_AGE = 3.0  # an inbox this old was left behind: a live worker drains within milliseconds
 SWEEP_BATCH = 100
-INBOX_SEAL = "inbox"  # the sealing purpose of inbox entries
+INBOX_PURPOSE = "inbox"
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -63,11 +61,13 @@ class Drain:
 class Inbox:
     """The accepted, not yet handled updates of each account on one channel."""
 
-    def __init__(self, redis: Redis, keys: Keys, channel: str, sealer: Sealer, *,
-                 lease: float = 30.0) -> None:
+    def __init__(self, redis: Redis, keys: Keys, channel: str, *, lease: float = 30.0,
+                 sealer: Sealer | None = None) -> None:
         self._redis = redis
-        self._keys = keys
+        # A waiting update holds what the person typed next to their account (an anonymous
+        # thread's text, a survey answer): sealed, so the AOF never has it in the clear.
         self._sealer = sealer
+        self._keys = keys
         self._channel = channel
         self._lease_ms = int(lease * 1000)
         self._release = redis.register_script(_RELEASE)
@@ -76,9 +76,10 @@ class Inbox:
     async def add(self, user_id: str, update_id: int, raw: str) -> None:
         """Accept one update (call after the update_id was marked as seen)."""
         key = self._keys.inbox(self._channel, user_id)
-        sealed = self._sealer.seal_text(INBOX_SEAL, raw, key)
+        if self._sealer is not None:
+            raw = self._sealer.seal_text(INBOX_PURPOSE, raw, bound=key)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {sealed: update_id})
+            pipe.zadd(key, {raw: update_id})
             pipe.expire(key, INBOX_TTL)
             await pipe.execute()
         # After the inbox (see `_unindex` for why this order), apart: another slot. NX keeps
@@ -100,7 +101,7 @@ class Inbox:
             try:
                 while popped := await self._redis.zpopmin(inbox):
                     try:
-                        raw = self._sealer.open_text(INBOX_SEAL, str(popped[0][0]), inbox)
+                        raw = self._opened(str(popped[0][0]), inbox)
                     except SealBroken:  # from before sealing, or another secret: cannot be read
                         log.warning("dropped an inbox entry that does not open")
                         continue
@@ -112,6 +113,10 @@ class Inbox:
             # An update added while we held the lease, by a worker that then gave up on it.
             if not await self._unindex(user_id):
                 return handled
+
+    def _opened(self, stored: str, key: str) -> str:
+        """The raw update as it was accepted (sealed ones opened)."""
+        return self._sealer.open_text(INBOX_PURPOSE, stored, bound=key) if self._sealer else stored
 
     async def _keep(self, lock: str, token: str) -> None:
         """Renew the lease every third of it while the drain runs (a slow handler)."""
@@ -194,6 +199,6 @@ class OrderedTelegram:
 
 
 def ordered_telegram(channel: TelegramChannel, redis: Redis, keys: Keys,
-                     sealer: Sealer) -> OrderedTelegram:
+                     sealer: Sealer | None = None) -> OrderedTelegram:
     """The ordering front of the Telegram channel for webhook mode."""
-    return OrderedTelegram(channel, Inbox(redis, keys, CHANNEL, sealer))
+    return OrderedTelegram(channel, Inbox(redis, keys, CHANNEL, sealer=sealer))

@@ -45,12 +45,18 @@ def setup_logging(level: str, secrets: list[str], fmt: str = "text") -> None:
     # PTB warns on every 429 that RetryAfter.retry_after will become a timedelta; our retry
     # code already accepts both, so the warning is noise in an operator's log.
     warnings.filterwarnings("ignore", message=".*retry_after.*", category=DeprecationWarning)
-    # Below WARNING these libraries print whole requests: PTB logs every Bot API call with its
-    # parameters (chat ids, the confirmation listing a member's survey answers), httpx and
-    # aiohttp every URL and access line. Even at DEBUG they stay at WARNING.
-    for noisy in ("httpx", "httpcore", "telegram", "aiohttp", "apscheduler", "hpack",
-                  "matplotlib", "PIL", "asyncio"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    quiet_loggers(root.level)
+
+
+def quiet_loggers(level: int) -> None:
+    """Loggers kept above `level`: noisy ones, and those that print whole requests below
+    WARNING (httpx and aiohttp every URL and access line), and python-telegram-bot's, which at
+    DEBUG logs every update (who wrote what: an anonymous answer or thread next to the sender's
+    id) and the parameters of every Bot API call; they stay at INFO even at DEBUG."""
+    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler", "aiohttp",
+                  "hpack", "matplotlib", "PIL", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, level))
+    logging.getLogger("telegram").setLevel(max(logging.INFO, level))
 
 
 # --- operations: JSON logs with a request id ---------------------------------------

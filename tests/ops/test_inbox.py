@@ -8,16 +8,13 @@ import asyncio
 from redis.asyncio import Redis
 
 from bot.channels.telegram_ordered import Inbox
-from bot.privacy.seal import Sealer
 from bot.storage.keys import Keys
-
-SEALER = Sealer(b"inbox-test-secret-0123456789")
 
 
 async def test_a_slow_handler_keeps_its_lease(redis: Redis) -> None:
     keys = Keys("dv")
-    first, second = (Inbox(redis, keys, "telegram", SEALER, lease=0.3),
-                     Inbox(redis, keys, "telegram", SEALER, lease=0.3))
+    first, second = Inbox(redis, keys, "telegram", lease=0.3), Inbox(redis, keys, "telegram",
+                                                                      lease=0.3)
     await first.add("7", 1, "one")
     handled: list[str] = []
 
@@ -36,7 +33,7 @@ async def test_a_slow_handler_keeps_its_lease(redis: Redis) -> None:
 
 async def test_index_of_non_empty_inboxes(redis: Redis) -> None:
     keys = Keys("dv")
-    inbox = Inbox(redis, keys, "telegram", SEALER)
+    inbox = Inbox(redis, keys, "telegram")
     await inbox.add("7", 1, "one")
     await inbox.add("8", 2, "two")
     assert await inbox.left_behind(age=60) == []  # fresh: a live worker drains them
@@ -49,28 +46,30 @@ async def test_index_of_non_empty_inboxes(redis: Redis) -> None:
     assert await inbox.left_behind(age=-1) == ["8"]
 
 
-async def test_updates_wait_sealed(redis: Redis) -> None:
-    """An update names its sender and what they pressed: it is never in the inbox in clear."""
+async def test_waiting_updates_are_sealed_in_the_store(redis: Redis) -> None:
+    """What a person typed waits in the inbox next to their account: sealed, then opened."""
+    from bot.privacy.seal import Sealer
+
     keys = Keys("dv")
-    inbox = Inbox(redis, keys, "telegram", SEALER)
-    raw = '{"update_id": 5, "callback_query": {"from": {"id": 424242}, "data": "sv.a|3|0|2"}}'
-    await inbox.add("424242", 5, raw)
-    stored = await redis.zrange(keys.inbox("telegram", "424242"), 0, -1)
-    assert len(stored) == 1 and "424242" not in stored[0] and "sv.a" not in stored[0]
+    inbox = Inbox(redis, keys, "telegram", sealer=Sealer(b"s" * 32))
+    raw = '{"update_id": 5, "message": {"text": "Tâm tư ẩn danh của tôi"}}'
+    await inbox.add("918273645500", 5, raw)
+    stored = await redis.zrange(keys.inbox("telegram", "918273645500"), 0, -1)
+    assert len(stored) == 1 and "Tâm tư" not in stored[0] and "update_id" not in stored[0]
     handled: list[str] = []
 
-    async def keep(text: str) -> None:
-        handled.append(text)
+    async def keep(got: str) -> None:
+        handled.append(got)
 
-    assert await inbox.drain("424242", keep) == 1
-    assert handled == [raw]
-    assert not await redis.exists(keys.inbox("telegram", "424242"))
+    assert await inbox.drain("918273645500", keep) == 1 and handled == [raw]
 
 
 async def test_an_entry_that_does_not_open_is_dropped_not_stuck(redis: Redis) -> None:
+    from bot.privacy.seal import Sealer
+
     keys = Keys("dv")
     await redis.zadd(keys.inbox("telegram", "7"), {'{"update_id": 1}': 1})  # before sealing
-    inbox = Inbox(redis, keys, "telegram", SEALER)
+    inbox = Inbox(redis, keys, "telegram", sealer=Sealer(b"s" * 32))
     await inbox.add("7", 2, "two")
     handled: list[str] = []
 
