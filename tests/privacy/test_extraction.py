@@ -244,6 +244,8 @@ async def test_nothing_extracted_links_anyone_to_an_answer(run: Run) -> None:
     _out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, err.decode()
     mid_aof = aof_commands(run.aof_dir)
+    # A 5-minute scrub window may have ended during the run: then that history is gone.
+    mid_rewritten = (await run.redis.info("persistence"))["aof_rewrites"] > 0
 
     # One reminder (the cadre has not answered either: one comes to them too); the cadre
     # sees only a count.
@@ -325,10 +327,11 @@ async def test_nothing_extracted_links_anyone_to_an_answer(run: Run) -> None:
 
     # What the checks below read really went through the webhook inbox and the dialogs: the
     # abandoned answer is still there, sealed, until its dialog expires.
-    assert any(c[0].upper() == "ZADD" and c[1].endswith(":inbox") for c in mid_aof)
-    assert any(c[0].upper() == "SET" and c[1].endswith(":dialog") for c in mid_aof)
     assert deps.keys.dialog("telegram", str(chats[ABANDONS])) in store
-    assert any(":pending:" in c[1] for c in mid_aof if len(c) > 1)
+    if not mid_rewritten:
+        assert any(c[0].upper() == "ZADD" and c[1].endswith(":inbox") for c in mid_aof)
+        assert any(c[0].upper() == "SET" and c[1].endswith(":dialog") for c in mid_aof)
+        assert any(":pending:" in c[1] for c in mid_aof if len(c) > 1)
 
     # 4. The AOF mid-answer, history included: no answer in progress, nobody beside the
     #    survey's writes, and counters that only ever moved k answers at a time.
