@@ -273,7 +273,7 @@ def delivery_services(deps: Deps,
     reroute = Rerouter(deps.members, deps.broadcasts.reach, deps.outbox, deps.clock)
     for sender, limiter in senders if settings.sender_workers > 0 else []:
         queue = DeliveryQueue(deps.redis, deps.keys, sender.channel, consumer,
-                              lease=settings.sender_lease_seconds)
+                              lease=settings.sender_lease_seconds, sealer=deps.sealer)
         worker = Worker(queue, MeteredSender(sender, deps.metrics), limiter,
                         concurrency=settings.sender_workers,
                         on_done=deps.tamtu.notifier.after(deps.broadcasts.notify_author),

@@ -188,6 +188,17 @@ class Settings(BaseSettings):
             )
         return self.webhook_secret.get_secret_value()
 
+    def require_shared_survey_secret(self) -> None:
+        """With an external store, every process must key surveys with the same secret: one
+        generated per process (per data directory) would not open another's marks."""
+        external = self.redis_url is not None and bool(self.redis_url.get_secret_value())
+        if external and not (self.survey_secret and self.survey_secret.get_secret_value()):
+            raise SettingsError(
+                "Thiếu DVBOT_SURVEY_SECRET: khi dùng Redis/Valkey riêng (DVBOT_REDIS_URL), mọi "
+                "tiến trình dvbot phải dùng chung một khóa bí mật; tạo một lần (openssl rand "
+                "-hex 32) và đặt giống nhau cho mọi tiến trình."
+            )
+
     # --- Zalo -------------------------------------------------------------------
     def has_telegram(self) -> bool:
         """A Telegram token is configured."""

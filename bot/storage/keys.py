@@ -310,6 +310,11 @@ class Keys:
         """Hash: member id -> their answers, for named surveys only."""
         return f"{self.prefix}:{{sv:{survey_id}}}:named"
 
+    def survey_pending(self, survey_id: str, unit: str) -> str:
+        """List of sealed anonymous answer sets of one recording unit, waiting until k of
+        them can be counted together."""
+        return f"{self.prefix}:{{sv:{survey_id}}}:pending:{unit}"
+
     def survey_reminder(self, survey_id: str) -> str:
         """String with a TTL: start of the last reminder window (epoch seconds)."""
         return f"{self.prefix}:{{sv:{survey_id}}}:remind"

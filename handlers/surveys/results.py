@@ -18,6 +18,7 @@ from bot.org import access
 from bot.org.models import Role
 from bot.surveys.charts import chart_png
 from bot.surveys.export import to_csv, to_xlsx
+from bot.surveys.lifecycle import scrub_later
 from bot.surveys.models import Answer, Survey
 from bot.surveys.notices import REMIND_WINDOW, recipients, reminder_message
 from bot.surveys.report import Report, gather, render
@@ -61,12 +62,13 @@ async def results(request: Request) -> Outcome:
                 "và thông báo được gửi khi mở; chưa có câu trả lời nào.")
         return screen(request, text, tools)
     if not survey.results_visible(now):
-        tally = await request.deps.surveys.tally(survey.id)
-        answered = sum(v for f, v in tally.items() if f.startswith("n|"))
+        answered = await request.deps.surveys.answered(survey)
+        why = ("Khảo sát ẩn danh: kết quả chỉ xem được sau khi đóng, để không ai suy ra câu trả "
+               "lời của từng người bằng cách so sánh hai lần xem" if survey.anonymous
+               else "Theo cài đặt của khảo sát, kết quả chỉ xem được sau khi đóng")
         text = (f"<b>{esc(survey.title)}</b>\nĐã trả lời: "
                 f"<b>{vn_number(answered)}/{vn_number(survey.audience)}</b>. "
-                f"Theo cài đặt của khảo sát, kết quả chỉ xem được sau khi đóng "
-                f"({vn_datetime(survey.closes_at)}).")
+                f"{why} ({vn_datetime(survey.closes_at)}).")
         return screen(request, text, tools)
     report = await gather(request.deps.surveys, survey, await request.tree())
     parts = split_text(render(report, now), PART)
@@ -114,8 +116,9 @@ async def remind(request: Request) -> Outcome:
     pending = await deps.surveys.unanswered(survey, await deps.surveys.audience_ids(
         tree, survey.unit, without=await deps.surveys.author_of(survey.id)))
     targets, skipped = await recipients(deps.members, tree, survey, pending)
+    # Sealed: who is reminded is who has not answered (see bot.delivery.outbox).
     await deps.outbox.enqueue(f"sv-{survey.id}.rm-{stamp}", targets, [reminder_message(survey)],
-                              paid=deps.settings.telegram_paid_rate > 0)
+                              paid=deps.settings.telegram_paid_rate > 0, sealed=True)
     text = (f"Đang gửi nhắc nhở tới <b>{vn_number(len(targets))}</b> đồng chí chưa trả lời."
             if targets else "Không còn đồng chí nào cần nhắc (hoặc chưa có tài khoản nhận tin).")
     if skipped:
@@ -139,6 +142,8 @@ async def close_now(request: Request) -> Outcome:
     """Close, retire the marks, and show the results."""
     survey = await managed(request)
     await request.deps.surveys.close(survey, request.now())
+    if survey.anonymous:  # the history of who was marked as answered goes too
+        await scrub_later(request.deps.outbox, request.now())
     await request.deps.audit.record(request.me.id, "survey_close", id=survey.id)
     return await results(request)
 
