@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TextIO
 
 import aiohttp
-from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.channels.console import CHANNEL as CONSOLE
 from bot.channels.console import ConsoleChannel, ConsoleSender, stdin_lines
+from bot.channels.http_guard import Limits, guard, guarded_runner, listen
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram import App, TelegramChannel, TelegramSender, build_application
 from bot.channels.telegram_ordered import ordered_telegram
@@ -172,10 +172,11 @@ async def _web_server(settings: Settings, deps: Deps, channel: TelegramChannel |
         add_routes(app)
     if files is not None:
         add_file_route(app, files)
-    runner = web.AppRunner(app)
+    limits = Limits.of(settings)
+    guard(app, limits)  # slow headers, slow bodies, too many connections
+    runner = guarded_runner(app, limits)
     await runner.setup()
-    site = web.TCPSite(runner, settings.http_host, settings.http_port)
-    await site.start()
+    listener = await listen(runner, settings.http_host, settings.http_port, limits)
     try:
         if channel is not None:
             url = f"{settings.webhook_url}{telegram_path(secret)}"
@@ -188,6 +189,7 @@ async def _web_server(settings: Settings, deps: Deps, channel: TelegramChannel |
         async with ordered.sweeping() if ordered else contextlib.nullcontext():
             yield
     finally:
+        listener.close()
         await runner.cleanup()
 
 

@@ -35,8 +35,8 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import BusyLoadingError, RedisError
 
-from bot.storage.valkey_server import valkey_binary
 from bot.storage.valkey_process import HOST, free_port, pid_alive, write_private
+from bot.storage.valkey_server import valkey_binary
 
 SYNC_TIMEOUT = 600.0  # a large store on a slow disk; a hung server must not hang the backup
 LOAD_TIMEOUT = 300.0

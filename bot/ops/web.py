@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
+from bot.channels.http_guard import Limits, guard, guarded_runner, listen
 from bot.channels.webhook import build_web_app
 from bot.deps import Deps
 from bot.ops.metrics import CONTENT_TYPE
@@ -48,15 +49,20 @@ async def ops_server(deps: Deps, channels: Sequence[str]) -> AsyncIterator[None]
     settings = deps.settings
     app = build_web_app(deps.redis, deps.conversations, None, "")
     add_ops_routes(app, deps, channels)
-    runner = web.AppRunner(app, access_log=None)
+    limits = Limits.of(settings)
+    guard(app, limits)
+    runner = guarded_runner(app, limits, access_log=False)
     await runner.setup()
+    listener = None
     try:
         try:
-            await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+            listener = await listen(runner, settings.http_host, settings.http_port, limits)
             log.info("health and metrics on %s:%s", settings.http_host, settings.http_port)
         except OSError as exc:
             log.warning("could not serve /healthz and /metrics on port %s: %s",
                         settings.http_port, exc)
         yield
     finally:
+        if listener is not None:
+            listener.close()
         await runner.cleanup()
