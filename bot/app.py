@@ -38,6 +38,7 @@ from bot.deps import Deps, Links, build_deps
 from bot.engine.dispatcher import Dispatcher
 from bot.ops.metrics import MeteredRateLimiter, MeteredSender
 from bot.ops.web import add_ops_routes, ops_server
+from bot.privacy.files import ExportSweeper
 from bot.settings import Settings
 from bot.storage.connection import open_store
 from bot.storage.keys import Keys
@@ -238,6 +239,7 @@ def delivery_services(deps: Deps,
     fire = by_kind({"bc": deps.broadcasts.fire,
                     **SurveyTimes(deps).jobs()})  # survey opening/closing times
     services.append(Scheduler(deps.redis, deps.keys, fire, deps.clock).run)
+    services.append(ExportSweeper(settings.data_dir / "exports").run)  # exports expire
     return services
 
 
