@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Callable
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -27,6 +28,8 @@ TELEGRAM = web.AppKey("telegram", TelegramChannel)
 CONVERSATIONS = web.AppKey("conversations", ConversationStore)
 SECRET = web.AppKey("secret", str)
 ORDERED = web.AppKey("ordered", OrderedTelegram)  # per-account order across workers
+# What the store lost when it started (a truncated AOF), or None: a /healthz detail.
+STORE_WARNING: web.AppKey[Callable[[], str | None]] = web.AppKey("store_warning")
 
 
 def telegram_path(secret: str) -> str:
@@ -36,11 +39,15 @@ def telegram_path(secret: str) -> str:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 when Redis answers, 503 otherwise (load balancers take the worker out)."""
+    """200 when Redis answers, 503 otherwise (load balancers take the worker out). A store
+    that lost data when it started says so in `store` (the worker still serves)."""
     try:
         await request.app[REDIS].ping()
     except RedisError as exc:
         return web.json_response({"status": "error", "redis": str(exc)}, status=503)
+    warning = request.app[STORE_WARNING]() if STORE_WARNING in request.app else None
+    if warning:
+        return web.json_response({"status": "ok", "redis": "ok", "store": warning})
     return web.json_response({"status": "ok", "redis": "ok"})
 
 

@@ -13,9 +13,10 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from bot.channels.http_guard import Limits, guard, guarded_runner, listen
-from bot.channels.webhook import build_web_app
+from bot.channels.webhook import STORE_WARNING, build_web_app
 from bot.deps import Deps
 from bot.ops.metrics import CONTENT_TYPE
+from bot.storage.aof_check import load_warning
 
 log = logging.getLogger("dvbot.ops")
 
@@ -38,6 +39,12 @@ def add_ops_routes(app: web.Application, deps: Deps, channels: Sequence[str]) ->
     """Add /metrics to an app that already serves /healthz."""
     app[DEPS] = deps
     app[CHANNELS] = list(channels)
+    data_dir = deps.settings.data_dir
+
+    def warning() -> str | None:
+        return load_warning(data_dir)
+
+    app[STORE_WARNING] = warning  # /healthz detail
     app.router.add_get("/metrics", metrics)
 
 
