@@ -33,6 +33,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import SSLConnection
 from redis.exceptions import BusyLoadingError, RedisError
 
 from bot.storage.valkey_process import HOST, free_port, pid_alive, write_private
@@ -57,26 +58,43 @@ class Endpoint:
     username: str | None
     password: str | None
     tls: bool
+    verify: bool = True  # ssl_cert_reqs=none in the URL turns certificate checks off
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context the client itself would use (None without TLS)."""
+        if not self.tls:
+            return None
+        context = ssl.create_default_context()
+        if not self.verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
 
 
 def endpoints(redis: Redis) -> list[Endpoint]:
     """The server, or every primary of a cluster, with the client's credentials."""
     if isinstance(redis, RedisCluster):
         kwargs: dict[str, Any] = redis.nodes_manager.connection_kwargs
-        tls = bool(kwargs.get("ssl"))
+        tls = bool(kwargs.get("ssl")) or "ssl_cert_reqs" in kwargs
         return [Endpoint(node.host, int(node.port), kwargs.get("username"),
-                         kwargs.get("password"), tls) for node in redis.get_primaries()]
-    kwargs = redis.connection_pool.connection_kwargs
+                         kwargs.get("password"), tls, _verify(kwargs))
+                for node in redis.get_primaries()]
+    pool = redis.connection_pool
+    kwargs = pool.connection_kwargs
     if "path" in kwargs:
         raise SnapshotUnavailable("kết nối qua unix socket chưa hỗ trợ chụp ảnh kho")
-    tls = "ssl_cert_reqs" in kwargs or "ssl_ca_certs" in kwargs
+    tls = issubclass(pool.connection_class, SSLConnection)
     return [Endpoint(str(kwargs.get("host", "localhost")), int(kwargs.get("port", 6379)),
-                     kwargs.get("username"), kwargs.get("password"), tls)]
+                     kwargs.get("username"), kwargs.get("password"), tls, _verify(kwargs))]
+
+
+def _verify(kwargs: dict[str, Any]) -> bool:
+    return str(kwargs.get("ssl_cert_reqs", "required")).lower() not in ("none", "cert_none")
 
 
 async def fetch_rdb(endpoint: Endpoint, target: Path) -> None:
     """Stream the server's snapshot of now into `target` (mode 0600)."""
-    context = ssl.create_default_context() if endpoint.tls else None
+    context = endpoint.ssl_context()
     try:
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(endpoint.host, endpoint.port, ssl=context), 10)
