@@ -69,4 +69,4 @@ def test_endpoints_follow_the_client_settings() -> None:
     context = secure.ssl_context()
     assert context is not None and not context.check_hostname
     with pytest.raises(SnapshotUnavailable):
-        endpoints(Redis(unix_socket_path="/tmp/nowhere.sock"))  # noqa: S108
+        endpoints(Redis(unix_socket_path="/tmp/nowhere.sock"))

@@ -37,12 +37,13 @@ async def _healthz(data_dir: Path, url: str) -> dict[str, str]:
     settings = Settings(_env_file=None, redis_url=url, data_dir=data_dir,  # type: ignore[call-arg]
                         http_host="127.0.0.1", http_port=free_port())
     client = Redis.from_url(url, decode_responses=True)
+    address = f"http://127.0.0.1:{settings.http_port}/healthz"
     try:
-        async with ops_server(make_deps(settings, client), []), aiohttp.ClientSession() as http:
-            async with http.get(f"http://127.0.0.1:{settings.http_port}/healthz") as resp:
-                assert resp.status == 200  # still serving: the loss is reported, not fatal
-                body: dict[str, str] = await resp.json()
-                return body
+        async with ops_server(make_deps(settings, client), []), \
+                aiohttp.ClientSession() as http, http.get(address) as resp:
+            assert resp.status == 200  # still serving: the loss is reported, not fatal
+            body: dict[str, str] = await resp.json()
+            return body
     finally:
         await client.aclose()
 
