@@ -247,3 +247,13 @@ def dvbot_process(argv: list[str], env: dict[str, str]) -> int:
     return subprocess.run([sys.executable, "-m", "bot", *argv], env=env, check=False,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
 
+
+
+def test_a_version_1_file_needs_ignore_signature() -> None:
+    lines = ['{"format": "dvbot-backup", "version": 1, "prefix": "dv", "created": "x"}',
+             '{"key": "dv:a", "type": "string", "pttl": -1, "value": "1"}',
+             '{"end": true, "keys": 1}']
+    with pytest.raises(BackupError, match="--ignore-signature"):
+        read(lines, "dv", KEY)
+    backup = read(lines, "dv", KEY, ignore_signature=True)
+    assert not backup.signed and backup.records[0]["key"] == "dv:a"
