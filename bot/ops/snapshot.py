@@ -37,7 +37,7 @@ from redis.asyncio.connection import SSLConnection
 from redis.exceptions import BusyLoadingError, RedisError
 
 from bot.storage.valkey_process import HOST, free_port, pid_alive, write_private
-from bot.storage.valkey_server import valkey_binary
+from bot.storage.valkey_server import EmbeddedStoreError, valkey_binary
 
 SYNC_TIMEOUT = 600.0  # a large store on a slow disk; a hung server must not hang the backup
 LOAD_TIMEOUT = 300.0
@@ -188,10 +188,14 @@ async def _copy_until_mark(reader: asyncio.StreamReader, out: Any, mark: bytes) 
 @contextlib.asynccontextmanager
 async def loaded(rdb: Path, scratch: Path) -> AsyncIterator[Redis]:
     """A private valkey-server serving the keys of `rdb` until the block ends."""
+    try:
+        binary = valkey_binary()
+    except EmbeddedStoreError as exc:
+        raise SnapshotUnavailable(str(exc)) from None
     port, password = free_port(None), secrets.token_urlsafe(24)
     conf = scratch / f"{rdb.stem}.conf"
     write_private(conf, f'requirepass "{password}"\n')
-    argv = [str(valkey_binary()), str(conf), "--port", str(port), "--bind", HOST,
+    argv = [str(binary), str(conf), "--port", str(port), "--bind", HOST,
             "--dir", str(scratch), "--dbfilename", rdb.name, "--appendonly", "no",
             "--save", "", "--daemonize", "no", "--protected-mode", "yes", "--logfile", ""]
     log_path = scratch / f"{rdb.stem}.log"
@@ -250,7 +254,12 @@ async def snapshot(redis: Redis, scratch: Path) -> AsyncIterator[list[Redis]]:
     try:
         points = endpoints(redis)
         files = [scratch / f"node{index}.rdb" for index in range(len(points))]
-        await asyncio.gather(*(fetch_rdb(p, f) for p, f in zip(points, files, strict=True)))
+        results = await asyncio.gather(
+            *(fetch_rdb(p, f) for p, f in zip(points, files, strict=True)),
+            return_exceptions=True)  # every transfer ends before the folder is removed
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
         async with contextlib.AsyncExitStack() as stack:
             yield [await stack.enter_async_context(loaded(f, scratch)) for f in files]
     finally:
