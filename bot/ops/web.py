@@ -13,10 +13,11 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from bot.channels.http_guard import Limits, guard, guarded_runner, listen
-from bot.channels.webhook import STORE_WARNING, build_web_app
+from bot.channels.webhook import HEALTH, build_web_app
 from bot.deps import Deps
 from bot.ops.metrics import CONTENT_TYPE
 from bot.storage.aof_check import load_warning
+from bot.web.routes import add_dashboard
 
 log = logging.getLogger("dvbot.ops")
 
@@ -36,16 +37,19 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def add_ops_routes(app: web.Application, deps: Deps, channels: Sequence[str]) -> None:
-    """Add /metrics to an app that already serves /healthz."""
+    """Add /metrics and the web dashboard to an app that already serves /healthz."""
     app[DEPS] = deps
     app[CHANNELS] = list(channels)
     data_dir = deps.settings.data_dir
 
-    def warning() -> str | None:
-        return load_warning(data_dir)
+    async def store_lost_data() -> dict[str, str]:
+        """A truncated AOF at the embedded store's start: the last writes are gone."""
+        warning = load_warning(data_dir)
+        return {"store": warning} if warning else {}
 
-    app[STORE_WARNING] = warning  # /healthz detail
+    app[HEALTH] = [*app.get(HEALTH, []), store_lost_data]  # /healthz detail
     app.router.add_get("/metrics", metrics)
+    add_dashboard(app, deps)  # the dashboard is served wherever /healthz is
 
 
 @asynccontextmanager
