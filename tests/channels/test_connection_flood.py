@@ -88,7 +88,7 @@ async def test_a_connection_flood_at_the_descriptor_limit_passes(
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, FLOOD + 500), hard))
     flood = [await _open_idle(port) for _ in range(FLOOD)]
     started = time.monotonic()
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
         while not await _healthy(http, port):  # bounded by the read timeout and then some
             assert time.monotonic() - started < READ_TIMEOUT + 5, "the server never recovered"
             await asyncio.sleep(0.1)

@@ -54,7 +54,7 @@ class Slow:
         await writer.drain()
         return cls(reader, writer)
 
-    async def trickle(self, started: float, limit: float = 6.0, *, send: bool = True) -> None:
+    async def trickle(self, started: float, limit: float = 8.0, *, send: bool = True) -> None:
         """Send a byte every 0.2 s (or nothing, idle) until the server closes the connection
         (at most `limit` s)."""
         while time.monotonic() - started < limit:
@@ -75,6 +75,12 @@ class Slow:
                 self.closed_after = time.monotonic() - started
                 break
         self.writer.close()
+
+
+def _session() -> aiohttp.ClientSession:
+    """A client that opens a connection per request: a kept-alive one may be closed by the
+    server's idle timeout (1 s here) just as the client reuses it."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
 
 
 async def _post_update(bot: LiveBot, http: aiohttp.ClientSession, user: int, words: str) -> int:
@@ -101,14 +107,14 @@ async def test_slow_headers_and_bodies_are_cut_while_updates_are_served(
               for _ in range(10)]
     slow = heads + bodies
     trickling = [asyncio.create_task(s.trickle(started)) for s in slow]
-    async with aiohttp.ClientSession() as http:
+    async with _session() as http:
         # Meanwhile a real update is taken and answered.
         assert await _post_update(guarded_bot, http, ALICE, "/start") == 200
         [reply] = await guarded_bot.standin.wait_sent(ALICE)
         assert "Kính chào đồng chí" in text(reply)
         await asyncio.gather(*trickling)
         closed = [s.closed_after for s in slow]
-        assert all(c is not None and c < READ_TIMEOUT + 2.0 for c in closed), closed
+        assert all(c is not None and c < READ_TIMEOUT + 3.5 for c in closed), closed  # load
         # ...and still after they are gone.
         assert await _post_update(guarded_bot, http, ALICE, "/help") == 200
         await guarded_bot.standin.wait_sent(ALICE)
@@ -124,8 +130,8 @@ async def test_connections_over_the_cap_are_closed_and_the_server_recovers(
     closed = sorted(s.closed_after or 99.0 for s in idle)
     refused_at_once = [c for c in closed if c < 0.5]
     assert len(refused_at_once) >= 40, closed  # the surplus: dropped as soon as accepted
-    assert closed[-1] < READ_TIMEOUT + 2.0, closed  # the rest: cut by the read timeout
-    async with aiohttp.ClientSession() as http:
+    assert closed[-1] < READ_TIMEOUT + 3.5, closed  # the rest: cut by the read timeout
+    async with _session() as http:
         assert await _post_update(guarded_bot, http, ALICE, "/start") == 200
         await guarded_bot.standin.wait_sent(ALICE)
 
