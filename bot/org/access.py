@@ -61,9 +61,9 @@ def has_any(member: Member, role: Role) -> bool:
     return any(role in IMPLIED[g.role] for g in member.grants) or role is Role.MEMBER
 
 
-STAFF = (Role.CADRE, Role.REVIEWER, Role.ADMIN)
+STAFF = (Role.CADRE, Role.REVIEWER, Role.LISTENER, Role.ADMIN)
 
 
 def is_staff(member: Member) -> bool:
-    """Cadres, reviewers and admins (anywhere): who may use the web dashboard."""
+    """Cadres, reviewers, listeners and admins (anywhere): who may use the web dashboard."""
     return any(has_any(member, role) for role in STAFF)

@@ -67,6 +67,11 @@ class Viewer:
         """Holds a cadre role somewhere (documents, surveys, broadcasts, members pages)."""
         return bool(self.scopes(Role.CADRE))
 
+    @property
+    def listener(self) -> bool:
+        """Receives tâm tư somewhere (the tâm tư pages)."""
+        return bool(self.scopes(Role.LISTENER))
+
     def scopes(self, role: Role) -> list[str]:
         """Top units where the viewer holds `role`."""
         return access.top_scopes(self.member, role, self.tree)
