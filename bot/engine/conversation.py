@@ -57,6 +57,18 @@ class Options(BaseModel):
     labels: list[str]
     actions: list[str]
     prompt: str = ""
+    # The screen asks for text: digits are text there, its buttons are chosen by their words.
+    keyed: bool = False
+    # These options are a notice's (an announcement arrived), not a chat reply's.
+    notice: bool = False
+    # [label, action] of recent notices' buttons: typing a label's words still works after
+    # a later screen took over the numbers (bot.engine.typed).
+    notices: list[list[str]] = Field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing a typed number or word could pick: not worth storing."""
+        return not self.actions and not self.notices
 
 
 class ConversationStore:
@@ -89,7 +101,7 @@ class ConversationStore:
     async def save_options(self, channel: str, user_id: str, options: Options | None) -> None:
         """Remember what the numbers mean; None clears them."""
         key = self._keys.options(channel, user_id)
-        if options is None or not options.actions:
+        if options is None or options.empty:
             await self._redis.delete(key)
         else:
             await self._redis.set(key, options.model_dump_json(), ex=self._ttl)
@@ -163,7 +175,7 @@ class ConversationStore:
                 else:
                     pipe.set(self._keys.dialog(c, u), dialog.model_dump_json(), ex=self._ttl)
             if save_options:
-                if options is None or not options.actions:
+                if options is None or options.empty:
                     pipe.delete(self._keys.options(c, u))
                 else:
                     pipe.set(self._keys.options(c, u), options.model_dump_json(), ex=self._ttl)
