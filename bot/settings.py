@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     http_host: str = "0.0.0.0"  # noqa: S104 - webhook mode listens behind a proxy
     http_port: int = Field(default=8080, ge=1, le=65535)
+    # Slow clients: a request's headers, and then its body, must arrive within this many
+    # seconds; open connections are capped (and kept under the process's file limit).
+    http_read_timeout: float = Field(default=10.0, gt=0, le=300)
+    http_max_connections: int = Field(default=1000, ge=8, le=100_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     dialog_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
     invite_days: int = Field(default=14, ge=1, le=365)

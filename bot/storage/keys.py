@@ -74,6 +74,10 @@ class Keys:
         """String: per-account lock so two updates of one person never interleave."""
         return f"{self._account(channel, user_id)}:lock"
 
+    def code_guesses(self, channel: str, user_id: str) -> str:
+        """Counter of wrong invite/link codes an account typed this minute (with a TTL)."""
+        return f"{self._account(channel, user_id)}:guesses"
+
     def seen_update(self, channel: str, update_id: str) -> str:
         """Marker that an update was taken, so a redelivered webhook is handled once."""
         return f"{self.prefix}:seen:{channel}:{update_id}"

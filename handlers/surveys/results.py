@@ -16,6 +16,7 @@ from bot.engine.router import Outcome, Request, Router
 from bot.formatting import esc, short, split_text, vn_datetime, vn_number
 from bot.org import access
 from bot.org.models import Role
+from bot.privacy.files import private_dir, sweep, write_private
 from bot.surveys.charts import chart_png
 from bot.surveys.export import to_csv, to_xlsx
 from bot.surveys.lifecycle import scrub_later
@@ -81,7 +82,7 @@ async def chart(request: Request) -> Outcome:
     """The bar chart as a photo."""
     survey, report = await _visible_report(request)
     path = _out_path(request, survey, "png")
-    path.write_bytes(chart_png(report))
+    write_private(path, chart_png(report))
     caption = f"Biểu đồ kết quả: {esc(survey.title[:150])}"
     return Outcome([Reply("", photo=Attachment(path, path.name, caption=caption),
                           buttons=rows(_back(survey)))])
@@ -95,7 +96,7 @@ async def export(request: Request) -> Outcome:
         raise access.Forbidden("Định dạng tệp không hợp lệ.")
     people = await _people(request, survey)
     path = _out_path(request, survey, kind)
-    path.write_bytes(to_csv(report, people) if kind == "csv" else to_xlsx(report, people))
+    write_private(path, to_csv(report, people) if kind == "csv" else to_xlsx(report, people))
     caption = f"Kết quả khảo sát «{esc(survey.title[:150])}» ({kind.upper()})"
     return Outcome([Reply("", document=Attachment(path, path.name, caption=caption),
                           buttons=rows(_back(survey)))])
@@ -177,8 +178,8 @@ async def _people(request: Request, survey: Survey) -> list[tuple[str, str, list
 
 
 def _out_path(request: Request, survey: Survey, ext: str) -> Path:
-    folder = request.deps.settings.data_dir / "exports"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(request.deps.settings.data_dir / "exports")
+    sweep(folder)  # also swept every minute by the running bot (ExportSweeper)
     stamp = request.now().strftime("%Y%m%d-%H%M%S")
     return folder / f"khao-sat-{survey.id}-{stamp}.{ext}"
 

@@ -21,6 +21,7 @@ def test_key_strings_are_pinned() -> None:
     assert k.options("console", "local") == "dv:{u:console:local}:opts"
     assert k.lock("telegram", "123") == "dv:{u:telegram:123}:lock"
     assert k.seen_update("telegram", "99") == "dv:seen:telegram:99"
+    assert k.code_guesses("zalo", "7") == "dv:{u:zalo:7}:guesses"
     assert k.audit() == "dv:audit"
     assert k.web_link("ab12") == "dv:web:link:ab12"
     assert k.web_session("cd34") == "dv:web:sess:cd34"
