@@ -1,8 +1,13 @@
-"""Per-account conversation state in Redis: open dialog, numbered options, and a lock."""
+"""Per-account conversation state in Redis: open dialog, numbered options, and a lock.
+
+Dialogs and numbered options are sealed at rest (AES-GCM, key from the deployment secret,
+bound to their key): a dialog may hold an anonymous survey's answers in progress, and the
+options on screen which boxes were ticked, so neither may sit in the store's files in clear."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,7 +18,10 @@ from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+from bot.privacy.seal import SealBroken, Sealer
 from bot.storage.keys import Keys
+
+log = logging.getLogger("dvbot.conversation")
 
 # Delete the lock only if we still own it: a lock that expired and was retaken by another
 # worker must not be released by us.
@@ -74,16 +82,38 @@ class Options(BaseModel):
 class ConversationStore:
     """Dialog state and numbered options per (channel, user), each with a TTL."""
 
-    def __init__(self, redis: Redis, keys: Keys, ttl_seconds: int) -> None:
+    def __init__(self, redis: Redis, keys: Keys, ttl_seconds: int, sealer: Sealer) -> None:
         self._redis = redis
         self._keys = keys
         self._ttl = ttl_seconds
+        self._sealer = sealer
         self._unlock = redis.register_script(_UNLOCK)
+
+    def _seal(self, key: str, state: BaseModel) -> str:
+        return self._sealer.seal_text("conversation", state.model_dump_json(), key)
+
+    def _open(self, key: str, raw: object) -> str | None:
+        if not raw:
+            return None
+        try:
+            return self._sealer.open_text("conversation", str(raw), key)
+        except SealBroken:
+            # Written before sealing, or under another secret: a lost step, not a stuck account.
+            log.warning("dropping conversation state that does not open")
+            return None
+
+    def _dialog(self, key: str, raw: object) -> Dialog | None:
+        text = self._open(key, raw)
+        return Dialog.model_validate_json(text) if text else None
+
+    def _options(self, key: str, raw: object) -> Options | None:
+        text = self._open(key, raw)
+        return Options.model_validate_json(text) if text else None
 
     async def dialog(self, channel: str, user_id: str) -> Dialog | None:
         """The open dialog, or None."""
-        raw = await self._redis.get(self._keys.dialog(channel, user_id))
-        return Dialog.model_validate_json(raw) if raw else None
+        key = self._keys.dialog(channel, user_id)
+        return self._dialog(key, await self._redis.get(key))
 
     async def save_dialog(self, channel: str, user_id: str, dialog: Dialog | None) -> None:
         """Store the dialog with a fresh TTL; None deletes it (empty state is not stored)."""
@@ -91,12 +121,12 @@ class ConversationStore:
         if dialog is None:
             await self._redis.delete(key)
         else:
-            await self._redis.set(key, dialog.model_dump_json(), ex=self._ttl)
+            await self._redis.set(key, self._seal(key, dialog), ex=self._ttl)
 
     async def options(self, channel: str, user_id: str) -> Options | None:
         """Numbered options currently on screen, or None."""
-        raw = await self._redis.get(self._keys.options(channel, user_id))
-        return Options.model_validate_json(raw) if raw else None
+        key = self._keys.options(channel, user_id)
+        return self._options(key, await self._redis.get(key))
 
     async def save_options(self, channel: str, user_id: str, options: Options | None) -> None:
         """Remember what the numbers mean; None clears them."""
@@ -104,7 +134,7 @@ class ConversationStore:
         if options is None or options.empty:
             await self._redis.delete(key)
         else:
-            await self._redis.set(key, options.model_dump_json(), ex=self._ttl)
+            await self._redis.set(key, self._seal(key, options), ex=self._ttl)
 
     @asynccontextmanager
     async def locked(
@@ -158,8 +188,8 @@ class ConversationStore:
         if not same_trip:
             identity = [await self._redis.get(self._keys.identity(channel, user_id))]
         return Held(channel=channel, user_id=user_id, token=token,
-                    dialog=Dialog.model_validate_json(dialog) if dialog else None,
-                    options=Options.model_validate_json(options) if options else None,
+                    dialog=self._dialog(self._keys.dialog(channel, user_id), dialog),
+                    options=self._options(self._keys.options(channel, user_id), options),
                     member_id=str(identity[0]) if identity[0] else None)
 
     async def release(self, held: Held, *, dialog: Dialog | None = None,
@@ -173,12 +203,14 @@ class ConversationStore:
                 if dialog is None:
                     pipe.delete(self._keys.dialog(c, u))
                 else:
-                    pipe.set(self._keys.dialog(c, u), dialog.model_dump_json(), ex=self._ttl)
+                    key = self._keys.dialog(c, u)
+                    pipe.set(key, self._seal(key, dialog), ex=self._ttl)
             if save_options:
                 if options is None or options.empty:
                     pipe.delete(self._keys.options(c, u))
                 else:
-                    pipe.set(self._keys.options(c, u), options.model_dump_json(), ex=self._ttl)
+                    key = self._keys.options(c, u)
+                    pipe.set(key, self._seal(key, options), ex=self._ttl)
             pipe.eval(_UNLOCK, 1, self._keys.lock(c, u), held.token)
             await pipe.execute()
 

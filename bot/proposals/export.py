@@ -13,6 +13,7 @@ from openpyxl import Workbook
 from bot.formatting import vn_datetime
 from bot.library.status import vn_day
 from bot.org.tree import OrgTree
+from bot.privacy.files import write_private
 from bot.proposals.models import KINDS, Proposal, area_label
 from bot.proposals.render import criteria_text
 
@@ -46,7 +47,7 @@ def write_csv(path: Path, rows: list[list[str]]) -> None:
     writer = csv.writer(buffer)
     writer.writerow(HEADER)
     writer.writerows(_safe(r) for r in rows)
-    path.write_text(buffer.getvalue(), encoding="utf-8-sig")
+    write_private(path, buffer.getvalue().encode("utf-8-sig"))  # members' names: owner only
 
 
 def write_xlsx(path: Path, rows: list[list[str]]) -> None:
@@ -58,7 +59,9 @@ def write_xlsx(path: Path, rows: list[list[str]]) -> None:
     sheet.append(HEADER)
     for row in rows:
         sheet.append(_safe(row))
-    book.save(path)
+    out = io.BytesIO()
+    book.save(out)
+    write_private(path, out.getvalue())
 
 
 def _safe(row: list[str]) -> list[str]:

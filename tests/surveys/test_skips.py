@@ -138,6 +138,9 @@ async def test_visits_skipped_by_typed_numbers_and_directive_chosen(
     await member.say("Không có góp ý")
     assert "2. (bỏ qua — không áp dụng)" in member.text
     await member.say("1")  # ✓ Gửi câu trả lời
+    assert "Đã ghi nhận" in member.text
+    await cadre.press_raw(f"sv.cl|{sid}")  # fewer than k answers are counted at closing
+    await cadre.press("Đóng khảo sát")
     tally = await deps.surveys.tally(sid)
     assert tally["khoi|0|0"] == 1 and not any(f.split("|")[1] in "1234" for f in tally
                                              if f.count("|") == 2)
