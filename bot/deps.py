@@ -27,6 +27,7 @@ from bot.proposals.levels import parse_levels
 from bot.proposals.queue import ReviewQueue
 from bot.proposals.service import ProposalService
 from bot.proposals.store import ProposalStore
+from bot.proposals.year import DvkYear, load_config
 from bot.settings import Settings
 from bot.storage.keys import Keys
 from bot.surveys.store import SurveyStore
@@ -74,6 +75,7 @@ class Deps:
     account_links: AccountLinks  # /lienket codes linking a Zalo and a Telegram account
     surveys: SurveyStore  # quick sentiment surveys (anonymous marks, tallies)
     sealer: Sealer  # seals state that ties a person to an anonymous answer, key not in Redis
+    dvk: DvkYear  # the "Dân vận khéo" year: fields, criteria, registrations, replications
     tamtu: TamtuService  # "tâm tư, kiến nghị" threads, queues and reports
     clock: Callable[[], datetime] = utc_now
     metrics: Metrics = field(default_factory=Metrics)  # this process's /metrics
@@ -102,6 +104,8 @@ def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> De
         proposals=build_proposals(settings, redis, keys),
         surveys=SurveyStore(redis, keys, secret, settings.survey_min_group),
         sealer=sealer,
+        # A broken dan-van-kheo.yaml falls back to the default fields; `content check` says why.
+        dvk=DvkYear(redis, keys, load_config(settings.content_path())[0]),
         tamtu=build_tamtu(settings, redis, keys, members, outbox, secret),
     )
 

@@ -58,8 +58,10 @@ class Settings(BaseSettings):
     # A delivery claimed by a process that then went silent this long is taken over.
     sender_lease_seconds: float = Field(default=30, ge=1, le=600)
     # --- proposals "Dân vận khéo" ---------------------------------------------------
-    # Review levels, lowest first: `co_so` (đảng bộ / chi bộ cơ sở), `khoi` (Đảng bộ Khối),
-    # `chi_bo`, or any unit kind; each proposal is reviewed by its nearest unit of each level.
+    # Review levels, lowest first: `co_so` (đảng bộ / chi bộ cơ sở), `khoi` (the level above:
+    # Đảng bộ Khối, or since 2025 Đảng bộ các cơ quan Đảng tỉnh / Ủy ban nhân dân tỉnh),
+    # `chi_bo`, or unit kinds of the units file joined by `+` (e.g. "co_so,dang_bo_cqd_tinh+
+    # dang_bo_ubnd_tinh"); each proposal is reviewed by its nearest unit of each level.
     proposal_levels: str = "co_so,khoi"
     # A claimed proposal left undecided this long goes back to the queue for another reviewer.
     review_claim_minutes: float = Field(default=30, gt=0, le=24 * 60)

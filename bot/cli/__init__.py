@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("role", choices=ROLES[1:], help="vai trò")
         cmd.add_argument("--unit", required=True, help=UNIT_HELP)
     content_cli.add_parser(sub)  # `dvbot content check|import`
-    proposals_cli.add_parser(sub)  # `dvbot proposals export`
+    proposals_cli.add_parser(sub)  # `dvbot proposals export|report`
     backup.add_parsers(sub)  # `dvbot backup FILE`, `dvbot restore FILE`
     return parser
 
@@ -177,7 +177,7 @@ async def units_list(deps: Deps, _args: argparse.Namespace) -> None:
         for unit_id in tree.subtree(root):
             depth = len(tree.ancestors(unit_id)) - 1
             unit = tree.units[unit_id]
-            print(f"{'  ' * depth}{unit.id}  {unit.name}  ({unit.kind.label})")
+            print(f"{'  ' * depth}{unit.id}  {unit.name}  ({unit.kind_label})")
 
 
 async def members_list(deps: Deps, args: argparse.Namespace) -> None:
@@ -316,6 +316,7 @@ COMMANDS: dict[tuple[str, str], Callable[[Deps, argparse.Namespace], Awaitable[N
     ("roles", "revoke"): roles_revoke,
     ("content", "import"): content_cli.run_import,
     ("proposals", "export"): proposals_cli.run_export,
+    ("proposals", "report"): proposals_cli.run_report,
 }
 
 if __name__ == "__main__":

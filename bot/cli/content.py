@@ -11,6 +11,7 @@ from bot.deps import Deps
 from bot.library.importer import ContentError, import_library
 from bot.library.loader import LoadResult, load_library
 from bot.library.models import Directive, Material
+from bot.proposals.year import load_config
 from bot.settings import Settings
 from bot.surveys.templates import TemplateError, load_templates
 
@@ -37,11 +38,14 @@ def check(settings: Settings, args: argparse.Namespace) -> int:
     root = folder(settings, args)
     result = load_library(root)
     templates, survey_problems = _survey_templates(root)  # content/surveys/*.yaml
-    if result.problems or survey_problems:
-        report_problems(result.problems + survey_problems)
+    dvk, dvk_problems = load_config(root)  # content/dan-van-kheo.yaml
+    if result.problems or survey_problems or dvk_problems:
+        report_problems(result.problems + survey_problems + dvk_problems)
         return 1
     print(f"{root}: hợp lệ — {_counts(result)}.")
     print(f"{root / 'surveys'}: hợp lệ — {templates} mẫu khảo sát.")
+    print(f"{root / 'dan-van-kheo.yaml'}: hợp lệ — {len(dvk.fields)} lĩnh vực, "
+          f"{len(dvk.criteria)} tiêu chí.")
     return 0
 
 

@@ -18,6 +18,7 @@ from bot import pydantic_vi
 from bot.library.files import DEFAULT_UPLOAD_LIMIT, describe, human_size
 from bot.library.markdown import FrontMatterError, split_front_matter
 from bot.library.models import Directive, Material
+from bot.library.status import check_links
 
 
 class _TextDates(yaml.SafeLoader):
@@ -74,6 +75,7 @@ def load_library(root: Path, *, attachment_limit: int = DEFAULT_UPLOAD_LIMIT) ->
                 continue
             seen[loaded.doc.id] = origin
             result.docs.append(loaded)
+    result.problems += check_links((loaded.origin, loaded.doc) for loaded in result.docs)
     return result
 
 
@@ -132,7 +134,9 @@ def _attachment(data: dict[str, Any], path: Path, root: Path, limit: int, origin
 
 def explain(exc: ValidationError) -> list[str]:
     """'field: what is wrong', in Vietnamese, for each validation error."""
-    return [f"{_where(err)}: {_message(err)}" for err in exc.errors()]
+    # A check across fields (a model validator) has no location: its message names the field.
+    return [f"{_where(err)}: {_message(err)}" if err["loc"] else _message(err)
+            for err in exc.errors()]
 
 
 def _where(err: ErrorDetails) -> str:

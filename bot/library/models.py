@@ -115,8 +115,17 @@ class Directive(_Document):
     replaces: list[str] = Field(default_factory=list)
     amends: list[str] = Field(default_factory=list)
     related: list[str] = Field(default_factory=list)
+    # Legal status: in force unless said otherwise; a document replaced by another is no
+    # longer in force (bot/library/status.py words it and checks both ends of every link).
+    status: Literal["hiệu lực", "hết hiệu lực"] = "hiệu lực"
+    effective: date | None = None  # ngày có hiệu lực, when it differs from the issue date
+    ended: date | None = None  # ngày hết hiệu lực
+    replaced_by: list[str] = Field(default_factory=list)
+    # Số hiệu named above that are deliberately not in the library (content check skips them).
+    external: list[str] = Field(default_factory=list)
 
-    @field_validator("so_hieu", "replaces", "amends", "related", mode="before")
+    @field_validator("so_hieu", "replaces", "amends", "related", "replaced_by", "external",
+                     mode="before")
     @classmethod
     def _normalize(cls, value: Any) -> Any:
         try:
@@ -128,7 +137,7 @@ class Directive(_Document):
             raise ValueError(str(exc)) from None
         return value
 
-    @field_validator("issued", mode="before")
+    @field_validator("issued", "effective", "ended", mode="before")
     @classmethod
     def _vn_date(cls, value: Any) -> Any:
         return parse_vn_date(value) if isinstance(value, str) else value
@@ -139,6 +148,30 @@ class Directive(_Document):
         if value.year < 1930:
             raise ValueError("ngày ban hành phải từ năm 1930 trở đi")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_means_ended(cls, data: Any) -> Any:
+        # "replaced_by" alone is enough to say the document is no longer in force.
+        if isinstance(data, dict) and data.get("replaced_by") and "status" not in data:
+            return {**data, "status": "hết hiệu lực"}
+        return data
+
+    @model_validator(mode="after")
+    def _status_consistent(self) -> Directive:
+        if self.status == "hiệu lực" and (self.replaced_by or self.ended):
+            raise ValueError("status: văn bản đã có replaced_by hoặc ended thì phải là "
+                             "“hết hiệu lực”")
+        if self.status == "hết hiệu lực" and self.ended is None:
+            raise ValueError("ended: văn bản hết hiệu lực cần ghi ngày hết hiệu lực")
+        if self.ended is not None and self.ended < self.issued:
+            raise ValueError("ended: ngày hết hiệu lực trước ngày ban hành")
+        return self
+
+    @property
+    def current(self) -> bool:
+        """True while the document is in force."""
+        return self.status == "hiệu lực"
 
     @model_validator(mode="before")
     @classmethod
@@ -226,6 +259,10 @@ class Entry(BaseModel):
     topic: str | None = None
     audience: str | None = None
     questions: int = 0
+    # Status of a directive (materials are always current); defaults read older catalog lines.
+    current: bool = True
+    ended: date | None = None
+    replaced_by: list[str] = Field(default_factory=list)
     digest: str
     version: int = 1  # the Record's version, so a save knows the next one without the body
 
@@ -236,7 +273,8 @@ class Entry(BaseModel):
             return cls(id=doc.id, type="directive", title=doc.title, summary=doc.summary,
                        label=doc.label, short_title=doc.short_title, so_hieu=doc.so_hieu,
                        kind=doc.kind, issuer=doc.issuer,
-                       issued=doc.issued, audience=doc.audience, digest=digest,
+                       issued=doc.issued, audience=doc.audience, current=doc.current,
+                       ended=doc.ended, replaced_by=doc.replaced_by, digest=digest,
                        version=version)
         return cls(id=doc.id, type="material", title=doc.title, summary=doc.summary,
                    label=doc.label, short_title=doc.short_title, topic=doc.topic,

@@ -57,6 +57,7 @@ class SearchIndex:
         self._postings: dict[str, dict[str, float]] = defaultdict(dict)
         self._compact: dict[str, set[str]] = defaultdict(set)
         self._order: dict[str, tuple[str, str]] = {}
+        self._current: dict[str, bool] = {}
         for entry in entries:
             self._add(entry)
         self._vocab = sorted(self._postings)
@@ -64,6 +65,7 @@ class SearchIndex:
     def _add(self, entry: Entry) -> None:
         # Ties are broken newest first, then by title.
         self._order[entry.id] = (entry.issued.isoformat() if entry.issued else "", entry.title)
+        self._current[entry.id] = entry.current
         for name, text in _fields(entry):
             weight = WEIGHTS[name]
             for token in tokens(text):
@@ -78,7 +80,8 @@ class SearchIndex:
                 self._compact[form].add(entry.id)
 
     def search(self, query: str) -> list[str]:
-        """Entry ids, best match first; documents matching every content word rank first."""
+        """Entry ids, best match first; documents matching every content word rank first,
+        documents no longer in force last."""
         words = list(dict.fromkeys(tokens(query)))
         if not words:
             return []
@@ -90,14 +93,18 @@ class SearchIndex:
             for entry_id, weight in self._match(word, prefix).items():
                 scores[entry_id] += weight
                 hits[entry_id] += word in required
+        exact: set[str] = set()
         for form in self._compact_forms(query):
             for entry_id in self._compact.get(form, ()):
+                exact.add(entry_id)
                 scores[entry_id] += COMPACT_BOOST
                 hits[entry_id] = max(hits[entry_id], len(required))
         ranked = [i for i in scores if hits[i] > 0]
         ranked.sort(key=lambda i: (hits[i], scores[i], self._order[i]), reverse=True)
-        complete = [i for i in ranked if hits[i] >= len(required)]
-        return complete or ranked
+        complete = [i for i in ranked if hits[i] >= len(required)] or ranked
+        # Documents no longer in force come after every current one, in the same order,
+        # unless the query is their own số hiệu.
+        return sorted(complete, key=lambda i: not (self._current[i] or i in exact))
 
     def _match(self, word: str, prefix: bool) -> dict[str, float]:
         found = dict(self._postings.get(word, {}))

@@ -50,7 +50,14 @@ class Library:
         return cls({e.id: e for e in entries}, SearchIndex(entries))
 
     def directives(self) -> list[Entry]:
-        """Directives, newest first."""
+        """Directives in force, newest first (what lists, coverage and progress count)."""
+        return [e for e in self._all_directives() if e.current]
+
+    def superseded(self) -> list[Entry]:
+        """Directives no longer in force, newest first (still readable, under a banner)."""
+        return [e for e in self._all_directives() if not e.current]
+
+    def _all_directives(self) -> list[Entry]:
         found = [e for e in self.entries.values() if e.type == "directive"]
         return sorted(found, key=lambda e: (e.issued.isoformat() if e.issued else "", e.id),
                       reverse=True)

@@ -9,6 +9,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 UNIT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+KIND_ID = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 
 
 class Role(StrEnum):
@@ -36,7 +37,9 @@ ROLE_LABELS = {
 
 
 class UnitKind(StrEnum):
-    """Levels of the organization tree (any depth of chi bộ below)."""
+    """Kinds every units file may use without declaring them (the structure before 2025).
+    A units file declares its own kinds and their names under `kinds:` (e.g. Đảng bộ các cơ
+    quan Đảng tỉnh since the 2025 reorganisation); `Unit.kind` is any such id."""
 
     KHOI = "dang_bo_khoi"
     DANG_BO_CO_SO = "dang_bo_co_so"
@@ -66,8 +69,17 @@ class Unit(BaseModel):
 
     id: str
     name: str = Field(min_length=2, max_length=200)
-    kind: UnitKind = UnitKind.OTHER
+    kind: str = Field(default=UnitKind.OTHER.value, pattern=KIND_ID.pattern)
+    kind_name: str = Field(default="", max_length=100)  # from the units file's `kinds:`
     parent: str | None = None
+
+    @property
+    def kind_label(self) -> str:
+        """The kind's name: as the units file declares it, else the built-in name."""
+        if self.kind_name:
+            return self.kind_name
+        known = {k.value: k.label for k in UnitKind}
+        return known.get(self.kind, "Đơn vị")
 
     @field_validator("id", "parent")
     @classmethod

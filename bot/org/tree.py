@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from bot import pydantic_vi
-from bot.org.models import Unit
+from bot.org.models import KIND_ID, Unit, UnitKind
 from bot.storage.keys import Keys
 
 
@@ -77,7 +77,8 @@ class OrgTree:
 
 
 def parse_units_yaml(text: str, *, source: str = "tệp") -> list[Unit]:
-    """Parse and validate a units file: a list under `units:` of {id, name, kind, parent}."""
+    """Parse and validate a units file: a list under `units:` of {id, name, kind, parent}, and
+    the kinds it uses with their names under `kinds:` (the built-in ones need no declaring)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -85,19 +86,43 @@ def parse_units_yaml(text: str, *, source: str = "tệp") -> list[Unit]:
     raw = data.get("units") if isinstance(data, dict) else data
     if not isinstance(raw, list) or not raw:
         raise UnitImportError([f"{source}: cần một danh sách đơn vị dưới khóa `units:`"])
-    units: list[Unit] = []
     problems: list[str] = []
+    kinds = _kinds(data.get("kinds") if isinstance(data, dict) else None, source, problems)
+    units: list[Unit] = []
     for index, item in enumerate(raw, start=1):
         try:
-            units.append(Unit.model_validate(item))
+            unit = Unit.model_validate(item)
         except ValidationError as exc:
             for err in exc.errors():
                 where = ".".join(str(p) for p in err["loc"])
                 problems.append(
                     f"{source}: đơn vị thứ {index} ({where}): {pydantic_vi.message(err)}")
+            continue
+        if unit.kind not in kinds:
+            problems.append(f"{source}: đơn vị thứ {index} (kind): loại {unit.kind!r} chưa khai "
+                            "báo trong `kinds:`")
+            continue
+        units.append(unit.model_copy(update={"kind_name": kinds[unit.kind]}))
     if problems:
         raise UnitImportError(problems)
     return units
+
+
+def _kinds(raw: object, source: str, problems: list[str]) -> dict[str, str]:
+    """The file's `kinds:` (id -> name) over the built-in ones (whose name is kept as '')."""
+    kinds = {k.value: "" for k in UnitKind}
+    if raw is None:
+        return kinds
+    if not isinstance(raw, dict):
+        problems.append(f"{source}: `kinds:` cần các cặp `mã: tên loại đơn vị`")
+        return kinds
+    for kind_id, name in raw.items():
+        if not KIND_ID.match(str(kind_id)) or not isinstance(name, str) or not name.strip():
+            problems.append(f"{source}: kinds: {kind_id!r} cần mã a–z, 0–9, _ (2–32 ký tự) và "
+                            "tên loại đơn vị")
+            continue
+        kinds[str(kind_id)] = name.strip()
+    return kinds
 
 
 def check_tree(existing: dict[str, Unit], incoming: list[Unit]) -> dict[str, Unit]:

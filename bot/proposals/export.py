@@ -11,26 +11,33 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from bot.formatting import vn_datetime
+from bot.library.status import vn_day
 from bot.org.tree import OrgTree
 from bot.privacy.files import write_private
-from bot.proposals.models import Proposal
+from bot.proposals.models import KINDS, Proposal, area_label
+from bot.proposals.render import criteria_text
 
 HEADER = ["Mã", "Tên mô hình", "Lĩnh vực", "Đơn vị", "Chủ thể thực hiện", "Người đề xuất",
           "Trạng thái", "Cấp đang xét", "Ngày gửi", "Cập nhật", "Cách làm", "Hiệu quả",
-          "Số ảnh", "Trả lời chính thức"]
+          "Số ảnh", "Trả lời chính thức", "Loại", "Quyết định công nhận", "Ngày quyết định",
+          "Tiêu chí (lần xét gần nhất)"]
 
 
-def rows_of(proposals: Iterable[Proposal], tree: OrgTree) -> list[list[str]]:
-    """One row per proposal, in HEADER's order."""
+def rows_of(proposals: Iterable[Proposal], tree: OrgTree,
+            criteria: dict[str, dict[str, int]] | None = None) -> list[list[str]]:
+    """One row per proposal, in HEADER's order; `criteria`: the last assessment per code."""
     out: list[list[str]] = []
     for p in proposals:
         unit = tree.get(p.unit)
         reviewing = tree.get(p.reviewing_unit)
-        out.append([p.code, p.name, p.area.label if p.area else "", unit.name if unit else p.unit,
+        out.append([p.code, p.name, area_label(p.area, p.area_name), unit.name if unit else p.unit,
                     p.executor, p.author_name, p.state.label,
                     reviewing.name if reviewing else p.reviewing_unit,
                     vn_datetime(p.submitted_at), vn_datetime(p.updated_at), p.method, p.results,
-                    str(len(p.photos)), p.answer])
+                    str(len(p.photos)), p.answer, KINDS[p.kind],
+                    p.recognition.number if p.recognition else "",
+                    vn_day(p.recognition.day) if p.recognition else "",
+                    criteria_text((criteria or {}).get(p.code, {}))])
     return out
 
 

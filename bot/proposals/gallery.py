@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from bot.formatting import fold
 from bot.org.tree import OrgTree
-from bot.proposals.models import Area, Proposal
+from bot.proposals.models import Proposal
 
 
-def search(models: list[Proposal], tree: OrgTree, *, area: Area | None = None,
+def search(models: list[Proposal], tree: OrgTree, *, area: str | None = None,
            unit: str | None = None, words: str = "") -> list[Proposal]:
     """Recognised models matching every given filter, in the order given."""
     wanted = fold(words).split()
     out: list[Proposal] = []
     for p in models:
-        if area is not None and p.area is not area:
+        if area is not None and p.area != area:
             continue
         if unit is not None and not tree.within(p.unit, unit):
             continue

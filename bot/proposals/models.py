@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 from uuid import uuid4
 
 from pydantic import BaseModel, Field
@@ -16,7 +17,8 @@ MAX_PHOTOS = 5
 
 
 class Area(StrEnum):
-    """The field (lĩnh vực) a model belongs to."""
+    """The fields (lĩnh vực) proposals were filed under before the list became configurable
+    (content/dan-van-kheo.yaml): their names still label proposals that carry them."""
 
     ECONOMY = "kinh_te"
     CULTURE = "van_hoa_xa_hoi"
@@ -67,6 +69,19 @@ STATE_LABELS = {
     State.REJECTED: "Không được chấp nhận",
     State.WITHDRAWN: "Đã rút",
 }
+KINDS = {"mo_hinh": "Mô hình", "dien_hinh": "Điển hình"}  # a way of working vs a person/collective
+Kind = Literal["mo_hinh", "dien_hinh"]
+
+
+def area_label(area: str | None, name: str = "") -> str:
+    """The field's name: as chosen (from the configured list), else the legacy name, else '—'."""
+    if name:
+        return name
+    if area in AREA_LABELS:
+        return AREA_LABELS[Area(area)]
+    return area or "—"
+
+
 WAITING = frozenset({State.SUBMITTED, State.APPROVED})
 OPEN = frozenset({State.SUBMITTED, State.IN_REVIEW, State.APPROVED, State.RETURNED})
 
@@ -102,7 +117,10 @@ class Content(BaseModel):
     """What the author writes; also the shape of a draft (fields may still be empty)."""
 
     name: str = ""
-    area: Area | None = None
+    area: str | None = None  # a field id of the configured list (older ids stay valid)
+    area_name: str = ""  # its name when chosen, so a later change of the list keeps the label
+    kind: Kind = "mo_hinh"
+    registration: str = ""  # the registration (đăng ký) this proposal fulfils, if any
     unit: str = ""
     executor: str = ""
     method: str = ""
@@ -113,6 +131,22 @@ class Content(BaseModel):
         """Keys still empty, in the form's order."""
         order = ("name", "area", "unit", "executor", "method", "results")
         return [key for key in order if not getattr(self, key)]
+
+
+class Recognition(BaseModel):
+    """The decision of the Ban Thường vụ that recognised a model: "125-QĐ/ĐU ngày 12/12/2026"."""
+
+    number: str
+    day: date
+    file: StoredFile | None = None  # the signed decision as a PDF, when attached
+
+
+class Assessment(BaseModel):
+    """What a reviewer adds to a decision: criteria (name -> 1 met, 0 not) and, when the
+    decision recognises the model, the Ban Thường vụ's decision."""
+
+    criteria: dict[str, int] = Field(default_factory=dict)
+    recognition: Recognition | None = None
 
 
 class Draft(Content):
@@ -140,6 +174,7 @@ class Proposal(Content):
     updated_at: datetime
     answer: str = ""  # the last official answer (shown to the author)
     draft: str = ""  # id of the draft that made this version (a repeated «Gửi» finds it)
+    recognition: Recognition | None = None
 
     @property
     def reviewing_unit(self) -> str:
@@ -158,6 +193,8 @@ class Event(BaseModel):
     level: int = 0
     answer: str = ""
     note: str = ""  # private: reviewers and admins only
+    # The reviewer's assessment, by criterion name (names survive a change of the list): 1 met.
+    criteria: dict[str, int] = Field(default_factory=dict)
 
 
 def make_code(year: int, number: int) -> str:

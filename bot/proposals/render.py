@@ -10,8 +10,9 @@ from bot.engine.actions import act
 from bot.engine.messages import Attachment, Button, Reply
 from bot.formatting import esc, vn_datetime
 from bot.library.files import FileStore
+from bot.library.status import vn_day
 from bot.org.tree import OrgTree
-from bot.proposals.models import Content, Event, Proposal, State
+from bot.proposals.models import KINDS, Content, Event, Proposal, State, area_label
 
 SHORT = 1200  # cách làm / hiệu quả are cut here on cards; the export has them whole
 
@@ -21,8 +22,9 @@ def content_lines(c: Content, tree: OrgTree, *, short: bool = False) -> list[str
     unit = tree.get(c.unit) if c.unit else None
     def cut(text: str) -> str:
         return text if not short or len(text) <= SHORT else text[:SHORT].rstrip() + "…"
-    return [f"<b>Tên mô hình:</b> {esc(c.name) or '—'}",
-            f"<b>Lĩnh vực:</b> {c.area.label if c.area else '—'}",
+    return [f"<b>Loại:</b> {KINDS[c.kind]}",
+            f"<b>Tên mô hình:</b> {esc(c.name) or '—'}",
+            f"<b>Lĩnh vực:</b> {esc(area_label(c.area, c.area_name))}",
             f"<b>Đơn vị thực hiện:</b> {esc(unit.name) if unit else '—'}",
             f"<b>Chủ thể thực hiện:</b> {esc(c.executor) or '—'}",
             f"<b>Cách làm:</b> {esc(cut(c.method)) or '—'}",
@@ -44,6 +46,9 @@ def card(p: Proposal, tree: OrgTree, *, short: bool = True) -> str:
                      f"(cấp {p.level + 1}/{len(p.route)})")
     lines += [f"Người đề xuất: {esc(p.author_name)} — gửi {vn_datetime(p.submitted_at)}", ""]
     lines += content_lines(p, tree, short=short)
+    if p.recognition is not None:
+        lines.append(f"<b>Quyết định công nhận:</b> số {esc(p.recognition.number)} ngày "
+                     f"{vn_day(p.recognition.day)}")
     if p.answer:
         lines += ["", f"<b>Ý kiến trả lời:</b> {esc(p.answer)}"]
     return "\n".join(lines)
@@ -68,9 +73,16 @@ def history(events: list[Event], *, private: bool) -> str:
                      f"<b>{e.target.label}</b>")
         if e.answer:
             lines.append(f"  Trả lời: {esc(e.answer)}")
+        if e.criteria:
+            lines.append(f"  Tiêu chí: {esc(criteria_text(e.criteria))}")
         if private and e.note:
             lines.append(f"  Ghi chú nội bộ: {esc(e.note)}")
     return "\n".join(lines)
+
+
+def criteria_text(criteria: dict[str, int]) -> str:
+    """'Sáng tạo: đạt; Bền vững: chưa đạt' (the reviewer's ticks, by criterion name)."""
+    return "; ".join(f"{name}: {'đạt' if met else 'chưa đạt'}" for name, met in criteria.items())
 
 
 def notice(p: Proposal) -> Reply:

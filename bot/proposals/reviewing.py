@@ -13,7 +13,7 @@ from bot.delivery.outbox import Outbox
 from bot.library.notices import reachable
 from bot.org import access
 from bot.org.members import MemberStore
-from bot.org.models import Member, Role, UnitKind
+from bot.org.models import Member, Role
 from bot.org.tree import OrgTree
 from bot.proposals.levels import reviewing_units
 from bot.proposals.models import Proposal
@@ -42,7 +42,7 @@ async def notify_author(deps: Services, tree: OrgTree, proposal: Proposal) -> No
                                   paid=paid)
 
 
-def review_units(member: Member, levels: list[frozenset[UnitKind]], tree: OrgTree) -> list[str]:
+def review_units(member: Member, levels: list[frozenset[str]], tree: OrgTree) -> list[str]:
     """Review queues inside the reviewer's scope: their own top units first, then the rest."""
     queues = reviewing_units(tree, levels)
     roots = access.top_scopes(member, Role.REVIEWER, tree)

@@ -17,11 +17,19 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
-from bot.org.models import Member, UnitKind
+from bot.org.models import Member
 from bot.org.tree import OrgTree
 from bot.proposals.durable import Durability
 from bot.proposals.levels import route_of
-from bot.proposals.models import WAITING, Content, Decision, Event, Proposal, State
+from bot.proposals.models import (
+    WAITING,
+    Assessment,
+    Content,
+    Decision,
+    Event,
+    Proposal,
+    State,
+)
 from bot.proposals.queue import Entry, ReviewQueue
 from bot.proposals.store import Conflict, ProposalStore
 from bot.storage.pinned import pinned
@@ -46,7 +54,7 @@ class ProposalService:
     """Everything that changes a proposal."""
 
     def __init__(self, redis: Redis, store: ProposalStore, queue: ReviewQueue,
-                 durability: Durability, levels: list[frozenset[UnitKind]],
+                 durability: Durability, levels: list[frozenset[str]],
                  claim_ms: int) -> None:
         self._redis = redis
         self.store = store
@@ -169,14 +177,18 @@ class ProposalService:
             return None
 
     async def decide(self, reviewer: Member, code: str, version: int, decision: Decision,
-                     answer: str, note: str, now: datetime) -> Proposal:
+                     answer: str, note: str, now: datetime, *,
+                     assessment: Assessment | None = None) -> Proposal:
         """Approve, return or reject the proposal the reviewer holds (once); returns only
-        when the decision is on disk (WAITAOF), since the reviewer is told it is recorded."""
+        when the decision is on disk (WAITAOF), since the reviewer is told it is recorded.
+        `assessment`: the criteria ticked and, for a recognition, the decision's number."""
         async with self._gate:
-            return await self._decide(reviewer, code, version, decision, answer, note, now)
+            return await self._decide(reviewer, code, version, decision, answer, note, now,
+                                      assessment or Assessment())
 
     async def _decide(self, reviewer: Member, code: str, version: int, decision: Decision,
-                      answer: str, note: str, now: datetime) -> Proposal:
+                      answer: str, note: str, now: datetime,
+                      assessment: Assessment) -> Proposal:
         before = await self._get(code)
         if before.state is State.WITHDRAWN:
             raise Refused("Đề xuất này đã được tác giả rút; không có gì thay đổi.")
@@ -188,8 +200,11 @@ class ProposalService:
                           "có người khác xử lý). Bấm «Đề xuất tiếp theo» để nhận đề xuất mới.")
         old_unit, old_entry = before.reviewing_unit, before.entry
         after = await self._decided(before, decision, answer, now)
+        if after.state is State.RECOGNISED and assessment.recognition is not None:
+            after = after.model_copy(update={"recognition": assessment.recognition})
         event = Event(at=now, actor=reviewer.id, actor_name=reviewer.name, source=before.state,
-                      target=after.state, level=before.level, answer=answer, note=note)
+                      target=after.state, level=before.level, answer=answer, note=note,
+                      criteria=assessment.criteria)
         try:
             await self._durably(before, after, event)
         except Refused:

@@ -235,6 +235,14 @@ class Keys:
         """String with a TTL: the code a member's draft was sent as (idempotent «Gửi»)."""
         return f"{self.prefix}:{{m:{member_id}}}:dvk:sent:{draft_id}"
 
+    def dvk_registrations(self, year: int) -> str:
+        """Hash: registration id -> Registration JSON, the models units registered that year."""
+        return f"{self.prefix}:{{dvkreg:{year}}}"
+
+    def dvk_replicas(self, code: str) -> str:
+        """Hash: unit id -> Replica JSON, units replicating a recognised model (its hash tag)."""
+        return f"{self.prefix}:{{dvk:{code}}}:replicas"
+
     def review_queue(self, unit_id: str) -> str:
         """Stream of proposals waiting for review at one reviewing unit (group "review")."""
         return f"{self.prefix}:{{rq:{unit_id}}}"

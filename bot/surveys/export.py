@@ -62,7 +62,9 @@ def people_rows(survey: Survey, people: list[tuple[str, str, list[Answer]]]
         yield (name, unit, *(_words(survey, i, a) for i, a in enumerate(answers)))
 
 
-def _words(survey: Survey, index: int, answer: Answer) -> str:
+def _words(survey: Survey, index: int, answer: Answer | None) -> str:
+    if answer is None:
+        return ""  # skipped by the template's skip logic
     choices = survey.questions[index].choices()
     if isinstance(answer, list):
         return "; ".join(choices[i] for i in answer)

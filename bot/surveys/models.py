@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -45,6 +46,14 @@ class Question(BaseModel):
     kind: Kind
     options: list[str] = Field(default_factory=list, max_length=MAX_OPTIONS)
     max_choices: int | None = Field(default=None, ge=1, le=MAX_OPTIONS)
+    # Options (numbered from 1) that cannot be combined with others ("Chưa được quán triệt").
+    exclusive: list[int] = Field(default_factory=list)
+    # Skip logic: option number (from 1; scale points 1–5) -> the question number to go to
+    # next (from 1; one past the last question ends the survey). See bot/surveys/skips.py.
+    skip_to: dict[int, int] = Field(default_factory=dict)
+    # What the ends of a 1–5 scale mean: [1 = …, 5 = …] (anchored ends, shown with the scale).
+    anchors: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        default_factory=list, max_length=2)
 
     @model_validator(mode="after")
     def _shape(self) -> Question:
@@ -58,6 +67,15 @@ class Question(BaseModel):
         if self.max_choices is not None and (self.kind is not Kind.MULTI
                                              or self.max_choices > len(self.options)):
             raise ValueError("max_choices chỉ dùng cho câu chọn nhiều, không vượt số phương án")
+        if self.exclusive and (self.kind is not Kind.MULTI or any(
+                not 1 <= n <= len(self.options) for n in self.exclusive)):
+            raise ValueError("exclusive chỉ dùng cho câu chọn nhiều, là số thứ tự phương án")
+        if self.anchors and (self.kind is not Kind.SCALE or len(self.anchors) != 2):
+            raise ValueError("anchors chỉ dùng cho thang điểm, gồm đúng 2 mục (điểm 1, điểm 5)")
+        if self.skip_to and (self.kind not in (Kind.SINGLE, Kind.SCALE) or any(
+                not 1 <= n <= len(self.choices()) for n in self.skip_to)):
+            raise ValueError("skip_to chỉ dùng cho câu chọn một hoặc thang điểm, khóa là số thứ "
+                             "tự phương án")
         return self
 
     def choices(self) -> list[str]:
@@ -88,6 +106,18 @@ class Spec(BaseModel):
     allow_change: bool = False
     days: int = Field(default=7, ge=1, le=90)  # default open period
     questions: list[Question] = Field(min_length=1, max_length=MAX_QUESTIONS)
+    # A template about one directive: its texts say {văn bản}, replaced by the directive the
+    # cadre chooses; it cannot be opened before (bot/surveys/skips.py: needs_directive).
+    directive: bool = False
+
+    @model_validator(mode="after")
+    def _skips_go_forward(self) -> Spec:
+        for number, question in enumerate(self.questions, start=1):
+            for target in question.skip_to.values():
+                if not number + 1 < target <= len(self.questions) + 1:
+                    raise ValueError(f"câu {number}: skip_to phải tới một câu sau câu kế tiếp "
+                                     f"(từ {number + 2} đến {len(self.questions) + 1})")
+        return self
 
     @model_validator(mode="after")
     def _no_change_when_anonymous(self) -> Spec:
@@ -149,6 +179,10 @@ def check_answer(question: Question, answer: Answer) -> Answer:
             raise BadAnswer(f"Chỉ được chọn tối đa {question.limit()} phương án.")
         if not all(isinstance(i, int) and 0 <= i < count for i in answer):
             raise BadAnswer("Phương án không hợp lệ.")
+        alone = [i for i in answer if i + 1 in question.exclusive]
+        if alone and len(answer) > 1:
+            raise BadAnswer(f"Phương án «{question.options[alone[0]]}» không chọn cùng phương "
+                            "án khác.")
         return sorted(answer)
     if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer < count:
         raise BadAnswer("Phương án không hợp lệ.")

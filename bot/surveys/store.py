@@ -240,7 +240,8 @@ class SurveyStore:
         done = await self._redis.sismember(self._keys.survey_done(survey.id), who)
         return ALREADY if done else RECORDED
 
-    async def record(self, survey: Survey, member_id: str, answers: Sequence[Answer]) -> int:
+    async def record(self, survey: Survey, member_id: str,
+                     answers: Sequence[Answer | None]) -> int:
         """Record one member's answers (already validated); see the script's return codes."""
         salt = await self._redis.get(self._keys.survey_salt(survey.id))
         if salt is None:
@@ -315,12 +316,15 @@ class SurveyStore:
         return [m for i, m in enumerate(member_ids) if flags[2 * i] and not flags[2 * i + 1]]
 
 
-def answer_fields(survey: Survey, answers: Sequence[Answer]
+def answer_fields(survey: Survey, answers: Sequence[Answer | None]
                   ) -> tuple[list[str], list[tuple[int, str]]]:
-    """Tally fields (`<q>|<opt>`, `<q>|t`) and free texts of one validated answer set."""
+    """Tally fields (`<q>|<opt>`, `<q>|t`) and free texts of one validated answer set; a
+    question skipped by the template's skip logic (None) adds nothing."""
     fields: list[str] = []
     texts: list[tuple[int, str]] = []
     for index, (question, answer) in enumerate(zip(survey.questions, answers, strict=True)):
+        if answer is None:
+            continue
         if question.kind is Kind.TEXT:
             fields.append(f"{index}|t")
             texts.append((index, str(answer)))

@@ -25,6 +25,7 @@ from bot.org import access
 from bot.org.access import is_staff
 from bot.org.models import Member, Role
 from bot.org.tree import OrgTree
+from bot.proposals.models import area_label
 from bot.web.sessions import SESSION_IDLE_SECONDS, Session, WebSessions
 
 log = logging.getLogger("dvbot.web")
@@ -95,6 +96,8 @@ def templates() -> jinja2.Environment:
     env.filters["when"] = lambda moment: vn_datetime(moment) if isinstance(moment,
                                                                              datetime) else ""
     env.filters["number"] = lambda n: f"{n:,}".replace(",", ".")
+    # A proposal's field: its name when chosen (the list is configurable), else the old name.
+    env.filters["area"] = lambda p: area_label(p.area, p.area_name)
     return env
 
 

@@ -146,7 +146,7 @@ async def _register(request: Request, dialog: Dialog) -> Outcome:
                             invite=code)
     tree = await request.tree()
     unit = tree.get(member.unit)
-    where = f"{unit.kind.label}: {unit.name}" if unit else member.unit
+    where = f"{unit.kind_label}: {unit.name}" if unit else member.unit
     lead = f"Chào mừng đồng chí <b>{esc(member.name)}</b>!\nĐồng chí đã tham gia {esc(where)}."
     if invite.role is not Role.MEMBER:
         lead += f"\nVai trò được giao: {invite.role.label} ({esc(tree.path(invite.unit))})."

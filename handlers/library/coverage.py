@@ -14,6 +14,7 @@ from bot.formatting import esc, short, vn_number
 from bot.library.audience import reach
 from bot.library.coverage import Report, Row, coverage, members_by_id, not_acknowledged
 from bot.library.models import Entry
+from bot.library.status import require_current
 from bot.org import access
 from bot.org.models import Role
 from bot.org.tree import OrgTree
@@ -46,6 +47,7 @@ async def pick_unit(request: Request) -> Outcome:
     """Go straight to the cadre's scope, or let them choose when they hold several."""
     doc_id = arg(request, 0)
     _library, entry = await readable(request, doc_id)
+    require_current(entry)
     tree = await request.tree()
     roots = [r for r in access.top_scopes(request.me, Role.CADRE, tree)
              if reach(tree, entry.audience, r)]
@@ -62,6 +64,7 @@ async def unit_report(request: Request) -> Outcome:
     """The report for one unit in scope."""
     doc_id, unit_id = arg(request, 0), arg(request, 1)
     _library, entry = await readable(request, doc_id)
+    require_current(entry)
     access.require(request.me, Role.CADRE, unit_id, await request.tree())
     return await _report(request, entry, unit_id)
 
@@ -104,6 +107,7 @@ async def reminder_recipients(request: Request, entry: Entry, unit_id: str) -> l
     """Member ids under `unit_id` who have not acknowledged `entry` (who a reminder goes to)."""
     # REMIND: handlers/library/remind.py hands exactly these ids (those with an account to
     # deliver to) to the delivery engine, after re-checking the cadre's scope.
+    require_current(entry)
     deps = request.deps
     return await not_acknowledged(deps.redis, deps.keys, await request.tree(), entry.id,
                                   unit_id, entry.audience)

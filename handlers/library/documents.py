@@ -9,8 +9,9 @@ from bot.formatting import esc, fold, split_html
 from bot.library.audience import can_read
 from bot.library.files import message_limit
 from bot.library.markdown import link, render, without_title
-from bot.library.models import Directive, Material
+from bot.library.models import Directive, Entry, Material
 from bot.library.sohieu import BadSoHieu, parse
+from bot.library.status import banner, status_line
 from bot.library.store import Library, topic_slug
 from bot.org import access
 from bot.org.models import Role
@@ -38,7 +39,8 @@ async def open_doc(request: Request) -> Outcome:
     record = await record_of(request, doc_id)
     acked = await request.deps.library.has_acked(doc_id, request.me.id)
     doc = record.doc
-    text = _card(doc, acked, await _audience_name(request, doc.audience))
+    text = banner(doc, library.entries) + _card(
+        doc, acked, await _audience_name(request, doc.audience), library.entries)
     return screen(request, text, await _card_buttons(request, doc, acked, library))
 
 
@@ -50,7 +52,9 @@ async def read_full(request: Request) -> Outcome:
     body = render(without_title(doc.body, doc.title), channel) if doc.body else esc(doc.summary)
     if doc.source_url:
         body += f"\n\nNguồn: {link(doc.source_url)}"
-    header = "\n".join(f"<b>{esc(line)}</b>" for line in dict.fromkeys([doc.label, doc.title]))
+    library = await request.deps.library.snapshot()
+    header = banner(doc, library.entries) + "\n".join(
+        f"<b>{esc(line)}</b>" for line in dict.fromkeys([doc.label, doc.title]))
     header += "\n\n"
     attachment, note = _attachment(request, doc)
     parts = split_html(header + body + note, message_limit(request.incoming.channel))
@@ -81,7 +85,9 @@ async def progress_line(request: Request, library: Library) -> str:
     """'Đồng chí đã nghiên cứu 3/11 văn bản chỉ đạo và 2/6 tài liệu học tập.'"""
     tree = await request.tree()
     acked = await request.deps.library.acked(request.me.id)
-    mine = [e for e in library.entries.values() if can_read(request.me, e.audience, tree)]
+    # Documents no longer in force are not counted as work left to do.
+    mine = [e for e in library.entries.values()
+            if e.current and can_read(request.me, e.audience, tree)]
     dirs = [e for e in mine if e.type == "directive"]
     mats = [e for e in mine if e.type == "material"]
     done_d = sum(1 for e in dirs if e.id in acked)
@@ -90,13 +96,15 @@ async def progress_line(request: Request, library: Library) -> str:
             f"và {done_m}/{len(mats)} tài liệu học tập.")
 
 
-def _card(doc: Directive | Material, acked: bool, audience: str | None) -> str:
+def _card(doc: Directive | Material, acked: bool, audience: str | None,
+          entries: dict[str, Entry]) -> str:
     lines = [f"<b>{esc(line)}</b>" for line in dict.fromkeys([doc.label, doc.title])]
     if isinstance(doc, Directive):
         lines.append(f"Ngày ban hành: {vn_date(doc.issued)}")
         # "Quốc hội khóa XV — cấp Quốc hội" says the level twice: omit it when the issuer does.
         level = "" if fold(doc.level) in fold(doc.issuer) else f" — cấp {esc(doc.level)}"
         lines.append(f"Cơ quan ban hành: {esc(doc.issuer)}{level}")
+        lines.append(status_line(doc, entries))
         for name, refs in (("Thay thế", doc.replaces), ("Sửa đổi, bổ sung", doc.amends),
                            ("Liên quan", doc.related)):
             if refs:
@@ -122,8 +130,9 @@ async def _card_buttons(request: Request, doc: Directive | Material, acked: bool
     if isinstance(doc, Material) and doc.quiz:
         buttons.append(Button(f"Làm bài tự kiểm tra ({len(doc.quiz)} câu)", act("qz", doc.id)))
     if isinstance(doc, Directive):
-        buttons += await _linked(request, library, [*doc.replaces, *doc.amends, *doc.related])
-        if access.has_any(request.me, Role.CADRE):
+        buttons += await _linked(request, library, [*doc.replaced_by, *doc.replaces,
+                                                    *doc.amends, *doc.related])
+        if doc.current and access.has_any(request.me, Role.CADRE):
             buttons.append(Button("Báo cáo nghiên cứu", act("cov.d", doc.id)))
         buttons.append(Button("« Danh sách văn bản", act("dir")))
     else:

@@ -19,6 +19,7 @@ from bot.library import reminders
 from bot.library.audience import reach
 from bot.library.models import Entry
 from bot.library.notices import REMIND_WINDOW, clock_time, reminder_job
+from bot.library.status import require_current
 from bot.org import access
 from bot.org.models import Role
 from handlers.account.menu import BACK
@@ -64,6 +65,7 @@ async def _checked(request: Request) -> tuple[Entry, str]:
     """The document and unit of the payload, once the cadre's scope covers both."""
     doc_id, unit_id = arg(request, 0), arg(request, 1)
     _library, entry = await readable(request, doc_id)
+    require_current(entry)
     tree = await request.tree()
     access.require(request.me, Role.CADRE, unit_id, tree)
     if not reach(tree, entry.audience, unit_id):

@@ -15,7 +15,7 @@ from bot.engine.router import Outcome, Request, Router
 from bot.formatting import esc, fold, nfc
 from bot.library.files import human_size
 from bot.org import access
-from bot.proposals.models import MAX_PHOTOS, Area, Draft, Limits, State
+from bot.proposals.models import KINDS, MAX_PHOTOS, Draft, Limits, State
 from bot.proposals.photos import BadPhoto, keep
 from bot.proposals.render import content_lines
 from bot.proposals.service import Refused
@@ -87,9 +87,20 @@ async def pick_area(request: Request) -> Outcome:
     """A field (lĩnh vực) button."""
     draft = await _draft(request)
     raw = arg(request, 0)
-    if raw not in {a.value for a in Area}:
+    name = request.deps.dvk.config.field_name(raw)  # the fields come from the content file
+    if name is None:
         raise access.Forbidden("Lĩnh vực không hợp lệ.")
-    return await _saved_then_next(request, draft.model_copy(update={"area": Area(raw)}))
+    return await _saved_then_next(request, draft.model_copy(update={"area": raw,
+                                                                    "area_name": name}))
+
+
+async def toggle_kind(request: Request) -> Outcome:
+    """"Đổi thành điển hình / mô hình" on the review screen."""
+    draft = await _draft(request)
+    kind = "dien_hinh" if draft.kind == "mo_hinh" else "mo_hinh"
+    await request.deps.proposals.store.save_draft(request.me.id,
+                                                  draft.model_copy(update={"kind": kind}))
+    return await review(request)
 
 
 async def pick_unit(request: Request) -> Outcome:
@@ -157,6 +168,8 @@ async def review(request: Request) -> Outcome:
                               ("executor", ""), ("method", ""), ("results", ""),
                               ("photos", "ảnh"))]
     text = "\n".join([head, *content_lines(draft, tree)])
+    other = KINDS["dien_hinh" if draft.kind == "mo_hinh" else "mo_hinh"].lower()
+    edits.append(Button(f"Đổi loại thành {other}", act("dvk.kind")))
     # The draft's id rides on the button: a second tap, after the first sent it, finds the code.
     send_button = Button(SEND, act("dvk.send", draft.id))
     return Outcome([Reply(text, buttons=rows(send_button, *edits, CANCEL))],
@@ -262,7 +275,7 @@ async def _ask(request: Request, draft: Draft, key: str, *, back: bool = False,
         return Outcome([Reply(head + TEXTS[key][1] + now, buttons=rows(CANCEL))],
                        dialog=dialog.at("dvk.text", key=key))
     if key == "area":
-        buttons = [Button(a.label, act("dvk.area", a.value)) for a in Area]
+        buttons = [Button(f.name, act("dvk.area", f.id)) for f in request.deps.dvk.config.fields]
         return Outcome([Reply(head + "Lĩnh vực của mô hình:", buttons=rows(*buttons, CANCEL))],
                        dialog=dialog)
     if key == "unit":
@@ -310,6 +323,7 @@ def register(router: Router) -> None:
     router.action("dvk.new", fresh)
     router.action("dvk.go", resume)
     router.action("dvk.area", pick_area)
+    router.action("dvk.kind", toggle_kind)
     router.action("dvk.unit", pick_unit)
     router.action("dvk.rv", review)
     router.action("dvk.e", edit)

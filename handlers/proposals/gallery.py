@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from bot.engine.actions import act
 from bot.engine.conversation import Dialog
-from bot.engine.messages import Button, Reply, rows
+from bot.engine.messages import Attachment, Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
 from bot.formatting import esc, short, vn_datetime, vn_number
+from bot.library.status import vn_day
 from bot.org import access
+from bot.org.tree import OrgTree
 from bot.proposals.gallery import search, units_with_models
-from bot.proposals.models import Area, Proposal, State
+from bot.proposals.models import AREA_LABELS, Proposal, State, area_label
 from bot.proposals.render import content_lines, photos
 from handlers.account.menu import BACK
 from handlers.proposals.ui import arg
@@ -27,7 +29,7 @@ async def home(request: Request) -> Outcome:
     text = (f"<b>Mô hình Dân vận khéo được công nhận</b>\n{count} Đồng chí "
             "chọn lĩnh vực hoặc đơn vị, hoặc gõ từ khóa để tìm (ví dụ: «thủ tục hành chính»).")
     buttons = [Button("Tất cả mô hình", act("gal.a", "all"))]
-    buttons += [Button(a.label, act("gal.a", a.value)) for a in Area]
+    buttons += [Button(f.name, act("gal.a", f.id)) for f in request.deps.dvk.config.fields]
     buttons += [Button(f"Đơn vị: {tree.units[u].name}", act("gal.u", u))
                 for u in units_with_models(models, tree)[:10]]
     edit = request.incoming.action is not None
@@ -38,10 +40,12 @@ async def home(request: Request) -> Outcome:
 async def by_area(request: Request) -> Outcome:
     """Models of one field (or all)."""
     raw = arg(request, 0)
-    if raw != "all" and raw not in {a.value for a in Area}:
+    known = {f.id for f in request.deps.dvk.config.fields} | set(AREA_LABELS)
+    if raw != "all" and raw not in known:
         raise access.Forbidden("Lĩnh vực không hợp lệ.")
-    area = None if raw == "all" else Area(raw)
-    title = "Tất cả mô hình" if area is None else f"Lĩnh vực {area.label}"
+    area = None if raw == "all" else raw
+    name = request.deps.dvk.config.field_name(raw) or area_label(raw)
+    title = "Tất cả mô hình" if area is None else f"Lĩnh vực {name}"
     return await _listing(request, title, area=area)
 
 
@@ -70,15 +74,35 @@ async def show(request: Request) -> Outcome:
     tree = await request.tree()
     lines = [f"<b>{esc(p.name)}</b>", f"Mã {p.code} — công nhận ngày "
              f"{vn_datetime(p.updated_at, with_time=False)}", ""]
-    lines += content_lines(p, tree)[1:]
+    lines += [line for line in content_lines(p, tree) if not line.startswith("<b>Tên mô hình")]
+    if p.recognition is not None:
+        lines.append(f"<b>Quyết định công nhận:</b> số {esc(p.recognition.number)} ngày "
+                     f"{vn_day(p.recognition.day)}")
     if p.answer:
         lines += ["", f"<b>Ý kiến công nhận:</b> {esc(p.answer)}"]
-    return Outcome([*photos(p, request.deps.library.files, p.name),
-                    Reply("\n".join(lines), buttons=rows(HOME, BACK))],
+    lines += ["", await replicas_line(request, p.code, tree)]
+    buttons = [Button("Đơn vị tôi nhân rộng mô hình này", act("rep", p.code))]
+    decision = []
+    if p.recognition is not None and p.recognition.file is not None:
+        pdf = p.recognition.file
+        decision = [Reply("", document=Attachment(request.deps.library.files.path(pdf),
+                                                  pdf.filename, caption="Quyết định công nhận"))]
+    return Outcome([*photos(p, request.deps.library.files, p.name), *decision,
+                    Reply("\n".join(lines), buttons=rows(*buttons, HOME, BACK))],
                    dialog=request.dialog)
 
 
-async def _listing(request: Request, title: str, *, area: Area | None = None,
+async def replicas_line(request: Request, code: str, tree: OrgTree) -> str:
+    """'Nhân rộng: 3 đơn vị (A, B, C)' or 'Chưa có đơn vị nào đăng ký nhân rộng.'"""
+    found = await request.deps.dvk.replicas(code)
+    if not found:
+        return "Chưa có đơn vị nào đăng ký nhân rộng mô hình này."
+    names = [tree.units[r.unit].name if r.unit in tree.units else r.unit for r in found]
+    more = f" và {len(names) - 5} đơn vị khác" if len(names) > 5 else ""
+    return f"<b>Nhân rộng:</b> {len(found)} đơn vị ({esc(', '.join(names[:5]))}{more})."
+
+
+async def _listing(request: Request, title: str, *, area: str | None = None,
                    unit: str | None = None, words: str = "") -> Outcome:
     tree = await request.tree()
     found = search(await request.deps.proposals.store.gallery(), tree, area=area, unit=unit,
@@ -89,13 +113,16 @@ async def _listing(request: Request, title: str, *, area: Area | None = None,
                        dialog=Dialog(flow="gal", step="gal.q"))
     text = f"<b>{esc(title)}</b>\n{len(found)} mô hình" + (
         f", hiện {SHOWN} mô hình mới nhất:" if len(found) > SHOWN else ":")
-    buttons = [_button(p) for p in found[:SHOWN]]
+    counts = await request.deps.dvk.replica_counts([p.code for p in found[:SHOWN]])
+    buttons = [_button(p, counts.get(p.code, 0)) for p in found[:SHOWN]]
     return Outcome([Reply(text, buttons=rows(*buttons, HOME, BACK))],
                    dialog=Dialog(flow="gal", step="gal.q"))
 
 
-def _button(p: Proposal) -> Button:
-    return Button(f"{short(p.name, 50)} ({p.area.label if p.area else ''})", act("gal.v", p.code))
+def _button(p: Proposal, replicas: int) -> Button:
+    copied = f" · {replicas} nhân rộng" if replicas else ""
+    return Button(f"{short(p.name, 44)} ({area_label(p.area, p.area_name)}){copied}",
+                  act("gal.v", p.code))
 
 
 def register(router: Router) -> None:

@@ -18,13 +18,13 @@ from bot.proposals.reviewing import may_review, notify_author, review_units
 from bot.proposals.service import OWN, Refused
 from handlers.account.cancel import CANCEL
 from handlers.account.menu import BACK
+from handlers.proposals.assess import assessment_of, summary, verb
 from handlers.proposals.ui import arg, number, refused
 
 FLOW = "rv"
 NEXT = Button("Đề xuất tiếp theo", act("rv.next"))
 NOT_REVIEWER = "Chức năng thẩm định dành cho đồng chí được phân công thẩm định đề xuất."
 OUTSIDE = "Đề xuất này không thuộc phạm vi thẩm định của đồng chí."
-VERBS = {Decision.RETURN: "Trả lại để bổ sung", Decision.REJECT: "Không chấp nhận"}
 
 
 async def overview(request: Request) -> Outcome:
@@ -70,7 +70,7 @@ async def choose(request: Request) -> Outcome:
     dialog = Dialog(flow=FLOW, step="rv.answer",
                     data={"code": p.code, "version": version, "decision": raw})
     low, high = Limits.ANSWER
-    text = (f"<b>{_verb(decision, p)}</b> đề xuất {p.code}.\nXin đồng chí nhập ý kiến trả lời "
+    text = (f"<b>{verb(decision, p)}</b> đề xuất {p.code}.\nXin đồng chí nhập ý kiến trả lời "
             f"chính thức ({low}–{high} ký tự); tác giả sẽ nhận được nguyên văn ý kiến này.")
     return Outcome([Reply(text, buttons=rows(CANCEL))], dialog=dialog)
 
@@ -98,15 +98,7 @@ async def note(request: Request) -> Outcome:
         return Outcome([Reply(f"Ghi chú tối đa {Limits.NOTE[1]} ký tự (vừa nhập {len(value)}).",
                               buttons=rows(Button("Bỏ qua", act("rv.skip")), CANCEL))],
                        dialog=dialog)
-    dialog = dialog.at("rv.confirm", note=value)
-    data = dialog.data
-    p = await _proposal(request, str(data["code"]))
-    decision = Decision(str(data["decision"]))
-    lines = [f"<b>Xác nhận: {_verb(decision, p)}</b> đề xuất {p.code} «{esc(p.name)}»",
-             f"Ý kiến trả lời chính thức: {esc(data['answer'])}",
-             f"Ghi chú nội bộ: {esc(value) if value else 'không có'}"]
-    go = Button("✓ Xác nhận", act("rv.go", p.code, str(data["version"])))
-    return Outcome([Reply("\n".join(lines), buttons=rows(go, CANCEL))], dialog=dialog)
+    return await summary(request, dialog.at("rv.confirm", note=value))
 
 
 async def confirm(request: Request) -> Outcome:
@@ -129,7 +121,8 @@ async def confirm(request: Request) -> Outcome:
     try:
         done = await request.deps.proposals.decide(
             request.me, code, version, Decision(str(data["decision"])), str(data["answer"]),
-            str(data.get("note", "")), request.now())
+            str(data.get("note", "")), request.now(),
+            assessment=assessment_of(request, dialog))
     except Refused as exc:
         return Outcome([Reply(str(exc), buttons=rows(NEXT, BACK))])
     await notify_author(request.deps, tree, done)
@@ -213,16 +206,10 @@ def _dialog(request: Request, step: str) -> Dialog:
     return dialog
 
 
-def _verb(decision: Decision, p: Proposal) -> str:
-    if decision is Decision.APPROVE:
-        return "Công nhận" if p.level + 1 >= len(p.route) else "Thẩm định đạt"
-    return VERBS[decision]
-
-
 def _card(request: Request, p: Proposal, tree: OrgTree) -> list[Reply]:
     version = str(p.version)
     own = p.author == request.me.id
-    buttons = [] if own else [Button(_verb(d, p), act("rv.d", p.code, version, d.value))
+    buttons = [] if own else [Button(verb(d, p), act("rv.d", p.code, version, d.value))
                               for d in Decision]
     buttons += [Button("Lịch sử xử lý", act("rv.h", p.code)), BACK]
     text = card(p, tree) + (f"\n\n<i>{OWN}</i>" if own else "")

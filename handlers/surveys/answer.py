@@ -18,6 +18,7 @@ from bot.formatting import esc, vn_datetime
 from bot.org.access import Forbidden
 from bot.surveys.lifecycle import scrub_after_answer
 from bot.surveys.models import MAX_TEXT, Answer, BadAnswer, Kind, Survey, check_answer
+from bot.surveys.skips import answered_upto, next_question, previous, toggled
 from bot.surveys.store import ALREADY, NOT_IN_AUDIENCE, REPLACED
 from handlers.account.cancel import CANCEL
 from handlers.account.menu import BACK
@@ -59,14 +60,12 @@ async def toggle(request: Request) -> Outcome:
     option = _index(request, 2)
     if question.kind is not Kind.MULTI or not 0 <= option < len(question.options):
         raise Forbidden("Phương án không hợp lệ.")
-    picked: list[int] = list(dialog.data.get("picked", []))
+    before: list[int] = list(dialog.data.get("picked", []))
+    picked = toggled(question, before, option)
     note = ""
-    if option in picked:
-        picked.remove(option)
-    elif len(picked) >= question.limit():
+    if len(picked) > question.limit():
+        picked = before
         note = f"Chỉ được chọn tối đa {question.limit()} phương án; bỏ chọn một phương án trước."
-    else:
-        picked.append(option)
     return _question(request, survey, dialog.at(STEP, picked=picked), note)
 
 
@@ -96,10 +95,11 @@ async def back(request: Request) -> Outcome:
     answers = list(dialog.data["answers"])
     if not answers:
         return _question(request, survey, dialog, "Đây là câu hỏi đầu tiên.")
-    last = answers.pop()
+    trimmed = previous(answers)  # also drops the questions skipped after it
+    last = answers[len(trimmed)]
     # A multiple-choice answer comes back ticked, so going back does not lose the choices.
     picked = list(last) if isinstance(last, list) else []
-    return _question(request, survey, dialog.at(STEP, q=len(answers), answers=answers,
+    return _question(request, survey, dialog.at(STEP, q=len(trimmed), answers=trimmed,
                                                 picked=picked))
 
 
@@ -181,9 +181,10 @@ async def _advance(request: Request, survey: Survey, dialog: Dialog, answer: Ans
         checked = check_answer(survey.questions[index], answer)
     except BadAnswer as exc:
         return _question(request, survey, dialog, f"{exc} Câu trả lời chưa được ghi.")
-    answers = [*dialog.data["answers"], checked]
-    moved = dialog.at(STEP, q=index + 1, answers=answers, picked=[])
-    if index + 1 < len(survey.questions):
+    target = next_question(survey, index, checked)  # skip logic of the template
+    answers = answered_upto(dialog.data["answers"], target, checked)
+    moved = dialog.at(STEP, q=target, answers=answers, picked=[])
+    if target < len(survey.questions):
         return _question(request, survey, moved)
     return _confirm(request, survey, moved)
 
@@ -202,7 +203,8 @@ def _question(request: Request, survey: Survey, dialog: Dialog, lead: str = "") 
         buttons += [(Button(o, act("sv.a", sid, q, str(i))),)
                     for i, o in enumerate(question.options)]
     elif question.kind is Kind.SCALE:
-        lines.append("Chấm điểm từ 1 (thấp nhất) đến 5 (cao nhất):")
+        low, high = question.anchors or ("thấp nhất", "cao nhất")
+        lines.append(f"Chấm điểm từ 1 ({esc(low)}) đến 5 ({esc(high)}):")
         buttons.append(tuple(Button(str(p + 1), act("sv.a", sid, q, str(p))) for p in range(5)))
     elif question.kind is Kind.MULTI:
         picked = set(dialog.data.get("picked", []))
@@ -234,6 +236,8 @@ def _confirm(request: Request, survey: Survey, dialog: Dialog, lead: str = "") -
 
 
 def _words(survey: Survey, index: int, answer: Any) -> str:
+    if answer is None:
+        return "(bỏ qua — không áp dụng)"
     choices = survey.questions[index].choices()
     if isinstance(answer, list):
         return "; ".join(choices[i] for i in answer)

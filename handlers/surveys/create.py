@@ -16,10 +16,12 @@ from bot.engine.conversation import Dialog
 from bot.engine.messages import Button, Reply
 from bot.engine.router import Outcome, Request, Router
 from bot.formatting import esc, fold, short, vn_datetime, vn_number
+from bot.library.audience import can_read
 from bot.org import access
 from bot.org.models import Role
 from bot.surveys.lifecycle import SurveyTimes
 from bot.surveys.models import Spec, Visibility
+from bot.surveys.skips import for_directive, needs_directive
 from bot.surveys.templates import TemplateError, load_templates
 from handlers.account.cancel import CANCEL
 from handlers.account.menu import BACK
@@ -64,7 +66,39 @@ async def from_template(request: Request) -> Outcome:
         found = []
     if not found:
         raise access.Forbidden("Không tìm thấy mẫu khảo sát này.")
+    if needs_directive(found[0].spec):
+        return await pick_directive(request, found[0].id)
     return await start_settings(request, found[0].spec)
+
+
+async def pick_directive(request: Request, template_id: str) -> Outcome:
+    """A template about a directive: which one (directives in force the cadre may read)."""
+    library, tree = await request.deps.library.snapshot(), await request.tree()
+    found = [e for e in library.directives() if can_read(request.me, e.audience, tree)][:10]
+    buttons = [Button(short(f"{e.so_hieu} · {e.title}"), act("svc.dir", template_id, e.id))
+               for e in found]
+    return screen(request, "Mẫu này lấy ý kiến về một văn bản: đồng chí chọn văn bản trước.",
+                  [*buttons, BACK])
+
+
+async def with_directive(request: Request) -> Outcome:
+    """The directive chosen: it fills {văn bản} in the template, then the unit picker."""
+    if not access.top_scopes(request.me, Role.CADRE, await request.tree()):
+        raise access.Forbidden(REFUSAL)
+    wanted, doc_id = arg(request, 0), arg(request, 1)
+    library, tree = await request.deps.library.snapshot(), await request.tree()
+    entry = library.entries.get(doc_id)
+    if entry is None or entry.type != "directive" or not can_read(request.me, entry.audience,
+                                                                   tree):
+        raise access.Forbidden("Không tìm thấy văn bản này.")
+    try:
+        found = [t for t in load_templates(request.deps.settings.content_path() / "surveys")
+                 if t.id == wanted]
+    except TemplateError:
+        found = []
+    if not found:
+        raise access.Forbidden("Không tìm thấy mẫu khảo sát này.")
+    return await start_settings(request, for_directive(found[0].spec, entry.label))
 
 
 async def start_settings(request: Request, spec: Spec) -> Outcome:
@@ -119,6 +153,8 @@ async def open_survey(request: Request) -> Outcome:
     unit_id = str(dialog.data.get("unit") or "")
     tree = await request.tree()
     access.require(request.me, Role.CADRE, unit_id, tree)
+    if needs_directive(spec):
+        raise access.Forbidden("Mẫu khảo sát này cần chọn văn bản trước khi mở.")
     deps, now = request.deps, request.now()
     opens, closes = _times(dialog, spec, now)
     if closes <= (opens or now):
@@ -256,6 +292,7 @@ def register(router: Router) -> None:
     """Register the entry, templates, picker, settings and opening."""
     router.action("svc", begin)
     router.action("svc.tpl", from_template)
+    router.action("svc.dir", with_directive)
     router.action("svc.u", PICKER.on_browse)
     router.action("svc.pick", pick_unit)
     router.action("svc.t", toggle)

@@ -21,10 +21,11 @@ from bot.formatting import esc, nfc, short
 from bot.org import access
 from bot.org.models import Role
 from bot.surveys.models import MAX_OPTIONS, MAX_QUESTIONS, Kind, Question, Spec
+from bot.surveys.skips import clamp_skips, needs_directive
 from bot.surveys.templates import TemplateError, load_templates
 from handlers.account.cancel import CANCEL
 from handlers.shared.picker import arg
-from handlers.surveys.create import REFUSAL, start_settings
+from handlers.surveys.create import REFUSAL, pick_directive, start_settings
 
 FLOW = "svf"
 TITLE, KIND, TEXT, OPTIONS, MAX, MENU = ("svf.title", "svf.kind", "svf.text", "svf.opts",
@@ -65,6 +66,8 @@ async def from_template(request: Request) -> Outcome:
     if not found:
         raise access.Forbidden("Không tìm thấy mẫu khảo sát này.")
     spec = found[0].spec
+    if needs_directive(spec):  # the directive first: its name goes into the texts
+        return await pick_directive(request, found[0].id)
     dialog = Dialog(flow=FLOW, step=MENU, data={
         "title": spec.title,
         "questions": [q.model_dump(mode="json") for q in spec.questions]})
@@ -161,8 +164,8 @@ async def settle(request: Request) -> Outcome:
     """"Tiếp tục": the draft becomes a Spec and goes to the settings (unit picker first)."""
     dialog = await _form(request, MENU)
     try:
-        spec = Spec(title=dialog.data.get("title", ""), questions=[
-            Question.model_validate(q) for q in dialog.data.get("questions", [])])
+        spec = Spec(title=dialog.data.get("title", ""), questions=clamp_skips([
+            Question.model_validate(q) for q in dialog.data.get("questions", [])]))
     except ValidationError:
         return _review(dialog, lead="Bản soạn chưa đủ: cần tiêu đề và ít nhất một câu hỏi.")
     return await start_settings(request, spec)

@@ -40,7 +40,7 @@ def test_demo_through_a_pipe(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Chế độ dùng thử" in out
-    assert "Đồng chí Quản trị viên dùng thử — Đảng bộ Khối các cơ quan tỉnh (dùng thử)" in out
+    assert "Đồng chí Quản trị viên dùng thử — Đảng bộ Ủy ban nhân dân tỉnh (dùng thử)" in out
     assert f"{invite}. Tạo mã mời" in out
     assert "Đã tạo mã mời" in out and "Mã mời: " in out
     assert "Vai trò:" in out and "Quản trị" in out
@@ -101,7 +101,7 @@ def test_demo_reads_and_acknowledges_a_directive(tmp_path: Path) -> None:
     assert "Văn bản chỉ đạo (mới nhất trước)" in out
     assert "Quy định 144-QĐ/TW" in out and "Nội dung chính" in out
     assert "Đã ghi nhận: đồng chí đã nghiên cứu" in out
-    assert "Đồng chí đã nghiên cứu 1/10 văn bản chỉ đạo" in out
+    assert "Đồng chí đã nghiên cứu 1/13 văn bản chỉ đạo" in out
 
 
 def test_demo_sends_an_anonymous_tam_tu_and_reads_it_as_a_cadre(tmp_path: Path) -> None:

@@ -27,21 +27,22 @@ async def test_cadre_opens_and_member_answers_with_buttons(live_bot: LiveBot) ->
     [notice] = await live_bot.standin.wait_sent(ALICE, 1, timeout=10)
     assert "Khảo sát mới" in text(notice)
     [q1] = await live_bot.press(ALICE, notice, button_data(notice, "Trả lời khảo sát"))
-    assert "Câu 1/5" in text(q1)
-    [q2] = await live_bot.press(ALICE, q1, button_data(q1, "4"))
+    assert "Câu 1/7" in text(q1)
+    [q1b] = await live_bot.press(ALICE, q1, button_data(q1, "4"))
+    [q2] = await live_bot.press(ALICE, q1b, button_data(q1b, "3"))
     [q2] = await live_bot.press(ALICE, q2, button_data(q2, "Chế độ, chính sách"))
     assert "☑ Chế độ, chính sách" in str(q2.reply_markup)
     [q3] = await live_bot.press(ALICE, q2, button_data(q2, "Xong"))
     [back] = await live_bot.press(ALICE, q3, button_data(q3, "Câu trước"))
-    assert "Câu 2/5" in text(back)
+    assert "Câu 3/7" in text(back)
     assert "☑ Chế độ, chính sách" in str(back.reply_markup)  # going back keeps the ticks
     [back] = await live_bot.press(ALICE, back, button_data(back, "Chế độ, chính sách"))
     assert "☐ Chế độ, chính sách" in str(back.reply_markup)
     [q2b] = await live_bot.press(ALICE, back, button_data(back, "Việc làm, thu nhập"))
     [q3] = await live_bot.press(ALICE, q2b, button_data(q2b, "Xong"))
-    [q4] = await live_bot.press(ALICE, q3, button_data(q3, "Có nhưng chậm"))
-    [q5] = await live_bot.press(ALICE, q4, button_data(q4, "5"))
-    assert "gõ câu trả lời" in text(q5)
+    [q4] = await live_bot.press(ALICE, q3, button_data(q3, "Đầy đủ nhưng chậm"))
+    [q5] = await live_bot.press(ALICE, q4, button_data(q4, "Không"))  # skips question 6
+    assert "Câu 7/7" in text(q5) and "gõ câu trả lời" in text(q5)
     [confirm] = await live_bot.send(ALICE, "Mong được tập huấn <b>kỹ năng</b> số")
     assert "Việc làm, thu nhập" in text(confirm) and "&lt;b&gt;kỹ năng" in text(confirm)
     [done] = await live_bot.press(ALICE, confirm, button_data(confirm, "Gửi câu trả lời"))
@@ -54,7 +55,8 @@ async def test_cadre_opens_and_member_answers_with_buttons(live_bot: LiveBot) ->
     assert "Đã trả lời: <b>1/1</b>" in text(results) and "Chưa đủ 5 phản hồi" in text(results)
     survey_id = button_data(results, "Biểu đồ").split("|")[1]
     tally = await live_bot.deps.surveys.tally(survey_id)
-    assert tally["n|dbcs-a"] == 1 and tally["dbcs-a|1|0"] == 1 and "dbcs-a|1|2" not in tally
+    assert tally["n|dbcs-a"] == 1 and tally["dbcs-a|2|0"] == 1 and "dbcs-a|2|2" not in tally
+    assert not any(f.startswith("dbcs-a|5|") for f in tally)  # the skipped question
     assert str(ALICE) not in str(tally) and alice.unit == "cb-a1"  # recorded at dbcs-a (< k)
     [photo] = await live_bot.press(CADRE, results, button_data(results, "Biểu đồ"))
     assert photo.method == "sendPhoto" and photo.photo is not None

@@ -68,6 +68,7 @@ async def test_join_menu_and_library_by_numbers(standin: ZaloBotStandin,
     assert member is not None and member.unit == "cb-a1"
 
     listing = await say(standin, number_of(menu, "Văn bản chỉ đạo"))
+    listing = await say(standin, number_of(listing, "Trang sau"))  # newer documents first
     card = await say(standin, number_of(listing, "25-NQ/TW"))
     assert "Nội dung chính" in card
     done = await say(standin, number_of(card, "Xác nhận đã nghiên cứu"))

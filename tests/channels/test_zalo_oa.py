@@ -109,6 +109,7 @@ async def test_follow_join_menu_and_library_by_buttons(oa: ZaloOaStandin,
     assert member is not None and member.unit == "cb-a2"
 
     listing = await press(oa, url, [menu], "Văn bản chỉ đạo")
+    listing = await press(oa, url, listing, "Trang sau")  # newer documents first
     card = await press(oa, url, listing, "25-NQ/TW")
     assert "Nội dung chính" in card[0].text
     await press(oa, url, card, "Xác nhận đã nghiên cứu")

@@ -32,6 +32,7 @@ async def test_khoi_cadre_drills_down(deps: Deps, dispatcher: Dispatcher,
     chat = Chat(dispatcher, "k")
     await chat.say("/menu")
     await chat.press("Báo cáo nghiên cứu")
+    await chat.press("Trang sau")
     await chat.press("25-NQ/TW")
     text = chat.text
     assert "Đã nghiên cứu: 2/5 đảng viên (40%)" in text

@@ -28,10 +28,11 @@ def listed(chat: Chat) -> set[str]:
 
 @pytest.mark.parametrize(("grants", "extra"), [
     ((), set()),
-    (((Role.CADRE, "cb-a1"),), {"thongbao", "web"}),
+    (((Role.CADRE, "cb-a1"),), {"thongbao", "web", "dangky", "baocao"}),
     (((Role.REVIEWER, "dbcs-a"),), {"thamdinh", "tracuu", "web"}),
     (((Role.LISTENER, "dbcs-a"),), {"tamtucanbo", "web"}),
-    (((Role.ADMIN, "khoi"),), {"thongbao", "thamdinh", "tracuu", "web", "tamtucanbo"}),
+    (((Role.ADMIN, "khoi"),), {"thongbao", "thamdinh", "tracuu", "web", "tamtucanbo", "dangky",
+                               "baocao"}),
 ])
 async def test_help_lists_what_the_roles_allow(deps: Deps, grants: tuple[tuple[Role, str], ...],
                                               extra: set[str]) -> None:

@@ -42,7 +42,7 @@ async def test_browse_newest_first_and_paginate(member: Chat) -> None:
 
 
 async def test_open_read_full_and_acknowledge(member: Chat, deps: Deps) -> None:
-    await member.press_raw("dir")
+    await member.press_raw("dir|1")
     await member.press("25-NQ/TW")
     text = member.text
     assert "Nghị quyết 25-NQ/TW" in text and "03/6/2013" in text
@@ -51,13 +51,13 @@ async def test_open_read_full_and_acknowledge(member: Chat, deps: Deps) -> None:
     await member.press("Đọc thêm")
     assert "Giới thiệu" in member.text and "Nguồn:" in member.text
     await member.press("Xác nhận đã nghiên cứu")
-    assert "Đã ghi nhận" in member.text and "1/10 văn bản chỉ đạo" in member.text
+    assert "Đã ghi nhận" in member.text and "1/13 văn bản chỉ đạo" in member.text
     await member.press_raw("doc.ok|25-nq-tw")
     assert "xác nhận nghiên cứu trước đây" in member.text
     await member.press_raw("doc|25-nq-tw")
     assert "✓ Đồng chí đã nghiên cứu văn bản này." in member.text
     assert not any("đã nghiên cứu" in label for label in member.labels())
-    await member.press_raw("dir")
+    await member.press_raw("dir|1")
     assert "✓ 25-NQ/TW" in " ".join(member.labels())
     assert await deps.redis.scard("dv:{doc:25-nq-tw}:acks") == 1
 
@@ -70,7 +70,7 @@ async def test_materials_by_topic_and_progress(member: Chat) -> None:
     assert "Chủ đề: Dân chủ ở cơ sở" in member.text
     await member.press("Xác nhận đã nghiên cứu")
     await member.press("Tiến độ học tập của tôi")
-    assert "0/10 văn bản chỉ đạo và 1/7 tài liệu học tập" in member.text
+    assert "0/13 văn bản chỉ đạo và 1/7 tài liệu học tập" in member.text
     assert "Chưa nghiên cứu" in member.text and len(member.labels()) == 7  # 5 + next + menu
     first = member.labels()[:5]
     seen = set(first)
@@ -78,9 +78,9 @@ async def test_materials_by_topic_and_progress(member: Chat) -> None:
         await member.press("Trang sau ›")
         seen |= {label for label in member.labels() if "›" not in label and "‹" not in label
                  and "menu" not in label}
-    assert len(seen) == 16 and "16–16 trong 16" in member.text
+    assert len(seen) == 19 and "16–19 trong 19" in member.text
     await member.press("‹ Trang trước")
-    assert "11–15 trong 16" in member.text
+    assert "11–15 trong 19" in member.text
 
 
 async def test_search_by_button_and_command(member: Chat) -> None:

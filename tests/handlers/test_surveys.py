@@ -52,10 +52,10 @@ async def test_open_from_template_answer_by_buttons_and_see_results(
         assert "Câu 2/6" in chat.text
         await chat.press(str(4 + i % 2))               # scale 4 or 5
         await chat.press("Đúng hẹn")
-        await chat.press("Hướng dẫn chưa rõ ràng")
-        await chat.press("Thời gian chờ đợi lâu")
+        await chat.press("Hướng dẫn về thủ tục")
+        await chat.press("Thời gian chờ tại quầy")
         await chat.press("Cơ sở vật chất")             # a third tick over the max of 2
-        assert "tối đa 2" in chat.text and "☐ Cơ sở vật chất" in chat.labels()
+        assert "tối đa 2" in chat.text and "☐ Cơ sở vật chất nơi tiếp nhận" in chat.labels()
         await chat.press("Xong")
         await chat.press("3")
         await chat.say(f"Góp ý số {i}")
@@ -71,7 +71,7 @@ async def test_open_from_template_answer_by_buttons_and_see_results(
     await cadre.press("Đóng khảo sát")
     text = cadre.text
     assert "Đã trả lời: 6/6" in text
-    assert "1–2 lần: 6 (100%)" in text and "Hướng dẫn chưa rõ ràng: 6 (100%)" in text
+    assert "1–2 lần: 6 (100%)" in text and "Hướng dẫn về thủ tục: 6 (100%)" in text
     assert "Điểm trung bình: 4,50" in text
     assert "6 ý kiến (trích một số)" in text
     # Khối → A (6 answers) shown; B has nobody; A1 shown under A; direct part at Khối is 0.
@@ -95,9 +95,11 @@ async def test_answering_twice_is_refused_and_changes_nothing(
 async def _answer_pulse(chat: Chat, sid: str) -> None:
     await chat.press_raw(f"sv.go|{sid}")
     await chat.press("4")
+    await chat.press("4")
     await chat.press("Việc làm, thu nhập")
     await chat.press("Xong")
-    await chat.press("Đầy đủ, kịp thời")
+    await chat.press("Đầy đủ và kịp thời")
+    await chat.press("Có")
     await chat.press("5")
     await chat.say("Không có kiến nghị")
     await chat.press("Gửi câu trả lời")
@@ -122,10 +124,12 @@ async def test_bad_input_gets_a_clear_answer_and_changes_nothing(
     await chat.press_raw(f"sv.a|{sid}|0|x")
     assert "không hợp lệ" in chat.text
     await chat.press_raw(f"sv.a|{sid}|0|3")          # the real "4": the dialog was kept
-    assert "Câu 2/5" in chat.text
+    assert "Câu 2/7" in chat.text
+    await chat.press("4")
     await chat.press("Việc làm, thu nhập")
     await chat.press("Xong")
-    await chat.press("Đầy đủ, kịp thời")
+    await chat.press("Đầy đủ và kịp thời")
+    await chat.press("Có")
     await chat.press("5")
     await chat.say("x" * 1001)
     assert "1001 ký tự, vượt mức 1000" in chat.text and "chưa được ghi" in chat.text
@@ -159,21 +163,24 @@ async def test_numbered_replies_only(deps: Deps, dispatcher: Dispatcher) -> None
     member = Chat(dispatcher, "m", channel="console", buttons=False)
     await member.say("/khaosat")
     await member.say("1")
-    assert "Câu 1/5" in member.text
+    assert "Câu 1/7" in member.text
     await member.say("3")                              # scale 3
+    await member.say("4")                              # scale 4
     await member.say("2")                              # tick "Sắp xếp tổ chức bộ máy"
-    await member.say("7")                              # Xong ›
-    await member.say("1")                              # Đầy đủ, kịp thời
-    await member.say("5")                              # scale 5
+    await member.say("9")                              # Xong ›
+    await member.say("1")                              # Đầy đủ và kịp thời
+    await member.say("2")                              # "Không": skips question 6
+    assert "Câu 7/7" in member.text
     await member.say("Đề nghị tăng cường sinh hoạt chuyên đề")
-    assert "Xác nhận câu trả lời" in member.text
+    assert "Xác nhận câu trả lời" in member.text and "6. (bỏ qua" in member.text
     await member.say("1")                              # ✓ Gửi câu trả lời
     assert "Đã ghi nhận câu trả lời" in member.text
     survey = await deps.surveys.get(sid)
     assert survey is not None and "n|khoi" not in await deps.surveys.tally(sid)  # 1 < k waits
     await deps.surveys.close(survey, deps.clock())
     tally = await deps.surveys.tally(sid)
-    assert tally["khoi|0|2"] == 1 and tally["khoi|1|1"] == 1 and tally["khoi|3|4"] == 1
+    assert tally["khoi|0|2"] == 1 and tally["khoi|1|3"] == 1 and tally["khoi|2|1"] == 1
+    assert tally["khoi|4|1"] == 1 and not any(f.startswith("khoi|5|") for f in tally)
 
 
 @pytest.mark.parametrize("payload", ["svc.pick|khoi", "sv.r|1", "sv.rm|1", "sv.x|1|csv"])

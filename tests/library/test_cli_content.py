@@ -31,7 +31,7 @@ units:
 def test_check_the_shipped_library(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["content", "check"]) == 0  # the default folder is the checkout's content/
     out = capsys.readouterr().out
-    assert f"{CONTENT}: hợp lệ — 10 văn bản chỉ đạo, 7 tài liệu học tập." in out
+    assert f"{CONTENT}: hợp lệ — 14 văn bản chỉ đạo, 7 tài liệu học tập." in out
     assert f"{CONTENT / 'surveys'}: hợp lệ — 3 mẫu khảo sát." in out
 
 
@@ -71,7 +71,7 @@ def test_check_lists_every_problem_and_fails(env: Path,
     assert main(["content", "check", "--dir", str(env / "lib")]) == 1
     err = capsys.readouterr().err
     assert "nội dung có 3 lỗi" in err
-    assert "  - directives/a.md: so_hieu: số hiệu '25/NQ-TW' không đúng dạng" in err
+    assert "  - directives/a.md: so_hieu: Số hiệu '25/NQ-TW' không đúng dạng" in err
     assert "  - directives/b.md: issued: ngày không hợp lệ" in err
     assert "  - materials/bai-hoc.md: colour: trường này không có" in err
 
@@ -79,9 +79,9 @@ def test_check_lists_every_problem_and_fails(env: Path,
 def test_import_twice_and_refuse_a_broken_library(env: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["content", "import"]) == 0
-    assert "17 mới, 0 cập nhật, 0 không đổi" in capsys.readouterr().out
+    assert "21 mới, 0 cập nhật, 0 không đổi" in capsys.readouterr().out
     assert main(["content", "import"]) == 0
-    assert "0 mới, 0 cập nhật, 17 không đổi" in capsys.readouterr().out
+    assert "0 mới, 0 cập nhật, 21 không đổi" in capsys.readouterr().out
 
     write(env, "lib/directives/a.md", directive(extra="audience: cb-9"))
     assert main(["content", "import", "--dir", str(env / "lib")]) == 1

@@ -48,7 +48,7 @@ def test_good_small_library(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("file", "text", "expected"), [
-    ("directives/bad.md", directive("25/NQ-TW"), "directives/bad.md: so_hieu: số hiệu"),
+    ("directives/bad.md", directive("25/NQ-TW"), "directives/bad.md: so_hieu: Số hiệu"),
     ("directives/bad.md", directive(issued="31/02/2024"), "directives/bad.md: issued: ngày"),
     ("directives/bad.md", directive(issued="next week"), "directives/bad.md: issued: ngày"),
     ("directives/bad.md", directive(extra="kind: Chỉ thị"),

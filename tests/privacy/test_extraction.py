@@ -160,11 +160,12 @@ async def start(run: Run) -> None:
             await asyncio.sleep(0.05)
 
 
-async def answer(run: Run, user: int, start: SentMessage, i: int, *, upto: int = 6) -> None:
+async def answer(run: Run, user: int, start: SentMessage, i: int, *, upto: int = 8) -> None:
     """Press through the "tâm tư" template from the message carrying «Trả lời khảo sát»."""
     message = await run.press(user, start, "Trả lời khảo sát")
-    steps: list[tuple[str, str]] = [("press", str(1 + i % 5)), ("press", "Việc làm, thu nhập"),
-                                    ("press", "Xong"), ("press", "Có nhưng chậm"),
+    steps: list[tuple[str, str]] = [("press", str(1 + i % 5)), ("press", "3"),
+                                    ("press", "Việc làm, thu nhập"), ("press", "Xong"),
+                                    ("press", "Đầy đủ nhưng chậm"), ("press", "Có"),
                                     ("press", "4"), ("say", typed(i))]
     for kind, what in steps[:upto]:
         message = (await run.press(user, message, what) if kind == "press"

@@ -54,3 +54,19 @@ def test_export_csv_and_xlsx(monkeypatch: pytest.MonkeyPatch, valkey_url: str,
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     assert values[1][0] == "DVK-2026-00001" and values[1][5] == "Lê Thị Tác Giả"
     assert len(values) == 3
+
+
+def test_report_for_the_whole_tree(monkeypatch: pytest.MonkeyPatch, valkey_url: str,
+                                   tmp_path: Path, redis: Redis,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DVBOT_REDIS_URL", valkey_url)
+    monkeypatch.chdir(tmp_path)
+    asyncio.run(_seed(valkey_url, tmp_path / "data"))
+    assert main(["proposals", "report", "--year", "2026", "--out", "bao-cao.xlsx"]) == 0
+    out = capsys.readouterr().out
+    assert "Báo cáo phong trào “Dân vận khéo” năm 2026" in out
+    assert "Đăng ký 0 · đã xây dựng 0 · đề xuất 2 · được công nhận 0" in out
+    assert "• Đảng bộ cơ sở A: 0 / 0 / 2 / 0 / 0" in out
+    sheet = load_workbook(tmp_path / "bao-cao.xlsx")["Theo linh vuc"]
+    assert [c.value for c in sheet[3]][1:4] == ["Kinh tế", 0, 0]
+    assert main(["proposals", "report", "--unit", "khong-co"]) == 1

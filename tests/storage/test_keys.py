@@ -38,6 +38,8 @@ def test_proposal_keys_are_pinned() -> None:  # issue 5
     assert k.proposal_draft("7") == "dv:{m:7}:dvk:draft"
     assert k.proposal_sent("7", "ab12") == "dv:{m:7}:dvk:sent:ab12"
     assert k.review_queue("dbcs-a") == "dv:{rq:dbcs-a}"
+    assert k.dvk_registrations(2026) == "dv:{dvkreg:2026}"
+    assert k.dvk_replicas("DVK-2026-00042") == "dv:{dvk:DVK-2026-00042}:replicas"
 
 
 def test_demo_namespace_never_overlaps_real_keys() -> None:

@@ -73,9 +73,11 @@ async def test_no_key_written_by_an_anonymous_survey_names_a_member(
         chat = Chat(dispatcher, person.identities["telegram"])
         await chat.press_raw(f"sv.go|{sid}")
         await chat.press(str(1 + i % 5))
+        await chat.press("3")
         await chat.press("Việc làm, thu nhập")
         await chat.press("Xong")
-        await chat.press("Có nhưng chậm")
+        await chat.press("Đầy đủ nhưng chậm")
+        await chat.press("Có")
         await chat.press("4")
         await chat.say(f"Kiến nghị của người thứ {i}")
         await chat.press("Gửi câu trả lời")
@@ -96,7 +98,7 @@ async def test_no_key_written_by_an_anonymous_survey_names_a_member(
     # under dbcs-a): 5 of cb-a1's 6, none of dbcs-a's 2, all 5 of cb-b1; the rest wait sealed.
     tally = await deps.surveys.tally(sid)
     assert tally["n|cb-a1"] == 5 and "n|dbcs-a" not in tally and tally["n|cb-b1"] == 5
-    assert len(await deps.surveys.texts(sid, 4)) == 10
+    assert len(await deps.surveys.texts(sid, 6)) == 10
 
     survey = await deps.surveys.get(sid)
     assert survey is not None
@@ -111,7 +113,7 @@ async def test_no_key_written_by_an_anonymous_survey_names_a_member(
     assert (tally["n|cb-a1"], tally["n|cb-b1"], tally["n|khoi"]) == (6, 5, 2)
     assert not [k for k in left if ":pending:" in k]
     # Free texts carry no order of arrival: scores are random within the question's band.
-    texts = await deps.surveys.texts(sid, 4)
+    texts = await deps.surveys.texts(sid, 6)
     assert sorted(t.text for t in texts) == sorted(f"Kiến nghị của người thứ {i}"
                                                    for i in range(13))
 

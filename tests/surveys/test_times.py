@@ -76,7 +76,7 @@ async def test_scheduled_opening_snapshots_then_closing_retires_and_tells_the_au
     assert "không dành cho đơn vị" in after.text
 
     await member.press_raw(f"sv.go|{sid}")
-    assert "Câu 1/5" in member.text
+    assert "Câu 1/7" in member.text
 
     clock.advance(days=2, hours=2)                    # past 18:00 23/11 (Vietnam)
     assert await scheduler.tick() == [f"svx-{sid}"]

@@ -1,0 +1,91 @@
+"""The legal status of directives: how it reads, and whether the links between documents agree.
+
+A directive is in force ("hiệu lực") unless its file says "hết hiệu lực" with the date; one that
+another replaced names it in `replaced_by`, and the newer one names the older in `replaces`.
+Superseded documents stay readable under a banner but are left out of the list of directives,
+of coverage reports and reminders, and rank after current ones in search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from bot.formatting import esc
+from bot.library.models import Directive, Entry, Material
+from bot.library.sohieu import BadSoHieu, parse
+from bot.org.access import Forbidden
+
+NOT_CURRENT = ("Văn bản này đã hết hiệu lực nên không còn theo dõi việc nghiên cứu. Đồng chí "
+               "chọn văn bản hiện hành thay thế nó.")
+
+
+def vn_day(value: date | None) -> str:
+    """'30/7/2021', '02/01/2020': months 1 and 2 keep their zero (as Nghị định 30 writes)."""
+    if value is None:
+        return ""
+    month = f"{value.month:02d}" if value.month <= 2 else str(value.month)
+    return f"{value.day:02d}/{month}/{value.year}"
+
+
+def names(refs: Iterable[str], entries: dict[str, Entry]) -> str:
+    """'Quyết định 23-QĐ/TW' for each số hiệu in the library, the bare số hiệu otherwise."""
+    out: list[str] = []
+    for ref in refs:
+        try:
+            entry = entries.get(parse(ref).doc_id)
+        except BadSoHieu:
+            entry = None
+        out.append(entry.label if entry is not None else ref)
+    return ", ".join(out)
+
+
+def status_line(doc: Directive, entries: dict[str, Entry]) -> str:
+    """'Tình trạng: còn hiệu lực' or 'Tình trạng: hết hiệu lực từ …, được thay thế bởi …'."""
+    if doc.current:
+        since = f" (từ {vn_day(doc.effective)})" if doc.effective else ""
+        return f"Tình trạng: còn hiệu lực{since}"
+    text = f"Tình trạng: hết hiệu lực từ {vn_day(doc.ended)}"
+    if doc.replaced_by:
+        text += f", được thay thế bởi {names(doc.replaced_by, entries)}"
+    return esc(text)
+
+
+def banner(doc: Directive | Material, entries: dict[str, Entry]) -> str:
+    """The warning shown above a superseded document ('' for a current one)."""
+    if not isinstance(doc, Directive) or doc.current:
+        return ""
+    text = f"⚠️ VĂN BẢN ĐÃ HẾT HIỆU LỰC từ ngày {vn_day(doc.ended)}"
+    if doc.replaced_by:
+        text += f"; được thay thế bởi {names(doc.replaced_by, entries)}"
+    return f"<b>{esc(text)}.</b> Nội dung dưới đây chỉ để tham khảo.\n\n"
+
+
+def require_current(entry: Entry) -> None:
+    """Refuse coverage reports and reminders about a document no longer in force."""
+    if not entry.current:
+        raise Forbidden(NOT_CURRENT)
+
+
+def check_links(docs: Iterable[tuple[str, Directive | Material]]) -> list[str]:
+    """Problems with `replaces`/`replaced_by`: unknown documents, or ends that disagree."""
+    directives = {doc.id: (origin, doc) for origin, doc in docs if isinstance(doc, Directive)}
+    problems: list[str] = []
+    for origin, doc in directives.values():
+        external = {parse(ref).doc_id for ref in doc.external}
+        for field, back in (("replaces", "replaced_by"), ("replaced_by", "replaces")):
+            for ref in getattr(doc, field):
+                target = directives.get(parse(ref).doc_id)
+                if target is None:
+                    if parse(ref).doc_id not in external:
+                        problems.append(f"{origin}: {field}: {ref} không có trong thư viện "
+                                        "(thêm văn bản đó, hoặc ghi số hiệu vào external)")
+                    continue
+                if doc.so_hieu not in getattr(target[1], back):
+                    problems.append(f"{origin}: {field}: {ref}, nhưng {target[0]} không ghi "
+                                    f"{back}: [{doc.so_hieu}]")
+        for ref in doc.external:
+            if parse(ref).doc_id in directives:
+                problems.append(f"{origin}: external: {ref} đã có trong thư viện, bỏ khỏi "
+                                "external")
+    return problems
