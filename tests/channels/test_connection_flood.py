@@ -52,7 +52,9 @@ async def worker(redis: Redis, valkey_url: str, tmp_path: Path
                    DVBOT_TELEGRAM_API_URL=standin.url, DVBOT_DATA_DIR=str(tmp_path / "d"),
                    DVBOT_WEBHOOK_URL="https://bot.example.org", DVBOT_WEBHOOK_SECRET=secret,
                    DVBOT_HTTP_HOST="127.0.0.1", DVBOT_HTTP_PORT=str(port),
-                   DVBOT_HTTP_READ_TIMEOUT=str(READ_TIMEOUT))
+                   DVBOT_HTTP_READ_TIMEOUT=str(READ_TIMEOUT),
+                   # An external store needs the survey secret every process shares.
+                   DVBOT_SURVEY_SECRET=secrets.token_hex(32))
         process = await asyncio.create_subprocess_exec(
             DVBOT, "run", env=env, cwd=tmp_path, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE, preexec_fn=_limit_descriptors)
