@@ -119,7 +119,8 @@ def _check(seen: dict, want: Counter[str], presses: int) -> None:
     got = Counter({chat: int(n) for chat, n in seen["replies"].items()})
     if got != want:
         wrong = {c: (got[c], want[c]) for c in set(got) | set(want) if got[c] != want[c]}
-        raise RuntimeError(f"replies per chat (got, wanted) differ: {dict(list(wrong.items())[:5])}")
+        sample = dict(list(wrong.items())[:5])
+        raise RuntimeError(f"replies per chat (got, wanted) differ: {sample}")
     if seen["answers"] != presses:
         raise RuntimeError(f"{seen['answers']} callback answers for {presses} presses")
     if seen["failed"]:

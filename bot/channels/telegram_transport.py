@@ -24,7 +24,9 @@ Timeout = Any  # float | None | PTB's DefaultValue marker
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-class JsonData(RequestData):
+# PTB marks RequestData final (for typing only); a subclass lets `BaseRequest.post` keep
+# PTB's mapping of Bot API errors for a body PTB's own objects did not build.
+class JsonData(RequestData):  # type: ignore[misc]
     """The parameters of one Bot API call as a plain JSON-ready dict (no files)."""
 
     def __init__(self, parameters: dict[str, Any]) -> None:

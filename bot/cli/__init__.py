@@ -14,6 +14,7 @@ from bot.channels.telegram import TelegramUnavailable, fetch_username
 from bot.cli import backup
 from bot.cli import content as content_cli
 from bot.cli import proposals as proposals_cli
+from bot.cli.loop import run_fast
 from bot.deps import Deps
 from bot.formatting import vn_datetime
 from bot.ops.backup import BackupError
@@ -88,9 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging("WARNING" if quiet else settings.log_level, secrets,
                       settings.log_format)
         if args.command == "run":
-            asyncio.run(run_bot(settings))
+            run_fast(run_bot(settings))
         elif args.command == "worker":
-            asyncio.run(run_worker(settings))
+            run_fast(run_worker(settings))
         elif args.command == "console":
             asyncio.run(run_console(settings, demo=args.demo))
         elif args.command == "backup":

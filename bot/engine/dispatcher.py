@@ -12,7 +12,9 @@ from bot.engine.messages import Button, Incoming, Reply
 from bot.engine.router import Outcome, Request, Route, Router
 from bot.formatting import esc, fold, nfc
 from bot.org.access import Forbidden
+from bot.org.member_cache import MemberCache
 from bot.org.models import Member
+from bot.org.tree import OrgTree
 
 log = logging.getLogger("dvbot.dispatch")
 
@@ -30,15 +32,23 @@ class Dispatcher:
     def __init__(self, router: Router, deps: Deps) -> None:
         self.router = router
         self.deps = deps
+        self._members = MemberCache(deps.redis, deps.keys)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Handle one update; the lock is taken before any state is loaded."""
         conversations = self.deps.conversations
-        # Three round trips for a plain update: lock + state, member, save + unlock.
-        held = await conversations.hold(incoming.channel, incoming.user_id)
+        # One round trip in: lock, dialog, options, identity, the tree's version and the
+        # member record (cached, parsed again only when it changed); one out if the state
+        # changed, else the lock goes back with a batch of other accounts' releases.
+        channel, user_id = incoming.channel, incoming.user_id
+        member_key = self._members.key_for(channel, user_id)
+        also = [self.deps.keys.units_version(), *([member_key] if member_key else [])]
+        held = await conversations.hold(channel, user_id, also=also)
         try:
-            member = await self.deps.members.get(held.member_id) if held.member_id else None
-            outcome = await self._route(incoming, member, held.dialog, held.options)
+            member = await self._members.resolve(channel, user_id, held.member_id,
+                                                 held.also[1] if member_key else None)
+            org = await self.deps.units.tree_at(int(held.also[0] or 0))
+            outcome = await self._route(incoming, member, held.dialog, held.options, org)
         except BaseException:
             await conversations.release(held)
             raise
@@ -48,9 +58,9 @@ class Dispatcher:
             options=_options_of(outcome.replies) if replace_options else None)
         return outcome.replies
 
-    async def _route(self, inc: Incoming, member: Member | None,
-                     dialog: Dialog | None, options: Options | None) -> Outcome:
-        base = Request(inc, self.deps, self.router, member, dialog)
+    async def _route(self, inc: Incoming, member: Member | None, dialog: Dialog | None,
+                     options: Options | None, org: OrgTree | None = None) -> Outcome:
+        base = Request(inc, self.deps, self.router, member, dialog, org=org)
         if inc.action is not None:
             return await self._on_action(base, inc.action)
         if inc.file is not None:
@@ -63,7 +73,7 @@ class Dispatcher:
             return notice(wording.UNSUPPORTED, dialog)
         if len(text) > MAX_TEXT:
             return notice(wording.TOO_LONG.format(length=len(text), limit=MAX_TEXT), dialog)
-        request = Request(inc, self.deps, self.router, member, dialog, text=text)
+        request = Request(inc, self.deps, self.router, member, dialog, text=text, org=org)
         if text.startswith("/"):
             return await self._on_command(request, text)
         if fold(text) in self.router.keywords:
@@ -127,7 +137,7 @@ class Dispatcher:
 
 def _with(request: Request, *, args: tuple[str, ...]) -> Request:
     return Request(request.incoming, request.deps, request.router, request.member,
-                   request.dialog, text=request.text, args=args)
+                   request.dialog, text=request.text, args=args, org=request.org)
 
 
 def _options_of(replies: list[Reply]) -> Options | None:
