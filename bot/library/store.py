@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Literal
 
 from redis.asyncio import Redis
@@ -63,6 +65,24 @@ class Library:
     def search(self, query: str) -> list[Entry]:
         """Entries matching the query, best first."""
         return [self.entries[i] for i in self.index.search(query)]
+
+    def top(self, query: str, limit: int,
+            readable: Callable[[str], bool]) -> tuple[int, list[Entry]]:
+        """How many entries whose audience is `readable` match the query, and the best
+        `limit` of them: a page is ranked, not every match."""
+        hidden = frozenset(entry_id for audience, ids in self.audiences.items()
+                           if not readable(audience) for entry_id in ids)
+        count, page = self.index.top(query, limit, hidden)
+        return count, [self.entries[i] for i in page]
+
+    @cached_property
+    def audiences(self) -> dict[str, list[str]]:
+        """Entry ids per audience unit (entries for everyone are in none)."""
+        found: dict[str, list[str]] = {}
+        for entry in self.entries.values():
+            if entry.audience is not None:
+                found.setdefault(entry.audience, []).append(entry.id)
+        return found
 
 
 class LibraryStore:

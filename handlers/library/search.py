@@ -7,9 +7,10 @@ from bot.engine.conversation import Dialog
 from bot.engine.messages import Reply, rows
 from bot.engine.router import Outcome, Request, Router
 from bot.formatting import esc
+from bot.library.audience import can_read
 from handlers.account.cancel import CANCEL
 from handlers.account.menu import BACK
-from handlers.library.ui import PAGE, item_button, visible, vn_date
+from handlers.library.ui import PAGE, item_button, vn_date
 
 STEP = "find.q"
 QUERY_MAX = 100
@@ -38,16 +39,16 @@ async def typed(request: Request) -> Outcome:
 async def _answer(request: Request, query: str) -> Outcome:
     query = " ".join(query.split())[:QUERY_MAX]
     library = await request.deps.library.snapshot()
-    found = await visible(request, library.search(query))
+    tree, me = await request.tree(), request.me
+    count, shown = library.top(query, PAGE, lambda audience: can_read(me, audience, tree))
     dialog = Dialog(flow="find", step=STEP)  # stay open: the next words refine the search
-    if not found:
+    if not count:
         text = (f"Không tìm thấy văn bản, tài liệu nào khớp với “{esc(query)}”. Đồng chí thử "
                 "từ khóa khác, ngắn hơn, hoặc gõ số hiệu (ví dụ <code>43-KL/TW</code>).")
         return Outcome([Reply(text, buttons=rows(CANCEL))], dialog=dialog)
     acked = await request.deps.library.acked(request.me.id)
-    shown = found[:PAGE]
-    more = f" (hiện {len(shown)} kết quả đầu)" if len(found) > len(shown) else ""
-    lines = [f"<b>Kết quả cho “{esc(query)}”</b>: {len(found)} mục{more}.", ""]
+    more = f" (hiện {len(shown)} kết quả đầu)" if count > len(shown) else ""
+    lines = [f"<b>Kết quả cho “{esc(query)}”</b>: {count} mục{more}.", ""]
     lines += [f"• <b>{esc(e.label)}</b>"
               + (f" ({vn_date(e.issued)})" if e.issued else f" — {esc(e.topic or '')}")
               for e in shown]
