@@ -12,7 +12,14 @@ from bot.engine.messages import Button
 from bot.engine.router import Outcome, Request, Router
 from bot.formatting import esc, short
 from bot.library.audience import reach
-from bot.library.coverage import Report, Row, coverage, members_by_id, not_acknowledged
+from bot.library.coverage import (
+    Report,
+    Row,
+    coverage,
+    members_by_id,
+    not_acknowledged,
+    not_acknowledged_page,
+)
 from bot.library.models import Entry
 from bot.org import access
 from bot.org.models import Role
@@ -71,18 +78,18 @@ async def missing(request: Request) -> Outcome:
     _library, entry = await readable(request, doc_id)
     tree = await request.tree()
     access.require(request.me, Role.CADRE, unit_id, tree)
-    ids = await reminder_recipients(request, entry, unit_id)
-    pages = max(1, -(-len(ids) // NAMES_PAGE))
-    page = min(page, pages - 1)
-    chunk = ids[page * NAMES_PAGE:(page + 1) * NAMES_PAGE]
-    people = await members_by_id(request.deps.redis, request.deps.keys, chunk)
+    deps = request.deps
+    waiting = await not_acknowledged_page(deps.redis, deps.keys, tree, entry.id, unit_id,
+                                          entry.audience, page, NAMES_PAGE)
+    page, pages = waiting.page, waiting.pages
+    people = await members_by_id(deps.redis, deps.keys, waiting.ids)
     lines = [f"<b>Chưa nghiên cứu {esc(entry.label)}</b>",
-             f"{esc(tree.path(unit_id))}: {len(ids)} đồng chí"
+             f"{esc(tree.path(unit_id))}: {waiting.total} đồng chí"
              + (f" — trang {page + 1}/{pages}" if pages > 1 else ""), ""]
     start = page * NAMES_PAGE
     lines += [f"{start + n}. {esc(m.name)} — {esc(_unit_name(tree, m.unit))}"
               for n, m in enumerate(people, start=1)]
-    if not ids:
+    if not waiting.total:
         lines.append("Tất cả đảng viên trong đơn vị đã nghiên cứu văn bản này.")
     nav = []
     if page > 0:
@@ -90,7 +97,7 @@ async def missing(request: Request) -> Outcome:
     if page + 1 < pages:
         nav.append(Button("Trang sau ›", act("cov.n", doc_id, unit_id, str(page + 1))))
     back = Button("« Về báo cáo", act("cov.u", doc_id, unit_id))
-    remind = [remind_button(doc_id, unit_id)] if ids else []
+    remind = [remind_button(doc_id, unit_id)] if waiting.total else []
     return screen(request, "\n".join(lines), [*nav, *remind, back, BACK])
 
 
