@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from bot.library.audience import member_ids, reach
 from bot.org.models import Member
 from bot.org.tree import OrgTree
+from bot.org.unit_sizes import UnitSizes
 from bot.storage.keys import Keys
 
 CHUNK = 1000  # SMISMEMBER arguments per call
@@ -46,22 +47,19 @@ class Report:
 
 
 async def coverage(redis: Redis, keys: Keys, tree: OrgTree, doc_id: str, unit_id: str,
-                   audience: str | None) -> Report:
-    """Acknowledged / members for `unit_id` and each of its children."""
+                   audience: str | None, sizes: UnitSizes | None = None) -> Report:
+    """Acknowledged / members for `unit_id` and each of its children (unit sizes from
+    `sizes`, the process's counts, when given)."""
     units = reach(tree, audience, unit_id)
-    async with redis.pipeline(transaction=False) as pipe:
-        for unit in units:
-            pipe.scard(keys.unit_members(unit))
-        pipe.hmget(keys.document_ack_units(doc_id), units or [unit_id])
-        replies = await pipe.execute()
-    sizes = dict(zip(units, (int(n) for n in replies[:-1]), strict=True))
-    acks = {u: int(n or 0) for u, n in zip(units, replies[-1], strict=False)}
+    counted, acked = await _counts(redis, keys, doc_id, units, sizes)
+    sizes_of = dict(zip(units, counted, strict=True))
+    acks = dict(zip(units, acked, strict=True))
     child_of = {child: child for child in tree.children.get(unit_id, ())}
     totals: dict[str, list[int]] = {c: [0, 0] for c in child_of}
     direct = [0, 0]
     for unit in units:
         bucket = direct if unit == unit_id else totals[_child(tree, unit, unit_id)]
-        bucket[0] += sizes[unit]
+        bucket[0] += sizes_of[unit]
         bucket[1] += acks[unit]
     rows = [Row(c, *totals[c]) for c in tree.children.get(unit_id, ()) if totals[c][0]]
     everyone = Row(unit_id, sum(r.members for r in rows) + direct[0],
@@ -86,12 +84,13 @@ class Waiting:
 
 
 async def not_acknowledged_page(redis: Redis, keys: Keys, tree: OrgTree, doc_id: str,
-                                unit_id: str, audience: str | None, page: int,
-                                size: int) -> Waiting:
+                                unit_id: str, audience: str | None, page: int, size: int,
+                                sizes: UnitSizes | None = None) -> Waiting:
     """Page `page` (clamped) of `not_acknowledged`, in the same order, reading the member
     ids of only the units the page falls in."""
     units = reach(tree, audience, unit_id)
-    counts = await _waiting(redis, keys, doc_id, units)
+    counted, acked = await _counts(redis, keys, doc_id, units, sizes)
+    counts = [max(0, n - a) for n, a in zip(counted, acked, strict=True)]
     total = sum(counts)
     pages = max(1, -(-total // size))
     page = min(max(page, 0), pages - 1)
@@ -109,16 +108,22 @@ async def not_acknowledged_page(redis: Redis, keys: Keys, tree: OrgTree, doc_id:
     return Waiting(total, page, pages, ids[skip:skip + size])
 
 
-async def _waiting(redis: Redis, keys: Keys, doc_id: str, units: list[str]) -> list[int]:
-    """Members of each unit who have not acknowledged: its size less its counter."""
+async def _counts(redis: Redis, keys: Keys, doc_id: str, units: list[str],
+                  sizes: UnitSizes | None) -> tuple[list[int], list[int]]:
+    """Home members of each unit, and how many of them acknowledged (its counter)."""
     if not units:
-        return []
-    async with redis.pipeline(transaction=False) as pipe:
-        for unit in units:
-            pipe.scard(keys.unit_members(unit))
-        pipe.hmget(keys.document_ack_units(doc_id), units)
-        *sizes, acked = await pipe.execute()
-    return [max(0, int(n) - int(a or 0)) for n, a in zip(sizes, acked, strict=True)]
+        return [], []
+    if sizes is not None:
+        counted = await sizes.of(units)
+        acked = await redis.hmget(keys.document_ack_units(doc_id), units)
+    else:
+        async with redis.pipeline(transaction=False) as pipe:
+            for unit in units:
+                pipe.scard(keys.unit_members(unit))
+            pipe.hmget(keys.document_ack_units(doc_id), units)
+            *scards, acked = await pipe.execute()
+        counted = [int(n) for n in scards]
+    return counted, [int(a or 0) for a in acked]
 
 
 async def _missing(redis: Redis, keys: Keys, doc_id: str, units: list[str]) -> list[str]:

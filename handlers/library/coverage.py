@@ -80,7 +80,8 @@ async def missing(request: Request) -> Outcome:
     access.require(request.me, Role.CADRE, unit_id, tree)
     deps = request.deps
     waiting = await not_acknowledged_page(deps.redis, deps.keys, tree, entry.id, unit_id,
-                                          entry.audience, page, NAMES_PAGE)
+                                          entry.audience, page, NAMES_PAGE,
+                                          deps.library.sizes)
     page, pages = waiting.page, waiting.pages
     people = await members_by_id(deps.redis, deps.keys, waiting.ids)
     lines = [f"<b>Chưa nghiên cứu {esc(entry.label)}</b>",
@@ -118,7 +119,8 @@ async def reminder_recipients(request: Request, entry: Entry, unit_id: str) -> l
 async def _report(request: Request, entry: Entry, unit_id: str) -> Outcome:
     tree = await request.tree()
     deps = request.deps
-    report = await coverage(deps.redis, deps.keys, tree, entry.id, unit_id, entry.audience)
+    report = await coverage(deps.redis, deps.keys, tree, entry.id, unit_id, entry.audience,
+                            deps.library.sizes)
     text = _render(tree, entry, report)
     buttons = [Button(short(f"› {tree.units[r.unit_id].name} ({r.percent}%)"),
                       act("cov.u", entry.id, r.unit_id)) for r in report.children]
