@@ -77,8 +77,11 @@ async def run_console(settings: Settings, *, demo: bool, stdin: TextIO = sys.std
         senders: list[tuple[Sender, RateLimiter | None]] = [
             (ConsoleSender(stdout), None), (ConsoleSender(stdout, "demo", show=False), None)]
         async with running(*delivery_services(deps, senders)):
-            await console.run(stdin_lines(stdin), first="/menu" if demo else "/start")
-            await settle(deps, [CONSOLE, "demo"])
+            try:
+                await console.run(stdin_lines(stdin), first="/menu" if demo else "/start")
+                await settle(deps, [CONSOLE, "demo"])
+            finally:
+                await deps.conversations.settle()
 
 
 async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -100,6 +103,7 @@ async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None
         application = await _telegram(settings, stack, polling=secret is None)
         username = application.bot.username if application is not None else None
         deps = make_deps(settings, redis, username=username)
+        stack.push_async_callback(deps.conversations.settle)  # after the last update
         router = build_router()
         dispatcher = Dispatcher(router, deps)
         senders: list[tuple[Sender, RateLimiter | None]] = []

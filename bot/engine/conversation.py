@@ -200,9 +200,9 @@ class ConversationStore:
         else:
             pipe.set(key, value.model_dump_json(), ex=self._ttl)
 
-    async def aclose(self) -> None:
-        """Send the releases still pending (on shutdown)."""
-        await self._unlocks.aclose()
+    async def settle(self) -> None:
+        """Send the lock releases still pending (before shutdown, or a look at the store)."""
+        await self._unlocks.settle()
 
     async def first_time(self, channel: str, update_id: str, ttl: int = 86_400) -> bool:
         """True the first time an update id is seen (webhooks can be delivered twice)."""

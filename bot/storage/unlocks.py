@@ -75,8 +75,8 @@ class Unlocks:
         if lock in self._in_flight and landed is not None:
             await landed.wait()
 
-    async def aclose(self) -> None:
-        """Send what is pending now (on shutdown)."""
+    async def settle(self) -> None:
+        """Wait until every release made so far has been sent."""
         if self._flusher is not None:
             with contextlib.suppress(RedisError):
                 await asyncio.shield(self._flusher)
