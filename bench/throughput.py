@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -134,25 +135,35 @@ async def measure(argv: list[str], env: dict[str, str], updates: int, users: int
     api = f"http://127.0.0.1:{port}"
     standin = subprocess.Popen([sys.executable, "-m", "bench.standin", "--port", str(port)],  # noqa: ASYNC220, S603
                                stdout=subprocess.DEVNULL)
+    peer = argv[0] == sys.executable
     bot = None
-    try:
-        async with aiohttp.ClientSession() as http:
-            await _wait_port(http, api)
-            peer = argv[0] == sys.executable
-            bot = subprocess.Popen([*argv, "--api", api, "--token", TOKEN] if peer else argv,  # noqa: ASYNC220, S603
-                                   env={**env, "DVBOT_TELEGRAM_API_URL": api,
-                                        "DVBOT_TELEGRAM_TOKEN": TOKEN},
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            await _batch(http, api, min(500, updates // 5), users, 7,
-                         (bot.pid, None, standin.pid))
-            seconds, *cpu = await _batch(http, api, updates, users, 1,
-                                         (bot.pid, redis_pid, standin.pid))
-            return Run(updates / seconds, *(c * 1000 / updates for c in cpu))
-    finally:
-        for process in (bot, standin):
-            if process is not None:
-                process.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
-                process.wait(30)
+    with tempfile.TemporaryFile() as log:
+        try:
+            async with aiohttp.ClientSession() as http:
+                await _wait_port(http, api)
+                # dvbot logs at INFO how its lock releases were batched (once, on stopping).
+                bot = subprocess.Popen([*argv, "--api", api, "--token", TOKEN] if peer else argv,  # noqa: ASYNC220, S603
+                                       env={**env, "DVBOT_TELEGRAM_API_URL": api,
+                                            "DVBOT_TELEGRAM_TOKEN": TOKEN,
+                                            "DVBOT_LOG_LEVEL": "WARNING" if peer else "INFO"},
+                                       stdout=subprocess.DEVNULL, stderr=log)
+                await _batch(http, api, min(500, updates // 5), users, 7,
+                             (bot.pid, None, standin.pid))
+                seconds, *cpu = await _batch(http, api, updates, users, 1,
+                                             (bot.pid, redis_pid, standin.pid))
+                run = Run(updates / seconds, *(c * 1000 / updates for c in cpu))
+        finally:
+            for process in (bot, standin):
+                if process is not None:
+                    process.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
+                    process.wait(30)
+        log.seek(0)
+        batched = re.findall(rb"lock releases so far: (\d+) in (\d+) batches", log.read())
+    if batched:
+        released, batches = map(int, batched[-1])
+        print(f"  dvbot sent {released:,} lock releases in {batches:,} round trips "
+              f"({released / batches:.1f} per trip)")
+    return run
 
 
 async def seed(url: str, users: int) -> None:

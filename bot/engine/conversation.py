@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -15,6 +16,8 @@ from redis.asyncio.cluster import RedisCluster
 
 from bot.storage.keys import Keys
 from bot.storage.unlocks import RELEASE, RENEW, Unlocks
+
+log = logging.getLogger("dvbot.conversation")
 
 
 @dataclass(frozen=True)
@@ -160,11 +163,11 @@ class ConversationStore:
                 pipe.eval(RENEW, 1, lock, token, int(lease * 1000))
             else:
                 pipe.set(lock, token, nx=True, px=int(lease * 1000))
-            pipe.get(self._keys.dialog(channel, user_id))
-            pipe.get(self._keys.options(channel, user_id))
-            for key in extra:
-                pipe.get(key)
-            got, *values = await pipe.execute()
+            # One MGET: its keys share the account's slot, or, with `extra`, the server is
+            # not a cluster.
+            pipe.mget([self._keys.dialog(channel, user_id),
+                       self._keys.options(channel, user_id), *extra])
+            got, values = await pipe.execute()
         return bool(got), values[:2], values[2:]
 
     async def release(self, held: Held, *, dialog: Dialog | None = None,
@@ -203,6 +206,9 @@ class ConversationStore:
     async def settle(self) -> None:
         """Send the lock releases still pending (before shutdown, or a look at the store)."""
         await self._unlocks.settle()
+        if self._unlocks.batches:
+            log.info("lock releases so far: %d in %d batches", self._unlocks.released,
+                     self._unlocks.batches)
 
     async def first_time(self, channel: str, update_id: str, ttl: int = 86_400) -> bool:
         """True the first time an update id is seen (webhooks can be delivered twice)."""
