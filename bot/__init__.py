@@ -8,7 +8,8 @@ The layout, one line per folder, from the bottom layer up. A module may import i
 the ones listed before it, never one listed after it (`tests/test_quality.py` checks it):
 
     settings.py, formatting.py, wording.py   settings; text helpers; shared wording
-    storage/            Redis connection, the embedded Valkey, every key name (keys.py), atomics
+    storage/            Redis connection, the embedded Valkey (policy, server process, presence,
+                        plumbing), every key name (keys.py), atomic helpers
     engine/messages.py, engine/actions.py    the neutral vocabulary: Incoming, Reply, payloads
     org/models.py       units, members, grants, invites (pydantic models)
     privacy/            the deployment secret outside Redis; AES-GCM sealing of state at rest

