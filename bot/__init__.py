@@ -19,6 +19,7 @@ the ones listed before it, never one listed after it (`tests/test_quality.py` ch
     surveys/            surveys: store, anonymous marks, results with suppression, exports
     proposals/          "Dân vận khéo" proposals: queue, review levels, gallery, exports
     broadcasts/         cadres' announcements: stored, fired, cancelled, reported
+    tamtu/              "tâm tư, kiến nghị": threads, sealed senders, queues, reports
     delivery/           the outbox: delivery streams, rate limits, workers, the scheduler
     ops/                audit stream, logs, metrics, backup and restore
     engine/conversation.py   per-account dialog state, numbered options and the lock
@@ -26,7 +27,7 @@ the ones listed before it, never one listed after it (`tests/test_quality.py` ch
     deps.py             the bundle of services a flow may use, built once per process
     engine/             router, dispatcher (lock → dialog → flow → save), error handling
     ../handlers/        the flows, one package per capability (account, library, surveys,
-                        proposals, broadcasts) and `shared` UI pieces
+                        proposals, broadcasts, tamtu) and `shared` UI pieces
     channels/           Telegram, Zalo Bot Platform, Zalo OA, console; webhook server
     ops/web.py, demo.py the health/metrics endpoints; the demo organization
     app.py              the lifecycle: store, deps, channels, web server, background tasks

@@ -22,13 +22,14 @@ from bot.channels.console import ConsoleChannel, ConsoleSender, stdin_lines
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram import App, TelegramChannel, TelegramSender, build_application
 from bot.channels.telegram_ordered import ordered_telegram
-from bot.channels.webhook import ORDERED, build_web_app, telegram_path
+from bot.channels.webhook import HEALTH, ORDERED, build_web_app, telegram_path
 from bot.channels.zalo_bot import CHANNEL as ZALO_BOT
 from bot.channels.zalo_common import FileLinks, add_file_route
 from bot.channels.zalo_oa import CHANNEL as ZALO_OA
 from bot.channels.zalo_wiring import ZaloParts, file_links, zalo_parts
 from bot.delivery.queue import DeliveryQueue
 from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.reroute import Rerouter
 from bot.delivery.runner import Service, running
 from bot.delivery.schedule import Scheduler, by_kind
 from bot.delivery.sender import Sender
@@ -38,10 +39,14 @@ from bot.deps import Deps, Links, build_deps
 from bot.engine.dispatcher import Dispatcher
 from bot.ops.metrics import MeteredRateLimiter, MeteredSender
 from bot.ops.web import add_ops_routes, ops_server
+from bot.org.access import is_staff
 from bot.settings import Settings
 from bot.storage.connection import open_store
 from bot.storage.keys import Keys
 from bot.surveys.lifecycle import SurveyTimes
+from bot.tamtu.escalation import jobs as tamtu_jobs
+from bot.web.links import sign_in_url
+from bot.web.sessions import WebSessions
 from handlers import build_router
 
 log = logging.getLogger("dvbot.app")
@@ -57,7 +62,7 @@ def make_deps(settings: Settings, redis: Redis, *, prefix: str = "dv",
 
 
 async def run_console(settings: Settings, *, demo: bool, stdin: TextIO = sys.stdin,
-                      stdout: TextIO = sys.stdout) -> None:
+                      stdout: TextIO = sys.stdout, web: bool = False) -> None:
     """`dvbot console`: read lines, print replies, stop at end of input (or Ctrl-C, SIGTERM)."""
     task = asyncio.current_task()
     assert task is not None
@@ -76,12 +81,26 @@ async def run_console(settings: Settings, *, demo: bool, stdin: TextIO = sys.std
         console = ConsoleChannel(dispatcher, stdout, user_id=user_id, prompt=stdin.isatty())
         senders: list[tuple[Sender, RateLimiter | None]] = [
             (ConsoleSender(stdout), None), (ConsoleSender(stdout, "demo", show=False), None)]
-        async with running(*delivery_services(deps, senders)):
+        async with running(*delivery_services(deps, senders)), (
+                ops_server(deps, []) if web else contextlib.nullcontext()):
+            if web:
+                await _print_web_link(deps, user_id, stdout)
             try:
                 await console.run(stdin_lines(stdin), first="/menu" if demo else "/start")
                 await settle(deps, [CONSOLE, "demo"])
             finally:
                 await deps.conversations.settle()
+
+
+async def _print_web_link(deps: Deps, user_id: str, stdout: TextIO) -> None:
+    """`dvbot console --web`: the dashboard runs beside the console; sign the person in."""
+    member = await deps.members.by_account(CONSOLE, user_id)
+    if member is None or not is_staff(member):
+        stdout.write("Bảng điều khiển đang chạy; gửi /web sau khi đăng ký với vai trò cán bộ.\n\n")
+        return
+    token = await WebSessions(deps.redis, deps.keys).issue_link(member.id)
+    stdout.write(f"Bảng điều khiển: mở {sign_in_url(deps.settings, token)} trong trình duyệt "
+                 "(dùng một lần, trong 10 phút).\n\n")
 
 
 async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -171,9 +190,11 @@ async def _web_server(settings: Settings, deps: Deps, channel: TelegramChannel |
     add_ops_routes(app, deps, channel_names(settings))  # /metrics
     ordered = None
     if channel is not None:  # per-account order across workers behind a balancer
-        ordered = app[ORDERED] = ordered_telegram(channel, deps.redis, deps.keys)
+        ordered = app[ORDERED] = ordered_telegram(channel, deps.redis, deps.keys,
+                                                    deps.sealer)
     for add_routes in zalo.routes:
         add_routes(app)
+    app[HEALTH] = zalo.health  # /healthz names Zalo trouble an operator must fix
     if files is not None:
         add_file_route(app, files)
     runner = web.AppRunner(app)
@@ -230,15 +251,18 @@ def delivery_services(deps: Deps,
     settings = deps.settings
     consumer = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
     services: list[Service] = []
+    reroute = Rerouter(deps.members, deps.broadcasts.reach, deps.outbox, deps.clock)
     for sender, limiter in senders if settings.sender_workers > 0 else []:
         queue = DeliveryQueue(deps.redis, deps.keys, sender.channel, consumer,
                               lease=settings.sender_lease_seconds)
         worker = Worker(queue, MeteredSender(sender, deps.metrics), limiter,
                         concurrency=settings.sender_workers,
-                        on_done=deps.broadcasts.notify_author)
+                        on_done=deps.tamtu.notifier.after(deps.broadcasts.notify_author),
+                        reroute=reroute)
         services.append(worker.run)
     fire = by_kind({"bc": deps.broadcasts.fire,
-                    **SurveyTimes(deps).jobs()})  # survey opening/closing times
+                    **SurveyTimes(deps).jobs(),  # survey opening/closing times
+                    **tamtu_jobs(deps.tamtu, deps.units, deps.clock)})  # tâm tư
     services.append(Scheduler(deps.redis, deps.keys, fire, deps.clock).run)
     return services
 

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from bot.broadcasts.service import BroadcastService
 from bot.delivery.outbox import Outbox
+from bot.delivery.reach import Reach
 from bot.engine.conversation import ConversationStore
 from bot.library.files import FileStore
 from bot.library.store import LibraryStore
@@ -29,6 +30,10 @@ from bot.proposals.store import ProposalStore
 from bot.settings import Settings
 from bot.storage.keys import Keys
 from bot.surveys.store import SurveyStore
+from bot.tamtu.anonymity import Anonymity
+from bot.tamtu.notify import Notifier
+from bot.tamtu.service import Policy, TamtuService
+from bot.tamtu.topics import load_topics
 
 
 def utc_now() -> datetime:
@@ -69,6 +74,7 @@ class Deps:
     account_links: AccountLinks  # /lienket codes linking a Zalo and a Telegram account
     surveys: SurveyStore  # quick sentiment surveys (anonymous marks, tallies)
     sealer: Sealer  # seals state that ties a person to an anonymous answer, key not in Redis
+    tamtu: TamtuService  # "tâm tư, kiến nghị" threads, queues and reports
     clock: Callable[[], datetime] = utc_now
     metrics: Metrics = field(default_factory=Metrics)  # this process's /metrics
 
@@ -80,7 +86,9 @@ def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> De
     units, members = UnitStore(redis, keys), MemberStore(redis, keys)
     secret = _deployment_secret(settings)
     broadcasts = BroadcastService(redis, keys, units, members, outbox, audit,
-                                  paid=settings.telegram_paid_rate > 0)
+                                  paid=settings.telegram_paid_rate > 0,
+                                  reach=Reach(redis, keys,
+                                              billed_allowed=settings.zalo_oa_billed))
     return Deps(
         settings=settings, redis=redis, keys=keys,
         units=units, members=members,
@@ -92,6 +100,7 @@ def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> De
         proposals=build_proposals(settings, redis, keys),
         surveys=SurveyStore(redis, keys, secret, settings.survey_min_group),
         sealer=Sealer(secret),
+        tamtu=build_tamtu(settings, redis, keys, members, outbox, secret),
     )
 
 
@@ -101,6 +110,19 @@ def build_proposals(settings: Settings, redis: Redis, keys: Keys) -> ProposalSer
     return ProposalService(redis, ProposalStore(redis, keys), ReviewQueue(redis, keys),
                            Durability(redis), parse_levels(settings.proposal_levels),
                            claim_ms=int(settings.review_claim_minutes * 60_000))
+
+
+# --- tâm tư, kiến nghị -----------------------------------------------------------------
+def build_tamtu(settings: Settings, redis: Redis, keys: Keys, members: MemberStore,
+                outbox: Outbox, secret: bytes) -> TamtuService:
+    """Threads on this Redis, sealed with the deployment secret."""
+    anonymity = Anonymity(Sealer(secret), secret)
+    notifier = Notifier(redis, keys, members, outbox, anonymity,
+                        paid=settings.telegram_paid_rate > 0)
+    policy = Policy(k=settings.survey_min_group, escalate_days=settings.tamtu_escalate_days,
+                    daily_limit=settings.tamtu_daily_limit)
+    return TamtuService(redis, keys, anonymity, notifier, load_topics(settings.content_path()),
+                        policy)
 
 
 # --- surveys ---

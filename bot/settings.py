@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     zalo_oa_api_url: str = OFFICIAL_ZALO_OA_API
     zalo_oa_oauth_url: str = OFFICIAL_ZALO_OAUTH
     zalo_oa_rate: float = Field(default=20, gt=0, le=1000)  # ~4,000 requests/min per app
+    # Zalo bills OA messages sent 48 h to 7 days after the member last wrote (a funded Zalo
+    # Cloud Account is needed). Off: such members are counted unreachable instead.
+    zalo_oa_billed: bool = False
+    # The secret the Zalo Bot Platform sends with webhook calls; default: derived from
+    # DVBOT_WEBHOOK_SECRET (one-way), never that secret itself, which authenticates Telegram.
+    zalo_bot_webhook_secret: SecretStr | None = None
+    # The zalo_verifier<code>.html file Zalo gives for domain verification, served at "/".
+    zalo_verifier_file: Path | None = None
     # Public base URL of this server, for links to files the bot sends on Zalo (photos go as
     # URLs there); default: the origin of DVBOT_WEBHOOK_URL.
     public_url: str | None = None
@@ -83,6 +91,12 @@ class Settings(BaseSettings):
     # Deployment secret keying the "already answered" marks; kept out of Redis so Redis alone
     # cannot link a person to a mark. Empty: a random key in DATA_DIR/survey-secret.key (0600).
     survey_secret: SecretStr | None = None
+
+    # --- tâm tư, kiến nghị ------------------------------------------------------------
+    # A thread left unanswered this many days goes up to the level above (and shows overdue).
+    tamtu_escalate_days: int = Field(default=7, ge=1, le=90)
+    # New threads one member may open per day (counted under a keyed HMAC, not their id).
+    tamtu_daily_limit: int = Field(default=5, ge=1, le=100)
 
     # --- operations ------------------------------------------------------------------
     log_format: Literal["text", "json"] = "text"  # json: one object per line, with request_id
@@ -106,6 +120,19 @@ class Settings(BaseSettings):
     @classmethod
     def _webhook_url(cls, value: str | None) -> str | None:
         return _http_url(value) if value else None
+
+    @field_validator("zalo_bot_webhook_secret", "zalo_verifier_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("zalo_bot_webhook_secret")
+    @classmethod
+    def _zalo_secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Zalo's setWebhook takes a secret_token of 8-256 characters.
+        if value is not None and not 8 <= len(value.get_secret_value()) <= 256:
+            raise ValueError("cần 8–256 ký tự")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

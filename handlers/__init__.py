@@ -6,11 +6,11 @@ Each capability's `register` installs its own flows; the fallback for unmatched 
 from __future__ import annotations
 
 from bot.engine.router import Router
-from handlers import account, broadcasts, library, proposals, surveys
+from handlers import account, broadcasts, library, proposals, surveys, tamtu
 from handlers.account import fallback
 
 # Order matters only for readability: main-menu items carry their own `order`.
-CAPABILITIES = (account, library, broadcasts, surveys, proposals)
+CAPABILITIES = (account, library, broadcasts, surveys, proposals, tamtu)
 
 
 def build_router() -> Router:

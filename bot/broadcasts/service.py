@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from bot.broadcasts.announcement import Frame, Upload, render
 from bot.delivery.models import JobStats, Recipient
 from bot.delivery.outbox import DONE, SENDING, Outbox
+from bot.delivery.reach import Facts, Reach, route
 from bot.engine.actions import act
 from bot.engine.messages import Button, Reply
 from bot.formatting import vn_datetime
@@ -84,15 +85,22 @@ class Report:
 
 
 def recipients_of(members: list[Member], tree: OrgTree, unit_id: str,
-                  roles: list[Role]) -> list[Recipient]:
-    """Who gets a broadcast to `unit_id`'s subtree, each grouped under a child unit."""
+                  roles: list[Role], facts: Facts | None = None) -> list[Recipient]:
+    """Who gets a broadcast to `unit_id`'s subtree, each grouped under a child unit. With
+    `facts` each member goes by the channel that reaches them now (bot.delivery.reach);
+    without, by the first account they have."""
     out: list[Recipient] = []
     for member in members:
         if roles and not any(access.has_any(member, role) for role in roles):
             continue
+        group = group_of(tree, member.unit, unit_id)
+        if facts is not None:
+            r = route(member, facts)
+            out.append(Recipient(member.id, r.channel, r.address, group, r.cost, r.reason))
+            continue
         channel = next((c for c in DELIVERY_CHANNELS if c in member.identities), None)
         out.append(Recipient(member.id, channel, member.identities.get(channel or "", ""),
-                             group_of(tree, member.unit, unit_id)))
+                             group))
     return out
 
 
@@ -123,7 +131,8 @@ class BroadcastService:
     """Create, fire, cancel, remind, confirm and report broadcasts."""
 
     def __init__(self, redis: Redis, keys: Keys, units: UnitStore, members: MemberStore,
-                 outbox: Outbox, audit: AuditLog, *, paid: bool = False) -> None:
+                 outbox: Outbox, audit: AuditLog, *, paid: bool = False,
+                 reach: Reach | None = None) -> None:
         self._redis = redis
         self._keys = keys
         self._units = units
@@ -131,6 +140,7 @@ class BroadcastService:
         self._outbox = outbox
         self._audit = audit
         self._paid = paid
+        self.reach = reach or Reach(redis, keys)
 
     # ------------------------------------------------------------------ storage
     async def create(self, draft: Broadcast) -> Broadcast:
@@ -174,8 +184,11 @@ class BroadcastService:
         out: list[Recipient] = []
         for start in range(0, len(ordered), BATCH):  # a batch of Members at a time in memory
             members = await self._members.many(ordered[start:start + BATCH])
-            out += recipients_of(members, tree, unit_id, roles)
+            out += recipients_of(members, tree, unit_id, roles, await self._facts(members))
         return out
+
+    async def _facts(self, members: list[Member]) -> Facts:
+        return await self.reach.facts(members, datetime.now(UTC))
 
     # ------------------------------------------------------------------ lifecycle
     async def fire(self, job_id: str) -> None:
@@ -212,8 +225,10 @@ class BroadcastService:
             return 0
         members = await self._members.many(sorted(pending, key=int))
         tree = await self._units.tree()
-        recipients = [Recipient(r.member_id, r.channel, r.address, pending[r.member_id])
-                      for r in recipients_of(members, tree, b.unit, [])]
+        recipients = [Recipient(r.member_id, r.channel, r.address, pending[r.member_id],
+                                r.cost, r.reason)
+                      for r in recipients_of(members, tree, b.unit, [],
+                                             await self._facts(members))]
         b = await self._update(b.id, reminders=b.reminders + 1)
         await self._outbox.enqueue(b.reminder_job(b.reminders), recipients,
                                    messages_of(b, tree, reminder=True, split=True),
@@ -256,5 +271,6 @@ class BroadcastService:
                 + (f", {tally.blocked} người đã chặn bot" if tally.blocked else "")
                 + (f", {tally.failed} không gửi được" if tally.failed else "") + ".")
         reply = Reply(text, buttons=((Button("Xem báo cáo", act("bc.v", b.id)),),))
-        [recipient] = recipients_of([author], await self._units.tree(), author.unit, [])
+        [recipient] = recipients_of([author], await self._units.tree(), author.unit, [],
+                                    await self._facts([author]))
         await self._outbox.enqueue(f"{job_id}.done", [recipient], [reply])

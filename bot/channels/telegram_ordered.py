@@ -31,6 +31,7 @@ from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
 from bot.channels.telegram import CHANNEL, TelegramChannel
+from bot.privacy.seal import Sealer
 from bot.storage.keys import Keys
 
 log = logging.getLogger("dvbot.ordered")
@@ -39,6 +40,7 @@ INBOX_TTL = 86_400  # an inbox nobody drained for a day is dropped rather than k
 SWEEP_EVERY = 1.0  # seconds between two looks at the index of non-empty inboxes
 SWEEP_AGE = 3.0  # an inbox this old was left behind: a live worker drains within milliseconds
 SWEEP_BATCH = 100
+INBOX_PURPOSE = "inbox"
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -59,8 +61,12 @@ class Drain:
 class Inbox:
     """The accepted, not yet handled updates of each account on one channel."""
 
-    def __init__(self, redis: Redis, keys: Keys, channel: str, *, lease: float = 30.0) -> None:
+    def __init__(self, redis: Redis, keys: Keys, channel: str, *, lease: float = 30.0,
+                 sealer: Sealer | None = None) -> None:
         self._redis = redis
+        # A waiting update holds what the person typed next to their account (an anonymous
+        # thread's text, a survey answer): sealed, so the AOF never has it in the clear.
+        self._sealer = sealer
         self._keys = keys
         self._channel = channel
         self._lease_ms = int(lease * 1000)
@@ -70,6 +76,8 @@ class Inbox:
     async def add(self, user_id: str, update_id: int, raw: str) -> None:
         """Accept one update (call after the update_id was marked as seen)."""
         key = self._keys.inbox(self._channel, user_id)
+        if self._sealer is not None:
+            raw = self._sealer.seal_text(INBOX_PURPOSE, raw, bound=key)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zadd(key, {raw: update_id})
             pipe.expire(key, INBOX_TTL)
@@ -92,7 +100,7 @@ class Inbox:
             renewing = asyncio.create_task(self._keep(lock, token))
             try:
                 while popped := await self._redis.zpopmin(inbox):
-                    await handle(str(popped[0][0]))
+                    await handle(self._opened(str(popped[0][0]), inbox))
                     handled += 1
             finally:
                 renewing.cancel()
@@ -100,6 +108,10 @@ class Inbox:
             # An update added while we held the lease, by a worker that then gave up on it.
             if not await self._unindex(user_id):
                 return handled
+
+    def _opened(self, stored: str, key: str) -> str:
+        """The raw update as it was accepted (sealed ones opened)."""
+        return self._sealer.open_text(INBOX_PURPOSE, stored, bound=key) if self._sealer else stored
 
     async def _keep(self, lock: str, token: str) -> None:
         """Renew the lease every third of it while the drain runs (a slow handler)."""
@@ -181,6 +193,7 @@ class OrderedTelegram:
             Update.de_json(json.loads(raw), bot)))
 
 
-def ordered_telegram(channel: TelegramChannel, redis: Redis, keys: Keys) -> OrderedTelegram:
+def ordered_telegram(channel: TelegramChannel, redis: Redis, keys: Keys,
+                     sealer: Sealer | None = None) -> OrderedTelegram:
     """The ordering front of the Telegram channel for webhook mode."""
-    return OrderedTelegram(channel, Inbox(redis, keys, CHANNEL))
+    return OrderedTelegram(channel, Inbox(redis, keys, CHANNEL, sealer=sealer))

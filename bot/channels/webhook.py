@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -27,6 +28,8 @@ TELEGRAM = web.AppKey("telegram", TelegramChannel)
 CONVERSATIONS = web.AppKey("conversations", ConversationStore)
 SECRET = web.AppKey("secret", str)
 ORDERED = web.AppKey("ordered", OrderedTelegram)  # per-account order across workers
+# Extra health details: each check answers {} when fine, {"part": "what is wrong"} otherwise.
+HEALTH = web.AppKey("health", list[Callable[[], Awaitable[dict[str, str]]]])
 
 
 def telegram_path(secret: str) -> str:
@@ -36,12 +39,18 @@ def telegram_path(secret: str) -> str:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 when Redis answers, 503 otherwise (load balancers take the worker out)."""
+    """200 when Redis answers, 503 otherwise (load balancers take the worker out). Trouble
+    only an operator can fix (a Zalo OA whose tokens died) is named as "degraded", with 200:
+    the worker still serves everyone else."""
     try:
         await request.app[REDIS].ping()
+        details: dict[str, str] = {}
+        for check in request.app.get(HEALTH, []):
+            details.update(await check())
     except RedisError as exc:
         return web.json_response({"status": "error", "redis": str(exc)}, status=503)
-    return web.json_response({"status": "ok", "redis": "ok"})
+    return web.json_response({"status": "degraded" if details else "ok", "redis": "ok",
+                              **details})
 
 
 async def telegram_update(request: web.Request) -> web.Response:

@@ -1,10 +1,11 @@
 """Zalo Bot Platform adapter: the only module that knows that API.
 
 Telegram-like HTTP API (`<api>/bot<TOKEN>/<method>`, JSON in, `{ok, result}` out) with no
-buttons: options are numbered and typed back. Updates arrive by long polling (`getUpdates`
-answers one update at a time, HTTP 408 when idle, no offset) or by webhook (secret header,
-body flat or wrapped in `{ok, result}`). Neither carries an update id, so each message is
-taken once by its `message_id`.
+buttons: options are numbered and typed back. Updates arrive by webhook in production (secret
+header, body flat or wrapped in `{ok, result}`; Zalo documents polling as a development tool
+that may miss events) or by long polling (`getUpdates` answers one update at a time, error 408
+when idle — as HTTP 408 or as HTTP 200 with `error_code` 408 — and has no offset). Neither
+carries an update id, so each message is taken once by its `message_id`.
 """
 
 from __future__ import annotations
@@ -14,24 +15,27 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from bot.channels.missed import with_missed
+from bot.channels.zalo_bot_client import ZaloBotClient, ZaloBotError
 from bot.channels.zalo_common import (
-    LIMIT,
+    UNREADABLE,
     FileLinks,
     Inbox,
-    Outgoing,
-    ZaloSender,
     download_photo,
     render,
 )
+from bot.channels.zalo_watch import WebhookWatch
 from bot.delivery.ratelimit import RateLimiter
-from bot.delivery.sender import BAD_REQUEST, BLOCKED, CHAT_NOT_FOUND, SendResult
+from bot.delivery.sender import BAD_REQUEST, CHAT_NOT_FOUND, SendResult
 from bot.delivery.worker import pause
 from bot.engine.conversation import ConversationStore
 from bot.engine.dispatcher import Dispatcher
@@ -43,76 +47,6 @@ log = logging.getLogger("dvbot.zalo_bot")
 CHANNEL = "zalo"
 SECRET_HEADER = "X-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 ATTEMPTS = 4
-POLL_TIMEOUT = 30  # seconds getUpdates may hold the request
-
-
-class ZaloBotError(Exception):
-    """An error answer (or no answer) from the Bot Platform; never contains the token."""
-
-    def __init__(self, status: int, code: int, description: str,
-                 retry_after: float | None = None) -> None:
-        super().__init__(f"{status}/{code}: {description}")
-        self.status, self.code, self.description = status, code, description
-        self.retry_after = retry_after
-
-    @property
-    def retryable(self) -> bool:
-        """429, 5xx and network trouble (status 0) may succeed later."""
-        return self.status in (0, 429) or self.status >= 500
-
-
-class ZaloBotClient:
-    """Minimal async client; the token lives only in the request path."""
-
-    def __init__(self, session: aiohttp.ClientSession, token: str, api_url: str) -> None:
-        self._session = session
-        self._base = f"{api_url}/bot{token}"
-        self.bot_id = token.split(":", 1)[0]
-        self.session = session
-
-    async def call(self, method: str, payload: dict[str, Any] | None = None, *,
-                   seconds: float = 20.0) -> Any:
-        """POST one method; the `result`, or None for a 408 (an idle long poll)."""
-        try:
-            async with self._session.post(f"{self._base}/{method}", json=payload or {},
-                                          timeout=aiohttp.ClientTimeout(total=seconds)) as resp:
-                if resp.status == 408:
-                    return None
-                try:
-                    body = await resp.json(content_type=None)
-                except (json.JSONDecodeError, ValueError):
-                    raise ZaloBotError(resp.status, resp.status, "not JSON") from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            # str(exc) of some aiohttp errors includes the URL, and the URL holds the token.
-            raise ZaloBotError(0, 0, type(exc).__name__) from None
-        if not isinstance(body, dict) or not body.get("ok"):
-            body = body if isinstance(body, dict) else {}
-            retry = (body.get("parameters") or {}).get("retry_after")
-            raise ZaloBotError(resp.status, int(body.get("error_code") or resp.status),
-                               str(body.get("description") or ""),
-                               float(retry) if retry is not None else None)
-        return body.get("result")
-
-    async def get_updates(self, wait: int = POLL_TIMEOUT) -> dict[str, Any] | None:
-        """One update, or None when none came within `wait` seconds."""
-        result = await self.call("getUpdates", {"timeout": wait}, seconds=wait + 10)
-        return result if isinstance(result, dict) and result else None
-
-    async def send_message(self, chat_id: str, text: str) -> None:
-        """Send plain text (1–2,000 characters)."""
-        await self.call("sendMessage", {"chat_id": chat_id, "text": text})
-
-    async def send_photo(self, chat_id: str, url: str, caption: str) -> None:
-        """Send a photo by URL (the only way the Bot Platform takes photos)."""
-        payload = {"chat_id": chat_id, "photo": url}
-        await self.call("sendPhoto", {**payload, "caption": caption} if caption else payload)
-
-    async def send(self, chat_id: str, message: Outgoing) -> None:
-        """Send one rendered message."""
-        if message.photo_url:
-            await self.send_photo(chat_id, message.photo_url, message.text)
-        else:
-            await self.send_message(chat_id, message.text)
 
 
 def webhook_path(secret: str) -> str:
@@ -148,11 +82,19 @@ def to_incoming(update: dict[str, Any], session: aiohttp.ClientSession) -> Incom
     event = update["event_name"]
     if event == "message.text.received":
         return replace(base, text=str(message.get("text") or ""))
-    if event == "message.image.received" and message.get("photo_url"):
-        url = str(message["photo_url"])
+    # The doc's field table says `photo`, the official SDK and live payloads `photo_url`.
+    url = str(message.get("photo_url") or message.get("photo") or "")
+    if event == "message.image.received" and url:
         ref = FileRef(url, "photo", fetch=lambda: download_photo(session, url))
         return replace(base, file=ref, text=message.get("caption"))
-    return base  # stickers, voice...: the dispatcher explains what it understands
+    return replace(base, text=None)  # stickers, voice, unsupported: see `unsupported`
+
+
+def unsupported(update: dict[str, Any]) -> bool:
+    """A message the bot cannot read (sticker, voice, "unsupported"): answered politely."""
+    return update["event_name"] not in ("message.text.received", "message.image.received") \
+        or not (update["message"].get("text") or update["message"].get("photo_url")
+                or update["message"].get("photo"))
 
 
 class ZaloBotChannel:
@@ -163,9 +105,12 @@ class ZaloBotChannel:
         self.client = client
         self._dispatcher = dispatcher
         self._conversations: ConversationStore = dispatcher.deps.conversations
+        self._reach = dispatcher.deps.broadcasts.reach
         self._files = files
         self._limiter = limiter
+        self._restored_at = 0.0
         self.inbox = Inbox()
+        self.watch = WebhookWatch("zalo_bot", dispatcher.deps.metrics)
 
     async def accept(self, update: dict[str, Any]) -> bool:
         """Queue an update once per message id; False for a duplicate. Raises RedisError."""
@@ -174,13 +119,20 @@ class ZaloBotChannel:
             log.info("Zalo message %s was already taken; ignoring it", message_id)
             return False
         incoming = to_incoming(update, self.client.session)
-        if incoming is not None:
+        if incoming is None:
+            return True
+        await self._reach.interacted(CHANNEL, incoming.user_id, time.time())
+        if unsupported(update):
+            self.inbox.put(incoming.user_id,
+                           lambda: self.send(incoming.chat_id, [Reply(UNREADABLE)]))
+        else:
             self.inbox.put(incoming.user_id, lambda: self.handle(incoming))
         return True
 
     async def handle(self, incoming: Incoming) -> None:
-        """Dispatch one message and answer it."""
+        """Dispatch one message and answer it (with missed notices offered)."""
         replies = await handle_safely(self._dispatcher, incoming)
+        replies = await with_missed(self._dispatcher.deps, incoming, replies)
         await self.send(incoming.chat_id, replies)
 
     async def send(self, chat_id: str, replies: list[Reply]) -> None:
@@ -195,6 +147,12 @@ class ZaloBotChannel:
         except ZaloBotError as exc:
             metrics.reply(CHANNEL, classify(exc))
             log.warning("could not answer Zalo chat %s: %s", chat_id, exc)
+            if exc.quota:  # still "Quota exceeded" after bounded retries: the monthly quota
+                await self._reach.exhaust(CHANNEL, datetime.now(UTC))
+            return
+        if replies and time.monotonic() - self._restored_at > 60:
+            self._restored_at = time.monotonic()  # a reply went out: the quota is not used up
+            await self._reach.restore(CHANNEL)
 
     async def _with_retries(self, call: Any) -> None:
         for attempt in range(1, ATTEMPTS + 1):
@@ -241,7 +199,13 @@ class ZaloBotChannel:
                 await pause(stop, 1.0)
 
     async def on_webhook(self, request: web.Request) -> web.Response:
-        """Receive one Bot Platform update (secret header checked in constant time)."""
+        """Receive one Bot Platform update; every answer is watched (see zalo_watch)."""
+        response = await self._webhook(request)
+        self.watch.answered(response.status)
+        return response
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        """One update: secret header checked in constant time, taken once."""
         sent = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(sent.encode(), request.app[ZALO_SECRET].encode()):
             log.warning("rejected a Zalo webhook call with a wrong secret from %s",
@@ -274,30 +238,13 @@ class ZaloBotChannel:
 ZALO_SECRET = web.AppKey("zalo_bot_secret", str)
 
 
-# --- outbox delivery: broadcasts and notices ----------------------------------------------------
-class ZaloBotSender(ZaloSender):
-    """Outbox delivery on the Bot Platform: numbered options, text links for files."""
-
-    channel = CHANNEL
-    error = ZaloBotError
-
-    def render(self, reply: Reply) -> list[Outgoing]:
-        return render(reply, numbers=True, files=self._files, limit=LIMIT)
-
-    def classify(self, exc: Exception) -> SendResult:
-        assert isinstance(exc, ZaloBotError)
-        return classify(exc)
-
-
 def classify(exc: ZaloBotError) -> SendResult:
-    """What an error means for a bulk delivery."""
-    if exc.status == 429:
-        return SendResult.retry_after(exc.retry_after or 1.0)
-    if exc.retryable:
+    """What an error means for a delivery (the bulk sender handles 429 itself)."""
+    if exc.quota:
+        return SendResult.retry_after(1.0)
+    if exc.retryable:  # 403 is Zalo's "Internal server error": retried, never "blocked"
         return SendResult.transient(str(exc))
     text = exc.description.lower()
-    if exc.status == 403 or "block" in text:
-        return SendResult.final(BLOCKED)
     if "not found" in text or ("chat" in text and "invalid" in text):
         return SendResult.final(CHAT_NOT_FOUND)
     if exc.status == 401:

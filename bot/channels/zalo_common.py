@@ -30,9 +30,11 @@ log = logging.getLogger("dvbot.zalo")
 
 LIMIT = 2000  # characters per Zalo text message (both APIs)
 MAX_PHOTO = 10 * 1024 * 1024  # a member's photo; Zalo itself caps images near 1 MB
-MAX_UPLOAD = 1024 * 1024  # the OA's /upload/image: JPG or PNG up to 1 MB
-UPLOADABLE = (".jpg", ".jpeg", ".png")
 FILE_ROUTE = "/f/{sig}/{name:.+}"
+# The answer to what the bot cannot read: stickers, files, locations, voice messages.
+UNREADABLE = ("Cảm ơn đồng chí. Bot hiện chỉ đọc được tin nhắn chữ và ảnh; nhãn dán, tệp, vị trí "
+              "và tin nhắn thoại bot chưa xem được. Đồng chí vui lòng gõ nội dung cần trao đổi, "
+              "hoặc gõ /menu để mở menu chính.")
 
 
 def hint(count: int) -> str:
@@ -77,11 +79,8 @@ class Outgoing:
 
 
 def uploadable(path: Path) -> bool:
-    """Can the OA take this file through /upload/image (JPG/PNG, at most 1 MB)?"""
-    try:
-        return path.suffix.lower() in UPLOADABLE and path.stat().st_size <= MAX_UPLOAD
-    except OSError:
-        return False
+    """Can the OA upload this file (any image: converted to a JPEG ≤ 1 MB on the way)?"""
+    return path.is_file()
 
 
 def render(reply: Reply, *, numbers: bool, files: FileLinks | None,

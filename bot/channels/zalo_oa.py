@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import json
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -19,16 +21,20 @@ import aiohttp
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from bot.channels.missed import with_missed
 from bot.channels.zalo_common import (
+    UNREADABLE,
     FileLinks,
     Inbox,
     Outgoing,
-    ZaloSender,
     download_photo,
     render,
 )
 from bot.channels.zalo_oa_client import ACTION_PREFIX, PAGE_PREFIX, ZaloOaClient, ZaloOaError
-from bot.delivery.sender import BAD_REQUEST, SendResult
+from bot.channels.zalo_oa_sender import CHANNEL as CHANNEL
+from bot.channels.zalo_oa_sender import classify
+from bot.channels.zalo_watch import WebhookWatch
+from bot.delivery.sender import SendResult
 from bot.engine.conversation import ConversationStore
 from bot.engine.dispatcher import Dispatcher
 from bot.engine.errors import handle_safely
@@ -36,12 +42,13 @@ from bot.engine.messages import Button, FileRef, Incoming, Reply
 
 log = logging.getLogger("dvbot.zalo_oa")
 
-CHANNEL = "zalo_oa"
 SIGNATURE_HEADER = "X-ZEvent-Signature"
-# Replies outside the free window, or to people who do not follow the OA: final, with a reason
-# the broadcast report shows. Codes from Zalo's docs and integrators' reports (see zalo.md).
-WINDOW_ERRORS = {-213: "zalo_not_follower", -230: "zalo_window_closed",
-                 -232: "zalo_window_closed", -211: "zalo_quota", -224: "zalo_quota"}
+RATE_LIMITED = -32  # the app's rate limit: direct replies wait longer before a retry
+# Signed events older than this are refused: Zalo re-sends for up to 12 h, and a captured event
+# replayed later must not be handled again once its seen-marker (SEEN_TTL) has expired.
+MAX_EVENT_AGE = 13 * 3600
+MAX_EVENT_AHEAD = 300  # clocks differ a little
+SEEN_TTL = 24 * 3600
 
 
 def signature(app_id: str, raw: bytes, timestamp: str, secret_key: str) -> str:
@@ -79,7 +86,29 @@ def to_incoming(event: dict[str, Any], session: aiohttp.ClientSession) -> Incomi
             return base
         ref = FileRef(url, "photo", fetch=lambda: download_photo(session, url))
         return replace(base, file=ref, text=message.get("text"))
-    return None  # unfollow, user_submit_info, ...: nothing to answer
+    if unreadable(event):
+        return base
+    return None  # unfollow, user_submit_info, seen/received receipts: nothing to answer
+
+
+def unreadable(event: dict[str, Any]) -> bool:
+    """A member's message the bot cannot read (sticker, file, location, voice, video...)."""
+    name = str(event.get("event_name") or "")
+    return name.startswith("user_send_") and name not in ("user_send_text", "user_send_image")
+
+
+def interaction(event: dict[str, Any]) -> bool:
+    """Does this event open the OA's free window (the member did something)?"""
+    name = str(event.get("event_name") or "")
+    return name.startswith("user_send_") or name in ("follow", "user_submit_info")
+
+
+def event_time(event: dict[str, Any]) -> float | None:
+    """The signed event's timestamp (Zalo sends epoch milliseconds), in seconds."""
+    try:
+        return int(str(event.get("timestamp"))) / 1000
+    except ValueError:
+        return None
 
 
 def event_id(event: dict[str, Any]) -> str:
@@ -95,13 +124,17 @@ class ZaloOaChannel:
     """Verifies and takes webhook events, runs them through the dispatcher, answers."""
 
     def __init__(self, client: ZaloOaClient, dispatcher: Dispatcher, *, app_id: str,
-                 secret_key: str, files: FileLinks | None = None) -> None:
+                 secret_key: str, files: FileLinks | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.client = client
         self._dispatcher = dispatcher
         self._conversations: ConversationStore = dispatcher.deps.conversations
+        self._reach = dispatcher.deps.broadcasts.reach
         self._app_id, self._secret_key = app_id, secret_key
         self._files = files
+        self._clock = clock
         self.inbox = Inbox()
+        self.watch = WebhookWatch("zalo_oa", dispatcher.deps.metrics)
 
     def verified(self, raw: bytes, header: str, event: dict[str, Any]) -> bool:
         """Does `X-ZEvent-Signature: mac=<hex>` match the body? (constant time)"""
@@ -111,7 +144,19 @@ class ZaloOaChannel:
         return hmac.compare_digest(given.encode(), expected.encode())
 
     async def on_webhook(self, request: web.Request) -> web.Response:
-        """Receive one OA event: signature first, nothing is processed without it."""
+        """Receive one OA event; every answer is watched (see zalo_watch)."""
+        response = await self._webhook(request)
+        self.watch.answered(response.status)
+        return response
+
+    def fresh(self, event: dict[str, Any]) -> bool:
+        """Is the signed timestamp inside the window Zalo's re-sends need?"""
+        moment = event_time(event)
+        now = self._clock()
+        return moment is not None and now - MAX_EVENT_AGE <= moment <= now + MAX_EVENT_AHEAD
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        """One event: signature first, nothing is processed without it; then its age."""
         raw = await request.read()
         try:
             event = json.loads(raw)
@@ -122,26 +167,41 @@ class ZaloOaChannel:
             log.warning("rejected a Zalo OA event with a wrong signature from %s",
                         request.remote)
             return web.json_response({"error": 1, "message": "bad signature"}, status=401)
+        if not self.fresh(event):
+            # Answered 200 so that Zalo stops re-sending; a replay gets nothing out of it.
+            log.warning("ignored a signed Zalo OA event with timestamp %s: outside the %d h "
+                        "window (a replay, or a clock far off)", event.get("timestamp"),
+                        MAX_EVENT_AGE // 3600)
+            return web.json_response({"error": 0, "stale": True})
         try:
-            first = await self._conversations.first_time(CHANNEL, event_id(event))
+            first = await self._conversations.first_time(CHANNEL, event_id(event),
+                                                         ttl=SEEN_TTL)
+            incoming = to_incoming(event, self.client.session) if first else None
+            if incoming is not None and interaction(event):
+                await self._reach.interacted(CHANNEL, incoming.user_id,
+                                             event_time(event) or self._clock())
         except RedisError:
             log.exception("store unavailable; asking Zalo to redeliver the OA event")
             return web.json_response({"error": 1}, status=503)
-        incoming = to_incoming(event, self.client.session) if first else None
         if incoming is not None:
-            self.inbox.put(incoming.user_id, lambda: self.handle(incoming))
+            self.inbox.put(incoming.user_id, lambda: self.handle(incoming, unreadable(event)))
         return web.json_response({"error": 0, "duplicate": not first})
 
     def add_routes(self, app: web.Application) -> None:
         """Mount the webhook on the shared aiohttp server."""
         app.router.add_post(webhook_path(self._secret_key), self.on_webhook)
 
-    async def handle(self, incoming: Incoming) -> None:
-        """Dispatch one event and answer it; "Lựa chọn khác" pages need no dispatch."""
+    async def handle(self, incoming: Incoming, unread: bool = False) -> None:
+        """Dispatch one event and answer it; "Lựa chọn khác" pages need no dispatch, and
+        what the bot cannot read gets a polite word instead."""
+        if unread:
+            await self.send(incoming.chat_id, [Reply(UNREADABLE)])
+            return
         if incoming.text and incoming.text.startswith(PAGE_PREFIX):
             await self._page(incoming, incoming.text[len(PAGE_PREFIX):])
             return
         replies = await handle_safely(self._dispatcher, incoming)
+        replies = await with_missed(self._dispatcher.deps, incoming, replies)
         await self.send(incoming.chat_id, replies)
 
     async def _page(self, incoming: Incoming, page: str) -> None:
@@ -176,32 +236,6 @@ class ZaloOaChannel:
                     self._dispatcher.deps.metrics.reply(CHANNEL, classify(exc))
                     log.warning("could not answer Zalo OA user %s: %s", chat_id, exc)
                     return False
-                await asyncio.sleep(0.5 * 2 ** (attempt - 1))
+                await asyncio.sleep((2.0 if exc.code == RATE_LIMITED else 0.5)
+                                    * 2 ** (attempt - 1))
         return False
-
-
-# --- outbox delivery: broadcasts and notices ----------------------------------------------------
-class ZaloOaSender(ZaloSender):
-    """Outbox delivery on the OA; window/quota errors are final with their reason."""
-
-    channel = CHANNEL
-    error = ZaloOaError
-
-    def render(self, reply: Reply) -> list[Outgoing]:
-        return render(reply, numbers=True, files=self._files, uploads=True)
-
-    def classify(self, exc: Exception) -> SendResult:
-        assert isinstance(exc, ZaloOaError)
-        return classify(exc)
-
-
-def classify(exc: ZaloOaError) -> SendResult:
-    """What an OA error means for a bulk delivery: never retried blindly."""
-    if exc.status == 429:
-        return SendResult.retry_after(1.0)
-    if exc.retryable:
-        return SendResult.transient(str(exc))
-    if exc.code in WINDOW_ERRORS:
-        return SendResult.final(WINDOW_ERRORS[exc.code])
-    log.warning("Zalo OA refused a bulk message: %s", exc)
-    return SendResult.final(BAD_REQUEST)

@@ -1,11 +1,10 @@
-"""Zalo Official Account API client (Open API v3): sending, and the OAuth token pair.
+"""Zalo Official Account API client (Open API v3): sending, uploading, renewing tokens.
 
-Access tokens live ~25 h and are renewed with a single-use, rotating refresh token. The pair
-is one JSON value in Redis, replaced in one SET the moment Zalo hands out the new pair, and
-only one process refreshes at a time (a Redis lock): concurrent senders that all met -216
-wait for that one refresh and use its result. Errors arrive as HTTP 200 with a non-zero
+The token pair and its refreshing live in bot.channels.zalo_oa_tokens; a call refused with
+-216 or -220 is retried once with a fresh pair. Errors arrive as HTTP 200 with a non-zero
 `error`. Buttons are `oa.query.hide` buttons (at most 5 per message) whose payload comes back
-as the member's text (see bot.channels.zalo_oa for the webhook side).
+as the member's text (see bot.channels.zalo_oa for the webhook side). Photos are uploaded as
+JPEG/PNG of at most 1 MB, converted first when they are not (Zalo refuses the rest).
 """
 
 from __future__ import annotations
@@ -13,90 +12,31 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import secrets
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from pydantic import BaseModel
-from redis.asyncio import Redis
 
 from bot.channels.zalo_common import Outgoing
+from bot.channels.zalo_images import NotConvertible, uploadable_image
+from bot.channels.zalo_oa_tokens import (
+    ACCESS_LIFETIME,
+    TOKEN_ERRORS,
+    Tokens,
+    TokenStore,
+    ZaloOaError,
+)
 from bot.engine.messages import Button
-from bot.storage.keys import Keys
+
+__all__ = ["TokenStore", "Tokens", "ZaloOaClient", "ZaloOaError", "buttons_page"]
 
 log = logging.getLogger("dvbot.zalo_oa")
 
 ACTION_PREFIX = "#dv:"  # a button payload carrying a packed action (typed, it works too)
 PAGE_PREFIX = "#trang:"  # "more options" button: show page N of the options on screen
 PER_MESSAGE = 5  # Zalo's limit of buttons per message
-TOKEN_EXPIRED = -216
-LOCK_LEASE_MS = 30_000
-
-
-class ZaloOaError(Exception):
-    """An error from the OA API: HTTP status and Zalo's `error` code (0: no JSON answer)."""
-
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(f"{status}/{code}: {message}")
-        self.status, self.code, self.message = status, code, message
-
-    @property
-    def retryable(self) -> bool:
-        """429, 5xx and network trouble may succeed later; Zalo error codes never do."""
-        return self.code == 0 and (self.status in (0, 429) or self.status >= 500)
-
-
-class Tokens(BaseModel):
-    """The OA's OAuth pair; `refresh_token` is single use."""
-
-    access_token: str
-    refresh_token: str
-
-
-class TokenStore:
-    """The token pair in Redis, and the one-refresh-at-a-time lock."""
-
-    def __init__(self, redis: Redis, keys: Keys, app_id: str) -> None:
-        self._redis = redis
-        self._key = keys.zalo_oa_tokens(app_id)
-        self._lock = keys.zalo_oa_refresh_lock(app_id)
-
-    async def seed(self, tokens: Tokens) -> None:
-        """Store the configured pair unless a newer (rotated) one is already stored."""
-        await self._redis.set(self._key, tokens.model_dump_json(), nx=True)
-
-    async def current(self) -> Tokens:
-        """The pair in use."""
-        raw = await self._redis.get(self._key)
-        if raw is None:
-            raise ZaloOaError(0, TOKEN_EXPIRED, "no OA tokens stored")
-        return Tokens.model_validate_json(raw)
-
-    async def refresh(self, stale: str, renew: Any) -> Tokens:
-        """A fresh pair after `stale` was refused: renewed here under the lock, or by whoever
-        held the lock meanwhile (then `stale` is no longer the stored access token)."""
-        owner = secrets.token_hex(8)
-        while True:
-            tokens = await self.current()
-            if tokens.access_token != stale:
-                return tokens
-            if await self._redis.set(self._lock, owner, nx=True, px=LOCK_LEASE_MS):
-                break
-            await asyncio.sleep(0.05)
-        try:
-            tokens = await self.current()
-            if tokens.access_token != stale:
-                return tokens
-            fresh: Tokens = await renew(tokens.refresh_token)
-            # One SET, right away: the old refresh token is already spent at Zalo.
-            await self._redis.set(self._key, fresh.model_dump_json())
-            log.info("Zalo OA access token refreshed")
-            return fresh
-        finally:
-            if await self._redis.get(self._lock) == owner:
-                await self._redis.delete(self._lock)
 
 
 class ZaloOaClient:
@@ -111,13 +51,13 @@ class ZaloOaClient:
 
     async def _authed(self, call: Callable[[str], Awaitable[dict[str, Any]]]
                       ) -> dict[str, Any]:
-        """`call(access_token)`; on -216 the token is refreshed (once, shared) and it is
-        called again, once."""
+        """`call(access_token)`; on -216 or -220 the token is refreshed (once, shared) and it
+        is called again, once."""
         tokens = await self.tokens.current()
         try:
             return await call(tokens.access_token)
         except ZaloOaError as exc:
-            if exc.code != TOKEN_EXPIRED:
+            if exc.code not in TOKEN_ERRORS:
                 raise
         fresh = await self.tokens.refresh(tokens.access_token, self.renew)
         return await call(fresh.access_token)
@@ -128,13 +68,18 @@ class ZaloOaClient:
         return await self._authed(lambda token: self._post(token, body))
 
     async def upload_image(self, path: Path) -> str:
-        """Upload a JPG/PNG (≤ 1 MB) for a media template; its `attachment_id`."""
-        data = await asyncio.to_thread(path.read_bytes)
-        mime = "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
+        """Upload a photo for a media template (as JPG/PNG ≤ 1 MB, converted if need be);
+        its `attachment_id`."""
+        try:
+            data, mime = await asyncio.to_thread(uploadable_image, path)
+        except (OSError, NotConvertible) as exc:
+            raise ZaloOaError(200, -210, f"not an uploadable image: {exc}") from None
 
         async def upload(token: str) -> dict[str, Any]:
             form = aiohttp.FormData()  # built per attempt: aiohttp sends a form only once
-            form.add_field("file", data, filename=path.name, content_type=mime)
+            name = path.name if mime != "image/jpeg" or path.suffix.lower() in (
+                ".jpg", ".jpeg") else f"{path.stem}.jpg"
+            form.add_field("file", data, filename=name, content_type=mime)
             return await self._json("POST", f"{self._api}/v2.0/oa/upload/image", data=form,
                                     headers={"access_token": token})
 
@@ -171,9 +116,12 @@ class ZaloOaClient:
                                 data={"refresh_token": refresh_token, "app_id": self._app_id,
                                       "grant_type": "refresh_token"},
                                 headers={"secret_key": self._app_secret})
+        now = time.time()
         try:
-            return Tokens(access_token=data["access_token"], refresh_token=data["refresh_token"])
-        except KeyError:
+            return Tokens(access_token=data["access_token"], refresh_token=data["refresh_token"],
+                          access_at=now, refresh_at=now,
+                          expires_in=float(data.get("expires_in") or ACCESS_LIFETIME))
+        except (KeyError, ValueError):
             raise ZaloOaError(200, -1, "token answer without tokens") from None
 
     async def _json(self, method: str, url: str, **kw: Any) -> dict[str, Any]:

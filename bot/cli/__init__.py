@@ -19,6 +19,7 @@ from bot.deps import Deps
 from bot.formatting import vn_datetime
 from bot.ops.backup import BackupError
 from bot.ops.logs import setup_logging
+from bot.org.access import is_staff
 from bot.org.invites import normalize_code
 from bot.org.members import MemberNotFound
 from bot.org.models import Grant, Role
@@ -27,6 +28,8 @@ from bot.proposals.levels import parse_levels
 from bot.settings import Settings, SettingsError, load_settings
 from bot.storage.connection import StoreUnavailable, open_store
 from bot.storage.embedded import EmbeddedStoreError
+from bot.web.links import sign_in_url
+from bot.web.sessions import WebSessions
 
 ROLES = [r.value for r in Role]
 
@@ -45,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
                                   "token và giới hạn tốc độ với `dvbot run`")
     console = sub.add_parser("console", help="dùng bot trong terminal, không cần token")
     console.add_argument("--demo", action="store_true", help="nạp tổ chức mẫu, đăng nhập quản trị")
+    console.add_argument("--web", action="store_true",
+                         help="mở cả bảng điều khiển (DVBOT_HTTP_PORT), in đường dẫn đăng nhập")
+    web_link = sub.add_parser("web-link", help="in đường dẫn đăng nhập bảng điều khiển (một lần, "
+                                               "10 phút) cho một cán bộ")
+    web_link.add_argument("--member", required=True,
+                          help="mã thành viên (xem `dvbot members list`)")
 
     units = sub.add_parser("units", help="cây đơn vị").add_subparsers(dest="action", required=True)
     units.add_parser("import", help="nhập đơn vị từ tệp YAML").add_argument("file", type=Path)
@@ -93,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "worker":
             run_fast(run_worker(settings))
         elif args.command == "console":
-            asyncio.run(run_console(settings, demo=args.demo))
+            asyncio.run(run_console(settings, demo=args.demo, web=args.web))
+        elif args.command == "web-link":
+            asyncio.run(_web_link(settings, args))
         elif args.command == "backup":
             asyncio.run(backup.run_backup(settings, args))
         elif args.command == "restore":
@@ -241,6 +252,20 @@ async def _bot_username(settings: Settings) -> str | None:
     except TelegramUnavailable as exc:
         print(f"(Không hỏi được tên bot từ Telegram: {exc})", file=sys.stderr)
         return None
+
+
+async def _web_link(settings: Settings, args: argparse.Namespace) -> None:
+    async with open_store(settings) as redis:
+        deps = make_deps(settings, redis)
+        member = await deps.members.get(str(args.member))
+        if member is None:
+            raise CliError(f"không có thành viên {args.member!r}")
+        if not is_staff(member):
+            raise CliError(f"{member.name} không có vai trò cán bộ, người thẩm định hay quản trị")
+        token = await WebSessions(redis, deps.keys).issue_link(member.id)
+        await deps.audit.record(_actor(), "web_link", member=member.id)
+        print(f"Đường dẫn đăng nhập cho {member.name} (dùng một lần, trong 10 phút):")
+        print(sign_in_url(settings, token))
 
 
 def _actor() -> str:

@@ -23,6 +23,8 @@ class Recipient:
     channel: str | None
     address: str
     group: str = ""  # report group, e.g. the child unit the member belongs to
+    cost: str = ""  # "billed" when the platform charges for this delivery
+    reason: str = ""  # why `channel` is None (bot.delivery.reach), "no_account" by default
 
 
 class StoredFile(BaseModel):
@@ -71,8 +73,9 @@ class StoredMessage(BaseModel):
                      document=self.document.attachment() if self.document else None)
 
 
-Counter = Literal["total", "sent", "failed", "blocked", "confirmed", "cancelled"]
-COUNTERS: tuple[Counter, ...] = ("total", "sent", "failed", "blocked", "confirmed", "cancelled")
+Counter = Literal["total", "sent", "failed", "blocked", "confirmed", "cancelled", "billed"]
+COUNTERS: tuple[Counter, ...] = ("total", "sent", "failed", "blocked", "confirmed", "cancelled",
+                                 "billed")
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class Tally:
     blocked: int = 0
     confirmed: int = 0
     cancelled: int = 0
+    billed: int = 0  # routed to a channel that charges for it (Zalo OA after 48 h)
 
     @property
     def pending(self) -> int:

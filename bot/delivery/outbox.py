@@ -6,6 +6,7 @@ deterministic (e.g. "bc-42"), so repeating a call after a crash changes nothing.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -16,12 +17,14 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from bot.delivery.models import JobStats, Recipient, StoredMessage
+from bot.delivery.reach import BILLED, OFFER_LATER
 from bot.delivery.sender import NO_ACCOUNT
 from bot.engine.messages import Reply
 from bot.storage.keys import Keys
 
 GROUP = "send"  # the consumer group every sender worker reads through
 REPORT_TTL = 180 * 86_400  # a finished job's counters and recipient lists are kept this long
+PENDING_TTL = 30 * 86_400  # missed notices are offered for this long
 SENDING, DONE, CANCELLED = "sending", "done", "cancelled"
 
 # KEYS: rcpt, ack, stats. ARGV: member. -1: not a recipient, 0: already confirmed, 1: counted.
@@ -54,6 +57,19 @@ end
 return state or ''
 """
 
+# KEYS: meta, the new channel's queue. ARGV: channel, group name, member, address, report group.
+# Adds one delivery on another channel to a job still sending; 0 when it is not.
+_ADD = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'sending' then return 0 end
+local channels = redis.call('HGET', KEYS[1], 'channels') or ''
+if not string.find(',' .. channels .. ',', ',' .. ARGV[1] .. ',', 1, true) then
+  redis.call('HSET', KEYS[1], 'channels', channels == '' and ARGV[1] or channels .. ',' .. ARGV[1])
+  pcall(redis.call, 'XGROUP', 'CREATE', KEYS[2], ARGV[2], '0', 'MKSTREAM')
+end
+redis.call('XADD', KEYS[2], '*', 'm', ARGV[3], 'a', ARGV[4], 'g', ARGV[5], 'n', '0')
+return 1
+"""
+
 
 class Outbox:
     """Jobs of many deliveries: expansion, schedule, cancellation, counters, confirmations."""
@@ -63,6 +79,7 @@ class Outbox:
         self._keys = keys
         self._confirm = redis.register_script(_CONFIRM)
         self._cancel = redis.register_script(_CANCEL)
+        self._add = redis.register_script(_ADD)
 
     async def enqueue(self, job_id: str, recipients: Sequence[Recipient],
                       messages: Sequence[Reply], *, paid: bool = False) -> bool:
@@ -85,7 +102,55 @@ class Outbox:
                 await pipe.execute()
             except WatchError:
                 return False  # another process expanded (or cancelled) it meanwhile
+        await self.keep_for_later(job_id, [r.member_id for r in recipients
+                                           if r.channel is None and r.reason in OFFER_LATER])
         return True
+
+    async def reroute(self, job_id: str, r: Recipient) -> bool:
+        """Hand a member of a job still sending to another channel (the first one failed them
+        for good); False when the job is no longer sending."""
+        assert r.channel is not None
+        await self._redis.zadd(self._keys.jobs_active(r.channel), {job_id: time.time()},
+                               nx=True)
+        added = await self._add(keys=[self._keys.job(job_id),
+                                      self._keys.job_queue(job_id, r.channel)],
+                                args=[r.channel, GROUP, r.member_id, r.address, r.group])
+        if added and r.cost == BILLED:
+            await self._redis.hincrby(self._keys.job_stats(job_id), "billed", 1)
+        return bool(added)
+
+    async def keep_for_later(self, job_id: str, member_ids: Sequence[str]) -> None:
+        """Remember a job for members it could not reach now, to offer it when they next
+        write. Never for surveys: who was reminded of an anonymous survey must not be kept."""
+        if not member_ids or job_id.startswith("sv-"):
+            return
+        now = time.time()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for member_id in member_ids:  # each member's key lives in its own slot
+                key = self._keys.pending_notices(member_id)
+                pipe.zadd(key, {job_id: now})
+                pipe.zremrangebyscore(key, "-inf", now - PENDING_TTL)
+                pipe.expire(key, PENDING_TTL)
+            await pipe.execute()
+
+    async def pending(self, member_id: str) -> list[str]:
+        """Jobs the member missed (oldest first) that still have their messages."""
+        ids = [str(i) for i in await self._redis.zrangebyscore(
+            self._keys.pending_notices(member_id), time.time() - PENDING_TTL, "+inf")]
+        alive = [i for i in ids if await self._redis.hexists(self._keys.job(i), "messages")]
+        return alive
+
+    async def messages(self, job_id: str) -> list[Reply]:
+        """A job's messages, as its recipients got them."""
+        raw = await self._redis.hget(self._keys.job(job_id), "messages")
+        if not raw:
+            return []
+        return [StoredMessage.model_validate(m).reply() for m in json.loads(raw)]
+
+    async def forget_pending(self, member_id: str, job_ids: Sequence[str]) -> None:
+        """The member has now seen these."""
+        if job_ids:
+            await self._redis.zrem(self._keys.pending_notices(member_id), *job_ids)
 
     def _expand(self, pipe: Any, job_id: str, channels: list[str],
                 recipients: Sequence[Recipient], messages: Sequence[Reply], paid: bool) -> None:
@@ -102,9 +167,11 @@ class Outbox:
         for r in recipients:
             stats.update(_counted("total", r.group))
             if r.channel is None:
-                failed[r.member_id] = NO_ACCOUNT
+                failed[r.member_id] = r.reason or NO_ACCOUNT
                 stats.update(_counted("failed", r.group))
                 continue
+            if r.cost == BILLED:
+                stats.update(_counted("billed", r.group))
             pipe.xadd(keys.job_queue(job_id, r.channel),
                       {"m": r.member_id, "a": r.address, "g": r.group, "n": 0})
         if recipients:

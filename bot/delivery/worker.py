@@ -25,6 +25,8 @@ T = TypeVar("T")
 MAX_ATTEMPTS = 8  # transient failures per delivery before it counts as failed (~4 min)
 BACKOFF_CAP = 60.0
 OnDone = Callable[[str], Awaitable[None]]
+# (delivery, channel, final reason) -> True when it was handed to another channel.
+Reroute = Callable[[Delivery, str, str], Awaitable[bool]]
 
 
 def backoff(attempt: int) -> float:
@@ -58,7 +60,8 @@ class Worker:
     def __init__(self, queue: DeliveryQueue, sender: Sender, limiter: RateLimiter | None, *,
                  concurrency: int = 4, poll: float = 0.5, on_done: OnDone | None = None,
                  max_attempts: int = MAX_ATTEMPTS,
-                 retry_delay: Callable[[int], float] = backoff) -> None:
+                 retry_delay: Callable[[int], float] = backoff,
+                 reroute: Reroute | None = None) -> None:
         self.queue = queue
         self.sender = sender
         self.limiter = limiter
@@ -67,6 +70,7 @@ class Worker:
         self.on_done = on_done
         self.max_attempts = max_attempts
         self.retry_delay = retry_delay
+        self.reroute = reroute
         self._finish_at = 0.0
         self._troubled = 0  # consecutive transient failures: slows this process down
 
@@ -167,6 +171,9 @@ class Worker:
             else:
                 await self.queue.requeue(retried(d), self.retry_delay(d.attempt))
             await pause(stop, min(0.1 * 2 ** self._troubled, 5.0))
+        elif self.reroute is not None and await self.reroute(d, self.queue.channel,
+                                                             result.reason):
+            await self.queue.ack(d)  # the member's other channel has it now
         else:
             counter = "blocked" if result.reason == BLOCKED else "failed"
             await self.queue.mark_final(d, result.reason, counter)

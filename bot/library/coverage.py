@@ -52,15 +52,22 @@ async def coverage(redis: Redis, keys: Keys, tree: OrgTree, doc_id: str, unit_id
     `sizes`, the process's counts, when given)."""
     units = reach(tree, audience, unit_id)
     counted, acked = await _counts(redis, keys, doc_id, units, sizes)
-    sizes_of = dict(zip(units, counted, strict=True))
-    acks = dict(zip(units, acked, strict=True))
-    child_of = {child: child for child in tree.children.get(unit_id, ())}
-    totals: dict[str, list[int]] = {c: [0, 0] for c in child_of}
+    return _report(tree, unit_id, units, dict(zip(units, counted, strict=True)),
+                   dict(zip(units, acked, strict=True)))
+
+
+def _report(tree: OrgTree, unit_id: str, units: list[str], sizes: dict[str, int],
+            acks: dict[str, int], branch: dict[str, str] | None = None) -> Report:
+    """Sum members and acknowledgements of `units` into the unit's children and itself
+    (`branch`: each unit's child of `unit_id`, when the caller already has it)."""
+    totals: dict[str, list[int]] = {c: [0, 0] for c in tree.children.get(unit_id, ())}
     direct = [0, 0]
     for unit in units:
-        bucket = direct if unit == unit_id else totals[_child(tree, unit, unit_id)]
-        bucket[0] += sizes_of[unit]
-        bucket[1] += acks[unit]
+        child = unit if branch is None or unit not in branch else branch[unit]
+        bucket = direct if unit == unit_id else totals[
+            child if branch is not None else _child(tree, unit, unit_id)]
+        bucket[0] += sizes[unit]
+        bucket[1] += acks.get(unit, 0)
     rows = [Row(c, *totals[c]) for c in tree.children.get(unit_id, ()) if totals[c][0]]
     everyone = Row(unit_id, sum(r.members for r in rows) + direct[0],
                    sum(r.acked for r in rows) + direct[1])
@@ -150,3 +157,25 @@ def _child(tree: OrgTree, unit: str, root: str) -> str:
     """The child of `root` on the way down to `unit`."""
     chain = tree.ancestors(unit)
     return chain[chain.index(root) - 1]
+
+
+async def coverage_many(redis: Redis, keys: Keys, tree: OrgTree, docs: list[tuple[str, str | None]],
+                        unit_id: str) -> list[Report]:
+    """`coverage` of several documents (id, audience) under one unit in one round trip: the
+    member counts of the subtree are read once for all of them (the dashboard's heat table)."""
+    units = tree.subtree(unit_id)
+    async with redis.pipeline(transaction=False) as pipe:
+        for unit in units:
+            pipe.scard(keys.unit_members(unit))
+        for doc_id, _audience in docs:
+            pipe.hmget(keys.document_ack_units(doc_id), units)
+        replies = await pipe.execute()
+    sizes = dict(zip(units, (int(n) for n in replies[:len(units)]), strict=True))
+    branch = {u: _child(tree, u, unit_id) for u in units if u != unit_id}
+    reports = []
+    for (_doc_id, audience), acked in zip(docs, replies[len(units):], strict=True):
+        reached = set(reach(tree, audience, unit_id))
+        acks = {u: int(n or 0) for u, n in zip(units, acked, strict=True) if u in reached}
+        reports.append(_report(tree, unit_id, [u for u in units if u in reached], sizes, acks,
+                               branch))
+    return reports

@@ -45,8 +45,16 @@ def setup_logging(level: str, secrets: list[str], fmt: str = "text") -> None:
     # PTB warns on every 429 that RetryAfter.retry_after will become a timedelta; our retry
     # code already accepts both, so the warning is noise in an operator's log.
     warnings.filterwarnings("ignore", message=".*retry_after.*", category=DeprecationWarning)
+    quiet_loggers(root.level)
+
+
+def quiet_loggers(level: int) -> None:
+    """Loggers kept above `level`: noisy ones, and python-telegram-bot's, which at DEBUG logs
+    every update (who wrote what: an anonymous thread's text next to the sender's id) and the
+    parameters of every Bot API call; they stay at INFO even when dvbot runs at DEBUG."""
     for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, level))
+    logging.getLogger("telegram").setLevel(max(logging.INFO, level))
 
 
 # --- operations: JSON logs with a request id ---------------------------------------

@@ -52,6 +52,15 @@ class Metrics:
                                     ["limiter"], registry=r)
         self.queue = Gauge("dvbot_queue_length", "Queue lengths in Redis, read at scrape time",
                            ["queue", "channel"], registry=r)
+        self.webhook_refused = Counter("dvbot_webhook_refused",
+                                       "Webhook calls answered with an error status (the "
+                                       "platform re-sends them; Zalo disables a webhook that "
+                                       "keeps failing for 12 h)", ["channel", "status"],
+                                       registry=r)
+        self.webhook_failing = Gauge("dvbot_webhook_failing_seconds",
+                                     "How long a webhook has answered nothing but errors "
+                                     "(0 when its last answer was a success)", ["channel"],
+                                     registry=r)
 
     def handled(self, channel: str, outcome: str, seconds: float) -> None:
         """Count one handled update and its latency."""

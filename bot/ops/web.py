@@ -15,6 +15,7 @@ from aiohttp import web
 from bot.channels.webhook import build_web_app
 from bot.deps import Deps
 from bot.ops.metrics import CONTENT_TYPE
+from bot.web.routes import add_dashboard
 
 log = logging.getLogger("dvbot.ops")
 
@@ -34,10 +35,11 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def add_ops_routes(app: web.Application, deps: Deps, channels: Sequence[str]) -> None:
-    """Add /metrics to an app that already serves /healthz."""
+    """Add /metrics and the web dashboard to an app that already serves /healthz."""
     app[DEPS] = deps
     app[CHANNELS] = list(channels)
     app.router.add_get("/metrics", metrics)
+    add_dashboard(app, deps)  # the dashboard is served wherever /healthz is
 
 
 @asynccontextmanager

@@ -10,6 +10,7 @@ IMPLIED: dict[Role, frozenset[Role]] = {
     Role.ADMIN: frozenset(Role),
     Role.CADRE: frozenset({Role.CADRE, Role.MEMBER}),
     Role.REVIEWER: frozenset({Role.REVIEWER, Role.MEMBER}),
+    Role.LISTENER: frozenset({Role.LISTENER, Role.MEMBER}),
     Role.MEMBER: frozenset({Role.MEMBER}),
 }
 
@@ -49,7 +50,7 @@ def top_scopes(member: Member, role: Role, tree: OrgTree) -> list[str]:
 def grantable_roles(member: Member, unit_id: str, tree: OrgTree) -> list[Role]:
     """Roles `member` may hand out at `unit_id` through an invite."""
     if can(member, Role.ADMIN, unit_id, tree):
-        return [Role.MEMBER, Role.CADRE, Role.REVIEWER, Role.ADMIN]
+        return [Role.MEMBER, Role.CADRE, Role.REVIEWER, Role.LISTENER, Role.ADMIN]
     if can(member, Role.CADRE, unit_id, tree):
         return [Role.MEMBER]
     return []
@@ -58,3 +59,11 @@ def grantable_roles(member: Member, unit_id: str, tree: OrgTree) -> list[Role]:
 def has_any(member: Member, role: Role) -> bool:
     """True if the member holds `role` anywhere (for showing menu items)."""
     return any(role in IMPLIED[g.role] for g in member.grants) or role is Role.MEMBER
+
+
+STAFF = (Role.CADRE, Role.REVIEWER, Role.LISTENER, Role.ADMIN)
+
+
+def is_staff(member: Member) -> bool:
+    """Cadres, reviewers, listeners and admins (anywhere): who may use the web dashboard."""
+    return any(has_any(member, role) for role in STAFF)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 
 from redis.asyncio import Redis
@@ -101,3 +102,23 @@ class MemberStore:
     async def count(self) -> int:
         """How many members are registered."""
         return int(await self._redis.zcard(self._keys.members_all()))
+
+    async def page(self, units: builtins.list[str], offset: int, limit: int
+                   ) -> tuple[int, builtins.list[Member]]:
+        """Members of `units` (unit by unit, ids ascending within each), `limit` from `offset`,
+        and the total — reading only the member sets the page touches, not every one."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for unit in units:
+                pipe.scard(self._keys.unit_members(unit))
+            sizes = [int(n) for n in await pipe.execute()]
+        ids: builtins.list[str] = []  # `list` is a method of this class
+        start = 0
+        for unit, size in zip(units, sizes, strict=True):
+            if start + size > offset and start < offset + limit and size:
+                members = sorted(map(str, await self._redis.smembers(
+                    self._keys.unit_members(unit))), key=int)
+                ids += members[max(0, offset - start):offset + limit - start]
+            start += size
+            if start >= offset + limit:
+                break
+        return sum(sizes), await self.many(ids[:limit])

@@ -17,6 +17,7 @@ class Role(StrEnum):
     MEMBER = "member"
     CADRE = "cadre"
     REVIEWER = "reviewer"
+    LISTENER = "listener"  # answers "tâm tư, kiến nghị" sent to their unit's level
     ADMIN = "admin"
 
     @property
@@ -29,6 +30,7 @@ ROLE_LABELS = {
     Role.MEMBER: "Đảng viên",
     Role.CADRE: "Cán bộ",
     Role.REVIEWER: "Người thẩm định",
+    Role.LISTENER: "Người tiếp nhận tâm tư",
     Role.ADMIN: "Quản trị",
 }
 

@@ -78,6 +78,15 @@ class Keys:
         """Marker that an update was taken, so a redelivered webhook is handled once."""
         return f"{self.prefix}:seen:{channel}:{update_id}"
 
+    # --- web dashboard ------------------------------------------------------------------------
+    def web_link(self, token_hash: str) -> str:
+        """String with a TTL: member id of a one-time sign-in link (by SHA-256 of its token)."""
+        return f"{self.prefix}:web:link:{token_hash}"
+
+    def web_session(self, session_hash: str) -> str:
+        """String with an idle TTL: a dashboard session (by SHA-256 of its cookie)."""
+        return f"{self.prefix}:web:sess:{session_hash}"
+
     # --- audit --------------------------------------------------------------------------------
     def audit(self) -> str:
         """Stream of security-relevant actions (invites, roles, imports)."""
@@ -235,6 +244,28 @@ class Keys:
         """String with a TTL: held by the one process refreshing the OA's tokens."""
         return f"{self.prefix}:{{zoa:{app_id}}}:refresh"
 
+    def zalo_oa_token_trouble(self, app_id: str) -> str:
+        """String: why the OA's tokens could not be refreshed for good (JSON), until fixed."""
+        return f"{self.prefix}:{{zoa:{app_id}}}:trouble"
+
+    def last_interaction(self, channel: str) -> str:
+        """Sorted set: account id on `channel` -> epoch seconds of its last message to us
+        (Zalo OA replies are free only within 48 h of it)."""
+        return f"{self.prefix}:{{seen:{channel}}}:last"
+
+    def channel_quota(self, channel: str) -> str:
+        """String with an expiry at the next month: the channel used up its monthly quota."""
+        return f"{self.prefix}:quota:{channel}"
+
+    def pending_notices(self, member_id: str) -> str:
+        """Sorted set: outbox job ids the member could not be sent, by time (offered when the
+        member next writes)."""
+        return f"{self.prefix}:{{m:{member_id}}}:pending"
+
+    def pending_offered(self, member_id: str) -> str:
+        """String with a TTL: the member was just told about missed notices (not again yet)."""
+        return f"{self.prefix}:{{m:{member_id}}}:pending:told"
+
     # --- account linking, /lienket ---------------------------------------------------
     def link_code(self, code: str) -> str:
         """String with a short TTL: member id behind a one-time account-linking code."""
@@ -302,3 +333,35 @@ class Keys:
         """Sorted set: user ids whose inbox is not empty, scored by when it last became so
         (the sweeper drains those a killed worker left behind; its own slot, written apart)."""
         return f"{self.prefix}:inboxes:{channel}"
+
+    # --- tâm tư, kiến nghị -------------------------------------------------------------
+    # Nothing here names a member: a thread's sender is sealed inside its value, a member's
+    # own list and daily count sit under an HMAC of the member id keyed from the deployment
+    # secret (not in Redis), so a copy of the store alone cannot tell whose they are.
+    def tamtu_seq(self) -> str:
+        """Counter giving each thread its place in the queues (oldest first, no time)."""
+        return f"{self.prefix}:seq:tt"
+
+    def tamtu(self, code: str) -> str:
+        """String: one thread (Thread JSON: topic, unit, posts, state; the sender sealed)."""
+        return f"{self.prefix}:{{tt:{code}}}"
+
+    def tamtu_queue(self, unit_id: str) -> str:
+        """Sorted set: codes of the threads waiting for an answer at one unit, by arrival."""
+        return f"{self.prefix}:{{ttq:{unit_id}}}"
+
+    def tamtu_stats(self, month: str) -> str:
+        """Hash of one month's counters (`<unit>|<topic>|<anonymous>|<metric>`), YYYY-MM."""
+        return f"{self.prefix}:{{ttst:{month}}}"
+
+    def tamtu_mine(self, tag: str) -> str:
+        """String: a member's thread codes, sealed; `tag` is the member's keyed HMAC."""
+        return f"{self.prefix}:{{ttm:{tag}}}"
+
+    def tamtu_quota(self, tag: str) -> str:
+        """Counter with a TTL: new threads of one member on one day (`tag`: keyed HMAC)."""
+        return f"{self.prefix}:ttrl:{tag}"
+
+    def tamtu_rewritten(self) -> str:
+        """String with a TTL: an AOF rewrite was asked for lately (at most one per window)."""
+        return f"{self.prefix}:tamtu:aofrw"

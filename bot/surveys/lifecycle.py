@@ -16,10 +16,12 @@ from bot.delivery.outbox import Outbox
 from bot.engine.actions import act
 from bot.engine.messages import Button, Reply
 from bot.formatting import esc, vn_datetime
+from bot.ops.audit import AuditLog
 from bot.org.members import MemberStore
+from bot.org.models import Member
 from bot.org.tree import OrgTree, UnitStore
 from bot.settings import Settings
-from bot.surveys.models import Survey
+from bot.surveys.models import Spec, Survey
 from bot.surveys.notices import opening_message, recipients
 from bot.surveys.store import SurveyStore
 
@@ -42,6 +44,8 @@ class Services(Protocol):
     def surveys(self) -> SurveyStore: ...
     @property
     def clock(self) -> Callable[[], datetime]: ...
+    @property
+    def audit(self) -> AuditLog: ...
 
 
 class SurveyTimes:
@@ -63,6 +67,23 @@ class SurveyTimes:
         await deps.outbox.schedule(f"{CLOSE_JOB}-{survey.id}", survey.closes_at)
         if survey.pending:
             await deps.outbox.schedule(f"{OPEN_JOB}-{survey.id}", survey.opens_at)
+
+    async def open(self, spec: Spec, *, unit: str, author: Member, tree: OrgTree, now: datetime,
+                   closes: datetime, opens: datetime | None = None
+                   ) -> tuple[Survey, int, int]:
+        """Open a survey (the chat's «Mở khảo sát» and the dashboard alike): store it with its
+        audience snapshot, schedule closing (and opening), record it, and notify the audience
+        now unless it opens later. Returns (survey, notices queued, without an account)."""
+        deps = self._deps
+        survey = await deps.surveys.open(spec, unit=unit, author_name=author.name, tree=tree,
+                                         now=now, closes_at=closes, opens_at=opens)
+        await self.schedule(survey, author.id, now)
+        await deps.audit.record(author.id, "survey_open", id=survey.id, unit=unit,
+                                anonymous=str(survey.anonymous))
+        if survey.pending:
+            return survey, 0, 0
+        targets, skipped = await self.announce(survey, tree)
+        return survey, targets, skipped
 
     async def announce(self, survey: Survey, tree: OrgTree) -> tuple[int, int]:
         """Notify the snapshot of an open survey; returns (queued, without an account)."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.engine.router import Router
-from handlers.account import cancel, help, invites, link, menu, profile, start
+from handlers.account import cancel, help, invites, link, menu, profile, start, web
 
-FLOWS = (start, menu, help, profile, cancel, invites, link)
+FLOWS = (start, menu, help, profile, cancel, invites, link, web)
 
 
 def register(router: Router) -> None:

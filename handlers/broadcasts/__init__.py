@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.engine.router import Router
-from handlers.broadcasts import compose, report
+from handlers.broadcasts import compose, missed, report
 
-FLOWS = (compose, report)
+FLOWS = (compose, report, missed)
 
 
 def register(router: Router) -> None:

@@ -29,6 +29,7 @@ from handlers.broadcasts.draft import (
     roles_label,
     summary,
 )
+from handlers.broadcasts.reach import reach_lines
 from handlers.shared.picker import Picker, arg
 from handlers.shared.when import BadTime, parse_when
 
@@ -185,7 +186,7 @@ async def preview(request: Request) -> Outcome:
                     "đã chọn. Đồng chí chọn lại người nhận.",
                     [Button("Chọn lại người nhận", act("bc.next")), CANCEL], draft)
     messages = messages_of(b, tree)
-    overview = summary(b, tree.path(b.unit), reachable, len(recipients) - reachable,
+    overview = summary(b, tree.path(b.unit), reachable, reach_lines(recipients),
                        len(messages))
     buttons = rows(Button("✓ Xác nhận gửi", act("bc.go", nonce)), RESTART, CANCEL)
     return Outcome([*messages, Reply(overview, buttons=buttons)], dialog=draft)

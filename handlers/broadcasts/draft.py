@@ -48,15 +48,14 @@ def draft_broadcast(me: Member, draft: Dialog, now: datetime) -> Broadcast:
                      at=at, created_at=now)
 
 
-def summary(b: Broadcast, path: str, reachable: int, unreachable: int, messages: int) -> str:
-    """The preview's summary: audience, exact count, messages, button, time."""
+def summary(b: Broadcast, path: str, reachable: int, breakdown: list[str],
+            messages: int) -> str:
+    """The preview's summary: audience, exact count per app (free, billed, unreachable),
+    messages, button, time."""
     lines = ["<b>Xem trước thông báo</b> (ở trên là đúng nội dung người nhận sẽ thấy)",
              f"Gửi tới: {esc(path)} (gồm cả các đơn vị trực thuộc)",
              f"Đối tượng: {roles_label([r.value for r in b.roles])}",
-             f"Số người nhận: <b>{reachable}</b> đồng chí"]
-    if unreachable:
-        lines.append(f"({unreachable} đồng chí khác chưa có tài khoản nhận tin nên sẽ không "
-                     "nhận được.)")
+             f"Số người nhận: <b>{reachable}</b> đồng chí", *breakdown]
     lines.append(f"Gồm {messages} tin nhắn" + (" (có ảnh/tệp đính kèm)" if b.file else ""))
     lines.append("Nút «Đã nhận»: " + ("có" if b.ack else "không"))
     lines.append("Thời gian gửi: " + (f"lúc {vn_datetime(b.at)}" if b.at > b.created_at

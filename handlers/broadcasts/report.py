@@ -3,12 +3,15 @@ and the members' "Đã nhận" button. Scope is re-checked on every press."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.broadcasts.service import Broadcast, Report
 from bot.delivery.models import Tally
+from bot.delivery.reach import BOT, OFFER_LATER
 from bot.engine.actions import act
 from bot.engine.messages import Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
-from bot.formatting import esc, vn_datetime
+from bot.formatting import VIETNAM, esc, vn_datetime
 from bot.org import access
 from bot.org.models import Role
 from handlers.account.menu import BACK
@@ -66,18 +69,35 @@ async def show(request: Request) -> Outcome:
     if b.ack and report.status == "done" and pending > 0:
         buttons.append(Button(f"Nhắc {number(pending)} người chưa xác nhận", act("bc.r", b.id)))
     text = _report_text(report) + await _reasons(request, b)
+    if report.status == "sending" and night(request.now()):
+        text += f"\n\n{NIGHT_NOTE}"
+    if await request.deps.broadcasts.reach.exhausted(BOT):
+        text += f"\n\n{QUOTA_NOTE}"
     return _say(request, text, [*buttons, LIST, BACK])
 
 
-# Why deliveries failed, as cadres read it (with Zalo's reply-window refusals).
-REASONS = {"blocked": "chặn bot", "deactivated": "tài khoản đã xoá",
+# Why deliveries failed, as cadres read it (with each documented Zalo refusal on its own).
+REASONS = {"blocked": "chặn bot", "deactivated": "tài khoản đã xóa",
            "chat_not_found": "không tìm thấy cuộc trò chuyện", "forbidden": "không được phép",
            "bad_request": "nền tảng từ chối tin", "no_account": "chưa có tài khoản nhận tin",
            "gave_up": "lỗi mạng kéo dài",
-           "zalo_window_closed": "Zalo OA: quá thời hạn được trả lời (người nhận lâu không "
-                                 "nhắn cho OA)",
+           "zalo_window_closed": "Zalo OA: đã quá thời hạn được nhắn tin (người nhận lâu không "
+                                 "tương tác với OA)",
+           "zalo_oa_billed_off": "Zalo OA: chỉ nhắn được nếu trả phí (người nhận không nhắn "
+                                 "cho OA từ 48 giờ đến 7 ngày), mà cấu hình chưa cho phép",
+           "zalo_oa_billing": "Zalo OA: tin có tính phí cần tài khoản Zalo Cloud còn tiền",
            "zalo_not_follower": "Zalo OA: người nhận chưa quan tâm OA",
-           "zalo_quota": "Zalo OA: hết hạn mức gửi tin"}
+           "zalo_inactive": "Zalo OA: người nhận bị khóa hoặc không dùng Zalo quá 45 ngày",
+           "zalo_oa_tier": "Zalo OA: OA cần nâng cấp gói dịch vụ để gửi loại tin này",
+           "zalo_oa_receive_quota": "Zalo OA: người nhận đã nhận đủ số tin cho phép",
+           "zalo_quota": "Zalo OA: hết hạn mức gửi tin",
+           "zalo_bot_quota": "Zalo (bot): đã hết số tin nhắn được gửi trong tháng"}
+UNREACHABLE_NOTE = ("Những đồng chí chưa nhận được vì lâu không tương tác sẽ được báo có thông "
+                    "báo chưa đọc khi nhắn lại cho bot.")
+QUOTA_NOTE = ("Zalo (bot) đã hết số tin nhắn được gửi trong tháng này: đến đầu tháng sau, các "
+              "đồng chí có ứng dụng khác được gửi qua ứng dụng đó.")
+NIGHT_NOTE = ("Zalo OA không cho gửi tin từ 22:00 đến 6:00: tin còn lại gửi qua Zalo OA sẽ "
+              "được gửi sau 6:00 sáng.")
 
 
 async def _reasons(request: Request, b: Broadcast) -> str:
@@ -87,7 +107,9 @@ async def _reasons(request: Request, b: Broadcast) -> str:
         return ""
     lines = [f"• {REASONS.get(reason, esc(reason))}: {number(n)}"
              for reason, n in counts.most_common()]
-    return "\n\n<b>Lý do lỗi</b>\n" + "\n".join(lines)
+    later = any(reason in OFFER_LATER for reason in counts)
+    return "\n\n<b>Lý do lỗi</b>\n" + "\n".join(lines) + (
+        f"\n{UNREACHABLE_NOTE}" if later else "")
 
 
 async def ask_cancel(request: Request) -> Outcome:
@@ -176,8 +198,15 @@ def _report_text(report: Report) -> str:
     return "\n".join(lines)
 
 
+def night(moment: datetime) -> bool:
+    """Is it the hours (22:00–6:00, Vietnam time) when the Zalo OA does not send?"""
+    hour = moment.astimezone(VIETNAM).hour
+    return hour >= 22 or hour < 6
+
+
 def _counts(t: Tally, ack: bool) -> str:
     parts = [f"đã gửi {number(t.sent)}/{number(t.total)}"]
+    parts += [f"có tính phí {number(t.billed)}"] if t.billed else []
     parts += [f"chờ gửi {number(t.pending)}"] if t.pending else []
     parts += [f"lỗi {number(t.failed)}", f"chặn bot {number(t.blocked)}"]
     parts += [f"đã nhận {number(t.confirmed)}"] if ack else []

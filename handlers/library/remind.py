@@ -11,36 +11,27 @@ cadre's press, a no-op that says when the last reminder went out.
 
 from __future__ import annotations
 
-from bot.delivery.models import Recipient
 from bot.engine.actions import act
 from bot.engine.messages import Button
 from bot.engine.router import Outcome, Request, Router
 from bot.formatting import esc
+from bot.library import reminders
 from bot.library.audience import reach
 from bot.library.models import Entry
-from bot.library.notices import (
-    REMIND_WINDOW,
-    claim_reminder,
-    clock_time,
-    open_reminder,
-    reachable,
-    reminder_job,
-    reminder_message,
-)
+from bot.library.notices import REMIND_WINDOW, clock_time, reminder_job
 from bot.org import access
 from bot.org.models import Role
 from handlers.account.menu import BACK
-from handlers.library.coverage import reminder_recipients
 from handlers.library.ui import arg, readable, screen
 
 
 async def ask(request: Request) -> Outcome:
     """"Gửi nhắc nhở tới N đồng chí?" with the exact number who will get it."""
     entry, unit_id = await _checked(request)
-    stamp = await open_reminder(request.deps.redis, request.deps.keys, entry.id, unit_id)
-    if stamp is not None and await _went_out(request, entry, unit_id, stamp):
-        return await _already(request, entry, unit_id, stamp)
-    targets, skipped = await _targets(request, entry, unit_id)
+    plan = await reminders.plan(request.deps, await request.tree(), entry, unit_id)
+    if plan.window is not None:
+        return await _already(request, entry, unit_id, plan.window)
+    targets, skipped = plan.targets, plan.skipped
     if not targets:
         return await _nobody(request, entry, unit_id, skipped)
     path = esc((await request.tree()).path(unit_id))
@@ -58,22 +49,13 @@ async def ask(request: Request) -> Outcome:
 async def send(request: Request) -> Outcome:
     """Enqueue the reminder (a no-op inside the last one's window) and report the count."""
     entry, unit_id = await _checked(request)
-    # Computed again: someone may have studied it since the question was asked.
-    targets, skipped = await _targets(request, entry, unit_id)
-    if not targets:
-        return await _nobody(request, entry, unit_id, skipped)
-    deps = request.deps
-    stamp = await claim_reminder(deps.redis, deps.keys, entry.id, unit_id, request.now())
     tree = await request.tree()
-    message = reminder_message(entry, tree.units[unit_id].name)
-    # The window's own job id: a press inside it finds the job expanded and sends nothing,
-    # while a press after a crash between claiming and enqueueing finishes the job.
-    if not await deps.outbox.enqueue(reminder_job(entry.id, unit_id, stamp), targets, [message],
-                                     paid=deps.settings.telegram_paid_rate > 0):
-        return await _already(request, entry, unit_id, stamp)
-    await deps.audit.record(request.me.id, "directive_remind", doc=entry.id, unit=unit_id,
-                            count=str(len(targets)))
-    text = (f"Đang gửi nhắc nhở tới <b>{len(targets)}</b> đồng chí chưa nghiên cứu "
+    sent = await reminders.send(request.deps, tree, entry, unit_id, request.me.id, request.now())
+    if not sent.queued and not sent.window:
+        return await _nobody(request, entry, unit_id, sent.skipped)
+    if not sent.queued:
+        return await _already(request, entry, unit_id, sent.window)
+    text = (f"Đang gửi nhắc nhở tới <b>{sent.queued}</b> đồng chí chưa nghiên cứu "
             f"<b>{esc(entry.label)}</b> ({esc(tree.path(unit_id))}).")
     return screen(request, text, [_report(entry, unit_id), BACK])
 
@@ -87,18 +69,6 @@ async def _checked(request: Request) -> tuple[Entry, str]:
     if not reach(tree, entry.audience, unit_id):
         raise access.Forbidden("Văn bản này không dành cho đơn vị đã chọn.")
     return entry, unit_id
-
-
-async def _targets(request: Request, entry: Entry, unit_id: str) -> tuple[list[Recipient], int]:
-    """Who has not acknowledged and can be reached; how many cannot."""
-    ids = await reminder_recipients(request, entry, unit_id)
-    return await reachable(request.deps.members, await request.tree(), ids, unit_id)
-
-
-async def _went_out(request: Request, entry: Entry, unit_id: str, stamp: int) -> bool:
-    """The window's job was expanded (a claim whose job never was is resumed by sending)."""
-    stats = await request.deps.outbox.stats(reminder_job(entry.id, unit_id, stamp))
-    return bool(stats.state)
 
 
 async def _already(request: Request, entry: Entry, unit_id: str, stamp: int) -> Outcome:

@@ -14,10 +14,11 @@ from bot.org.models import Role
 from bot.org.tree import OrgTree
 from bot.proposals.models import Decision, Limits, Proposal, State
 from bot.proposals.render import card, history, level_name, photos
+from bot.proposals.reviewing import may_review, notify_author, review_units
 from bot.proposals.service import Refused
 from handlers.account.cancel import CANCEL
 from handlers.account.menu import BACK
-from handlers.proposals.ui import arg, may_review, notify_author, number, refused, review_units
+from handlers.proposals.ui import arg, number, refused
 
 FLOW = "rv"
 NEXT = Button("Đề xuất tiếp theo", act("rv.next"))
@@ -172,7 +173,7 @@ async def waiting(request: Request) -> Outcome:
 
 # ------------------------------------------------------------------------------ helpers
 def _units(request: Request, tree: OrgTree) -> list[str]:
-    units = review_units(request.me, request.deps, tree)
+    units = review_units(request.me, request.deps.proposals.levels, tree)
     if not units:
         raise access.Forbidden(NOT_REVIEWER)
     return units

@@ -120,18 +120,13 @@ async def open_survey(request: Request) -> Outcome:
     if closes <= (opens or now):
         return await _settings(request, spec, problem="Giờ đóng phải sau giờ mở. Xin đồng chí "
                                "đổi giờ mở hoặc giờ đóng.")
-    survey = await deps.surveys.open(spec, unit=unit_id, author_name=request.me.name,
-                                     tree=tree, now=now, closes_at=closes, opens_at=opens)
-    times = SurveyTimes(deps)
-    await times.schedule(survey, request.me.id, now)
-    await deps.audit.record(request.me.id, "survey_open", id=survey.id, unit=unit_id,
-                            anonymous=str(survey.anonymous))
+    survey, targets, skipped = await SurveyTimes(deps).open(
+        spec, unit=unit_id, author=request.me, tree=tree, now=now, closes=closes, opens=opens)
     if survey.pending:
         lines = [f"✓ Đã hẹn mở khảo sát <b>{esc(survey.title)}</b> ({esc(tree.path(unit_id))}) "
                  f"lúc {vn_datetime(survey.opens_at)}, hạn {vn_datetime(survey.closes_at)}.",
                  "Danh sách người trả lời được chốt và thông báo được gửi khi mở."]
     else:
-        targets, skipped = await times.announce(survey, tree)
         lines = [f"✓ Đã mở khảo sát <b>{esc(survey.title)}</b> cho {survey.audience} đồng chí "
                  f"({esc(tree.path(unit_id))}), hạn {vn_datetime(survey.closes_at)}.",
                  f"Đang gửi thông báo tới {targets} đồng chí."]

@@ -86,3 +86,16 @@ def test_demo_reads_and_acknowledges_a_directive(tmp_path: Path) -> None:
     assert "Quy định 144-QĐ/TW" in out and "Nội dung chính" in out
     assert "Đã ghi nhận: đồng chí đã nghiên cứu" in out
     assert "Đồng chí đã nghiên cứu 1/10 văn bản chỉ đạo" in out
+
+
+def test_demo_sends_an_anonymous_tam_tu_and_reads_it_as_a_cadre(tmp_path: Path) -> None:
+    """/tamtu by typed numbers in the console, then the queue as the demo's admin sees it."""
+    lines = ["/tamtu", "1", "1", "Đề nghị tổ chức lại lịch họp để bớt trùng giờ làm việc.",
+             "không", "2", "1", "/tamtucanbo", "1"]
+    result = run_console(tmp_path, lines, "--demo")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Đã gửi tâm tư, kiến nghị. Mã: TT-" in out
+    code = out.split("Mã: ")[1].split(".")[0]
+    assert "Đang chờ: 1" in out and f"Tâm tư, kiến nghị {code}" in out
+    assert "Người gửi: ẩn danh" in out and "Quản trị viên Demo" not in out.split(code)[-1]

@@ -12,7 +12,9 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from bot.channels.zalo_bot import ZaloBotClient, ZaloBotSender, webhook_path
+from bot.channels.zalo_bot import webhook_path
+from bot.channels.zalo_bot_client import ZaloBotClient
+from bot.channels.zalo_bot_sender import ZaloBotSender
 from bot.delivery.sender import Status
 from bot.deps import Deps
 from bot.engine.actions import act
@@ -28,7 +30,7 @@ from tests.channels.zalo_live import (
 )
 from tests.conftest import free_port, make_member
 from tests.library.helpers import directive, import_folder, import_shipped, write
-from tests.standin.zalo_bot import ZaloBotStandin
+from tests.standin.zalo_bot import ZaloBotStandin, error
 
 USER = "zu-1001"
 
@@ -148,9 +150,11 @@ async def webhook(standin: ZaloBotStandin, redis: Redis, valkey_url: str,
                              webhook_secret=secret, http_host="127.0.0.1", http_port=port)
     bot = await start(settings, redis)
     payload = await standin.wait_call("setWebhook")
-    assert payload == {"url": f"https://bot.example.org{webhook_path(secret)}",
-                       "secret_token": secret}
-    yield bot, f"http://127.0.0.1:{port}{webhook_path(secret)}", secret
+    zalo_secret = standin.webhook["secret_token"]  # the Zalo bot's own, not Telegram's
+    assert zalo_secret != secret and 8 <= len(zalo_secret) <= 256
+    assert payload == {"url": f"https://bot.example.org{webhook_path(zalo_secret)}",
+                       "secret_token": zalo_secret}
+    yield bot, f"http://127.0.0.1:{port}{webhook_path(zalo_secret)}", zalo_secret
     await bot.stop()
 
 
@@ -189,9 +193,7 @@ async def test_webhook_rejects_a_wrong_secret(standin: ZaloBotStandin,
 
 async def test_a_429_on_a_reply_is_waited_out(standin: ZaloBotStandin, polling: Running) -> None:
     await make_member(polling.deps, channel="zalo", user_id=USER, unit="cb-a1")
-    standin.fail_next.append((429, {"ok": False, "error_code": 429,
-                                    "description": "Too Many Requests",
-                                    "parameters": {"retry_after": 0.2}}))
+    standin.fail_next.append(error(429))  # documented without any retry_after
     assert "Thông tin của tôi" in await say(standin, "/me")
 
 
@@ -199,20 +201,30 @@ async def test_bulk_sender_classifies_platform_answers(standin: ZaloBotStandin,
                                                        deps: Deps) -> None:
     async with aiohttp.ClientSession() as session:
         client = ZaloBotClient(session, ZALO_TOKEN, standin.url)
-        sender = ZaloBotSender(client, deps.conversations)
+        sender = ZaloBotSender(client, deps.conversations, deps.broadcasts.reach)
         notice = Reply("Văn bản mới", buttons=rows(Button("Mở văn bản", act("doc", "x"))))
         assert (await sender.deliver(USER, notice)).status is Status.SENT
         options = await deps.conversations.options("zalo", USER)
         assert options is not None and options.actions == [act("doc", "x")]  # "1" opens it
-        cases = [((429, {"ok": False, "error_code": 429, "description": "slow down"}),
-                  Status.RETRY_AFTER, ""),
+        cases = [(error(429), Status.RETRY_AFTER, ""),
                  ((502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}),
                   Status.TRANSIENT, "502/502: Bad Gateway"),
-                 ((403, {"ok": False, "error_code": 403, "description": "user blocked bot"}),
-                  Status.FINAL, "blocked"),
-                 ((400, {"ok": False, "error_code": 400, "description": "chat not found"}),
-                  Status.FINAL, "chat_not_found")]
+                 # 403 is documented as "Internal server error": retried, never "blocked".
+                 (error(403), Status.TRANSIENT, "403/403: Internal server error"),
+                 (error(400, "chat not found"), Status.FINAL, "chat_not_found")]
         for answer, status, reason in cases:
             standin.fail_next.append(answer)
             result = await sender.deliver(USER, Reply("x"))
             assert (result.status, result.reason) == (status, reason)
+
+
+async def test_a_webhook_that_keeps_refusing_is_counted(standin: ZaloBotStandin,
+                                                       webhook: tuple[Running, str, str]) -> None:
+    _bot, url, _secret = webhook
+    standin.webhook["secret_token"] = "changed-in-zalo-console"  # dvbot still has the old one
+    assert await standin.deliver(url, standin.update(USER, "/me"), attempts=3) == 401
+    assert standin.webhook_failures == 3
+    base = url.split("/zalo/")[0]
+    async with aiohttp.ClientSession() as session, session.get(f"{base}/metrics") as response:
+        page = await response.text()
+    assert 'dvbot_webhook_refused_total{channel="zalo_bot",status="401"} 3.0' in page

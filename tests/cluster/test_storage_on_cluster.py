@@ -9,6 +9,7 @@ from tests.delivery.test_ratelimit import *  # noqa: F403
 from tests.delivery.test_schedule import *  # noqa: F403
 from tests.delivery.test_worker import *  # noqa: F403
 from tests.engine.test_dispatcher import *  # noqa: F403
+from tests.handlers.test_tamtu import *  # noqa: F403
 from tests.library.test_coverage import *  # noqa: F403
 from tests.library.test_store import *  # noqa: F403
 from tests.ops.test_backup import *  # noqa: F403
@@ -26,6 +27,8 @@ from tests.surveys.test_anonymity import *  # noqa: F403
 from tests.surveys.test_outputs import *  # noqa: F403
 from tests.surveys.test_results import *  # noqa: F403
 from tests.surveys.test_templates import *  # noqa: F403
+from tests.tamtu.test_compaction import *  # noqa: F403
+from tests.tamtu.test_report import *  # noqa: F403
 
 # SIGTERM handling does not depend on the store; the three-worker test above already runs
 # `dvbot run` processes on the cluster (DVBOT_REDIS_URL=redis+cluster://…, see conftest.py).

@@ -68,7 +68,8 @@ async def test_admin_can_invite_a_cadre(dispatcher: Dispatcher, deps: Deps) -> N
     await chat.press("Tạo mã mời")
     await chat.press("Đảng bộ cơ sở B")
     await chat.press("Chọn Đảng bộ cơ sở B")
-    assert chat.labels()[:4] == ["Đảng viên", "Cán bộ", "Người thẩm định", "Quản trị"]
+    assert chat.labels()[:5] == ["Đảng viên", "Cán bộ", "Người thẩm định",
+                                 "Người tiếp nhận tâm tư", "Quản trị"]
     await chat.press("Cán bộ")
     await chat.press("1 người")
     [invite] = await deps.invites.list()

@@ -44,3 +44,21 @@ async def test_index_of_non_empty_inboxes(redis: Redis) -> None:
 
     assert await inbox.drain("7", ignore) == 1
     assert await inbox.left_behind(age=-1) == ["8"]
+
+
+async def test_waiting_updates_are_sealed_in_the_store(redis: Redis) -> None:
+    """What a person typed waits in the inbox next to their account: sealed, then opened."""
+    from bot.privacy.seal import Sealer
+
+    keys = Keys("dv")
+    inbox = Inbox(redis, keys, "telegram", sealer=Sealer(b"s" * 32))
+    raw = '{"update_id": 5, "message": {"text": "Tâm tư ẩn danh của tôi"}}'
+    await inbox.add("918273645500", 5, raw)
+    stored = await redis.zrange(keys.inbox("telegram", "918273645500"), 0, -1)
+    assert len(stored) == 1 and "Tâm tư" not in stored[0] and "update_id" not in stored[0]
+    handled: list[str] = []
+
+    async def keep(got: str) -> None:
+        handled.append(got)
+
+    assert await inbox.drain("918273645500", keep) == 1 and handled == [raw]

@@ -29,7 +29,7 @@ from tests.channels.conftest import LiveBot, _live, live_settings
 from tests.channels.zalo_live import ZALO_TOKEN
 from tests.conftest import free_port, make_member
 from tests.standin.botapi import BotApiStandin
-from tests.standin.zalo_bot import ZaloBotStandin
+from tests.standin.zalo_bot import ZaloBotStandin, error
 
 
 def sample(text: str, name: str) -> float:
@@ -192,9 +192,9 @@ async def test_zalo_direct_replies_are_counted(dispatcher: Dispatcher) -> None:
         client = ZaloBotClient(http, ZALO_TOKEN, standin.url)
         channel = ZaloBotChannel(client, dispatcher)
         await channel.send("u-1", [Reply("Chào đồng chí"), Reply("Mời chọn")])
-        standin.fail_next.append((403, {"ok": False, "error_code": 403,
-                                        "description": "Forbidden: blocked by the user"}))
+        standin.fail_next.append(error(400, "Bad request: chat_id is invalid"))
         await channel.send("u-2", [Reply("Chào đồng chí")])
     page = dispatcher.deps.metrics.render().decode()
     assert sample(page, 'dvbot_replies_sent_total{channel="zalo"}') == 2
-    assert sample(page, 'dvbot_replies_failed_total{channel="zalo",reason="blocked"}') == 1
+    assert sample(page, 'dvbot_replies_failed_total{channel="zalo",reason="chat_not_found"}') \
+        == 1

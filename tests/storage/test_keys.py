@@ -22,6 +22,8 @@ def test_key_strings_are_pinned() -> None:
     assert k.lock("telegram", "123") == "dv:{u:telegram:123}:lock"
     assert k.seen_update("telegram", "99") == "dv:seen:telegram:99"
     assert k.audit() == "dv:audit"
+    assert k.web_link("ab12") == "dv:web:link:ab12"
+    assert k.web_session("cd34") == "dv:web:sess:cd34"
 
 
 def test_proposal_keys_are_pinned() -> None:  # issue 5
@@ -129,6 +131,11 @@ def test_zalo_keys_are_pinned() -> None:
     assert k.link_code("AB23CD45") == "dv:{link:AB23CD45}"
     assert k.seen_update("zalo", "m1") == "dv:seen:zalo:m1"
     assert k.rate("zalo:99", "all") == "dv:{rl:zalo:99}:all"
+    assert k.zalo_oa_token_trouble("123") == "dv:{zoa:123}:trouble"
+    assert k.last_interaction("zalo_oa") == "dv:{seen:zalo_oa}:last"
+    assert k.channel_quota("zalo") == "dv:quota:zalo"
+    assert k.pending_notices("42") == "dv:{m:42}:pending"
+    assert k.pending_offered("42") == "dv:{m:42}:pending:told"
 
 
 def test_zalo_token_keys_share_a_slot() -> None:
@@ -164,3 +171,14 @@ def test_inbox_keys_share_the_account_slot() -> None:
     assert k.inbox("telegram", "123") == "dv:{u:telegram:123}:inbox"
     assert k.inbox_lock("telegram", "123") == "dv:{u:telegram:123}:drain"
     assert k.inboxes("telegram") == "dv:inboxes:telegram"
+
+
+def test_tamtu_keys_are_pinned_and_name_no_member() -> None:
+    k = Keys()
+    assert k.tamtu_seq() == "dv:seq:tt"
+    assert k.tamtu("TT-7KQ2MX") == "dv:{tt:TT-7KQ2MX}"
+    assert k.tamtu_queue("cb-a1") == "dv:{ttq:cb-a1}"
+    assert k.tamtu_stats("2026-11") == "dv:{ttst:2026-11}"
+    assert k.tamtu_mine("ab12") == "dv:{ttm:ab12}"
+    assert k.tamtu_quota("ab12") == "dv:ttrl:ab12"
+    assert k.tamtu_rewritten() == "dv:tamtu:aofrw"
