@@ -163,11 +163,15 @@ class ConversationStore:
                 pipe.eval(RENEW, 1, lock, token, int(lease * 1000))
             else:
                 pipe.set(lock, token, nx=True, px=int(lease * 1000))
-            # One MGET: its keys share the account's slot, or, with `extra`, the server is
-            # not a cluster.
-            pipe.mget([self._keys.dialog(channel, user_id),
-                       self._keys.options(channel, user_id), *extra])
-            got, values = await pipe.execute()
+            keys = [self._keys.dialog(channel, user_id), self._keys.options(channel, user_id),
+                    *extra]
+            if isinstance(self._redis, RedisCluster):  # its pipelines refuse MGET
+                for key in keys:
+                    pipe.get(key)
+                got, *values = await pipe.execute()
+            else:  # one command instead of one per key: less to pack and parse
+                pipe.mget(keys)
+                got, values = await pipe.execute()
         return bool(got), values[:2], values[2:]
 
     async def release(self, held: Held, *, dialog: Dialog | None = None,
