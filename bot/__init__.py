@@ -8,6 +8,7 @@ The layout, one line per folder, from the bottom layer up. A module may import i
 the ones listed before it, never one listed after it (`tests/test_quality.py` checks it):
 
     settings.py, formatting.py, wording.py   settings; text helpers; shared wording
+    pydantic_vi.py      validation errors in Vietnamese (settings, units, content files)
     storage/            Redis connection, the embedded Valkey (policy, server process, presence,
                         plumbing), every key name (keys.py), atomic helpers
     engine/messages.py, engine/actions.py    the neutral vocabulary: Incoming, Reply, payloads

@@ -22,6 +22,7 @@ from bot.channels.console import ConsoleChannel, ConsoleSender, stdin_lines
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram import App, TelegramChannel, TelegramSender, build_application
 from bot.channels.telegram_ordered import ordered_telegram
+from bot.channels.telegram_start import initialized
 from bot.channels.webhook import HEALTH, ORDERED, build_web_app, telegram_path
 from bot.channels.zalo_bot import CHANNEL as ZALO_BOT
 from bot.channels.zalo_common import FileLinks, add_file_route
@@ -76,7 +77,7 @@ async def run_console(settings: Settings, *, demo: bool, stdin: TextIO = sys.std
         if demo:
             await load_demo(deps, settings.content_path() / "demo")
             user_id = ADMIN_ACCOUNT
-            stdout.write("Chế độ demo: dữ liệu mẫu, tách biệt với dữ liệu thật. "
+            stdout.write("Chế độ dùng thử: dữ liệu mẫu, tách biệt với dữ liệu thật. "
                          "Đồng chí đang đăng nhập với vai trò Quản trị.\n\n")
         console = ConsoleChannel(dispatcher, stdout, user_id=user_id, prompt=stdin.isatty())
         senders: list[tuple[Sender, RateLimiter | None]] = [
@@ -168,7 +169,7 @@ async def _telegram(settings: Settings, stack: contextlib.AsyncExitStack, *,
         return None
     application = build_application(settings.require_telegram(), settings.telegram_api_url,
                                      polling=polling)
-    await stack.enter_async_context(application)
+    await stack.enter_async_context(initialized(application, settings.telegram_api_url))
     return application
 
 
@@ -226,7 +227,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     async with open_store(settings) as redis:
         application = build_application(token, settings.telegram_api_url, polling=False)
-        async with application:
+        async with initialized(application, settings.telegram_api_url):
             deps = make_deps(settings, redis, username=application.bot.username)
             senders = [(TelegramSender(application.bot), telegram_limiter(deps, token))]
             async with running(*delivery_services(deps, senders)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -51,12 +51,61 @@ def split_text(value: str, limit: int) -> list[str]:
     return parts
 
 
+_OPEN_OR_CLOSE = re.compile(r"<(/?)(b|i|u|s|code|pre|a)(?:\s[^>]*)?>")
+_TAG_ROOM = 64  # closing and reopened tags added to a part
+
+
+def split_html(value: str, limit: int) -> list[str]:
+    """split_text for our HTML subset: never cut inside a tag, and a tag a cut leaves open is
+    closed at the end of its part and opened again at the start of the next (Telegram refuses
+    a message whose tags do not balance)."""
+    masked = _OPEN_OR_CLOSE.sub(lambda m: m.group(0).replace(" ", "\x00"), value)
+    parts = [p.replace("\x00", " ") for p in split_text(masked, limit - _TAG_ROOM)]
+    out: list[str] = []
+    carried: list[tuple[str, str]] = []  # (name, opening tag) still open
+    for part in parts:
+        text = "".join(tag for _, tag in carried) + part
+        stack: list[tuple[str, str]] = []
+        for match in _OPEN_OR_CLOSE.finditer(text):
+            if not match.group(1):
+                stack.append((match.group(2), match.group(0)))
+            elif stack and stack[-1][0] == match.group(2):
+                stack.pop()
+        out.append(text + "".join(f"</{name}>" for name, _ in reversed(stack)))
+        carried = stack
+    return out
+
+
 def vn_datetime(moment: datetime, *, with_time: bool = True) -> str:
-    """Format in Vietnam time, as people there write it: 21/11/2026 14:05."""
+    """Format in Vietnam time, as people there write it: 21/11/2026 14:05, 09/5/2024."""
     local = moment.astimezone(VIETNAM)
-    return local.strftime("%d/%m/%Y %H:%M" if with_time else "%d/%m/%Y")
+    day = vn_day(local.date())
+    return f"{day} {local:%H:%M}" if with_time else day
+
+
+def vn_day(value: date) -> str:
+    """09/5/2024, 03/01/2025: day with two digits, month without a leading zero except 01 and 02
+    (as Nghị định 30/2020/NĐ-CP writes dates, and the content files do)."""
+    month = f"{value.month:02d}" if value.month <= 2 else str(value.month)
+    return f"{value.day:02d}/{month}/{value.year}"
+
+
+def vn_number(value: int) -> str:
+    """3000 -> '3.000': the Vietnamese thousands separator."""
+    return f"{value:,}".replace(",", ".")
+
+
+def sentence(text: str) -> str:
+    """The text with its first letter capitalised, to stand as a sentence on its own."""
+    return text[:1].upper() + text[1:]
 
 
 def short(text: str, limit: int = 44) -> str:
-    """Trim a title for a button label, with "…" so the cut shows (never mid-word silently)."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """Trim a title for a button label at a word boundary, with "…" so the cut shows."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:  # a long last word is cut rather than leaving half a label
+        cut = cut[:space]
+    return cut.rstrip(" ,;:·—-") + "…"

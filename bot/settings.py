@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot import pydantic_vi
+
 OFFICIAL_TELEGRAM_API = "https://api.telegram.org"
 OFFICIAL_ZALO_BOT_API = "https://bot-api.zaloplatforms.com"
 OFFICIAL_ZALO_OA_API = "https://openapi.zalo.me"
@@ -22,7 +24,8 @@ class Settings(BaseSettings):
     """Everything an operator configures. Built once at start-up and passed down."""
 
     model_config = SettingsConfigDict(
-        env_prefix="DVBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="DVBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        env_ignore_empty=True,  # `DVBOT_X=` (as in .env.example) means "not set": the default
     )
 
     telegram_token: SecretStr | None = None
@@ -121,6 +124,17 @@ class Settings(BaseSettings):
     def _webhook_url(cls, value: str | None) -> str | None:
         return _http_url(value) if value else None
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked here so a typo stops start-up with one line instead of redis-py's traceback;
+        # the value itself is never echoed (it may hold a password).
+        schemes = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
+        if value is not None and not value.get_secret_value().startswith(schemes):
+            raise ValueError("phải bắt đầu bằng redis://, rediss://, unix:// hoặc "
+                             "redis+cluster:// (để trống: dùng Valkey nhúng)")
+        return value
+
     @field_validator("zalo_bot_webhook_secret", "zalo_verifier_file", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -192,14 +206,14 @@ class Settings(BaseSettings):
         given = [name for name, value in fields.items() if value]
         if given and len(given) < len(fields):
             missing = ", ".join(f"DVBOT_{n}" for n in fields if n not in given)
-            raise SettingsError(f"Thiếu {missing}: Zalo OA cần đủ app id, khoá bí mật và token.")
+            raise SettingsError(f"Thiếu {missing}: Zalo OA cần đủ app id, khóa bí mật và token.")
         return bool(given)
 
     def require_channel(self) -> None:
         """`dvbot run` needs at least one platform."""
         if not (self.has_telegram() or self.has_zalo_bot() or self.has_zalo_oa()):
             self.require_telegram()  # explains the missing token
-            raise SettingsError("Chưa cấu hình kênh nào.")  # pragma: no cover
+            raise SettingsError("Chưa cấu hình ứng dụng nhắn tin nào.")  # pragma: no cover
 
     def zalo_secrets(self) -> list[str]:
         """Zalo secrets to scrub from logs."""
@@ -231,6 +245,6 @@ def load_settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "?"
         raise SettingsError(
-            f"Cấu hình sai: DVBOT_{field.upper()} — {first['msg']}"
+            f"Cấu hình sai: DVBOT_{field.upper()} — {pydantic_vi.message(first)}"
             + (f" (và {exc.error_count() - 1} lỗi khác)" if exc.error_count() > 1 else "")
         ) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 NOT_REGISTERED = (
     "Đồng chí chưa đăng ký sử dụng bot.\n"
-    "Xin đồng chí mở đường link mời do cán bộ chi bộ gửi, hoặc gõ <code>/start MÃ-MỜI</code>. "
+    "Xin đồng chí mở đường dẫn mời do cán bộ chi bộ gửi, hoặc gõ <code>/start MÃ-MỜI</code>. "
     "Nếu chưa có mã mời, đồng chí liên hệ đồng chí bí thư chi bộ hoặc cán bộ phụ trách."
 )
 BAD_BUTTON = (
@@ -20,6 +20,13 @@ UNEXPECTED_FILE = (
 )
 UNSUPPORTED = "Bot chỉ hiểu tin nhắn chữ và các nút bấm. Đồng chí gõ /menu để mở menu chính."
 PICK_NUMBER = "Xin đồng chí trả lời bằng một số từ 1 đến {count}."
+
+
+def pick_number(count: int) -> str:
+    """Asking for an option number; with one option, naming it ("từ 1 đến 1" reads as a bug)."""
+    if count == 1:
+        return "Xin đồng chí gõ số 1 để chọn."
+    return PICK_NUMBER.format(count=count)
 BUSY = "Tin nhắn trước của đồng chí vẫn đang được xử lý. Đồng chí vui lòng gửi lại sau giây lát."
 STORE_DOWN = (
     "Hệ thống lưu trữ đang tạm thời gián đoạn nên bot chưa ghi nhận được tin nhắn này. "

@@ -128,3 +128,45 @@ def test_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     (tmp_path / ".env").write_text("DVBOT_HTTP_PORT=9123\nDVBOT_LOG_LEVEL=debug\n")
     settings = load_settings()
     assert settings.http_port == 9123 and settings.log_level == "DEBUG"
+
+
+def test_members_by_subtree_revoke_says_what_is_missing_and_invite_shows_start(
+        env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Regressions: `members list --unit khoi` left out the chi bộ below it, an unknown unit
+    printed nothing, revoking a role the member lacks printed success, and `invite create`
+    without a token printed no way in."""
+    import asyncio
+
+    from bot.app import make_deps
+    from bot.settings import load_settings
+    from bot.storage.connection import connect
+
+    main(["units", "import", str(env)])
+
+    async def add_member() -> str:
+        settings = load_settings()
+        assert settings.redis_url is not None
+        client = connect(settings.redis_url.get_secret_value())
+        member = await make_deps(settings, client).members.register(
+            channel="telegram", user_id="7", name="Trần Thị B", unit="cb-1", grants=[],
+            now=make_deps(settings, client).clock())
+        await client.aclose()
+        return member.id
+
+    member_id = asyncio.run(add_member())
+    capsys.readouterr()
+    assert main(["members", "list", "--unit", "khoi"]) == 0
+    assert f"{member_id}\tTrần Thị B\tcb-1" in capsys.readouterr().out
+    assert main(["members", "list", "--unit", "nowhere"]) == 1
+    assert "không có đơn vị 'nowhere'" in capsys.readouterr().err
+
+    assert main(["roles", "revoke", member_id, "reviewer", "--unit", "cb-1"]) == 1
+    err = capsys.readouterr().err
+    assert "không có vai trò reviewer tại cb-1" in err and "không có gì để thu hồi" in err
+
+    assert main(["invite", "create", "--unit", "cb-1"]) == 0
+    out = capsys.readouterr().out
+    code = re.search(r"Mã mời: (\w{10})", out)
+    assert code is not None
+    assert f"\n    /start {code.group(1)}\n" in out and "t.me" not in out
+    assert "DVBOT_TELEGRAM_BOT_USERNAME" in out

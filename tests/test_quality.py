@@ -39,7 +39,8 @@ def test_only_the_telegram_adapter_imports_telegram() -> None:
 
 # The layers of `bot/__init__.py`, lowest first: a module may import its own layer or lower ones.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("bot.settings", "bot.formatting", "bot.wording", "bot.storage", "bot.engine.messages",
+    ("bot.settings", "bot.formatting", "bot.wording", "bot.pydantic_vi", "bot.storage",
+     "bot.engine.messages",
      "bot.engine.actions", "bot.org.models", "bot.privacy"),
     ("bot.org", "bot.ops", "bot.delivery", "bot.library", "bot.surveys", "bot.proposals",
      "bot.broadcasts", "bot.tamtu", "bot.engine.conversation", "bot.web.sessions",

@@ -35,6 +35,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot import wording
 from bot.channels.telegram_processor import PerAccountOrder
+from bot.channels.telegram_start import TelegramUnavailable, why
 from bot.channels.telegram_transport import AiohttpRequest, JsonData
 from bot.delivery.sender import (
     BAD_REQUEST,
@@ -152,10 +153,6 @@ async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
     raise AssertionError("unreachable")
 
 
-class TelegramUnavailable(Exception):
-    """The Bot API could not be asked (bad token, network): the message says why."""
-
-
 async def fetch_username(token: str, api_url: str) -> str:
     """The bot's username from getMe, for the invite links the CLI prints."""
     bot = Bot(token, base_url=f"{api_url}/bot")
@@ -163,7 +160,7 @@ async def fetch_username(token: str, api_url: str) -> str:
         async with bot:
             return bot.username
     except TelegramError as exc:
-        raise TelegramUnavailable(str(exc)) from None
+        raise TelegramUnavailable(why(exc, api_url)) from None
 
 
 class TelegramChannel:

@@ -116,7 +116,7 @@ def _file_message(attachment: Attachment, kind: str, files: FileLinks | None,
     if url is not None:
         return Outgoing(f"[{kind}: {attachment.filename}] {caption}\n{url}".strip()[:limit])
     # Nowhere to serve it from (no public URL), or a Telegram-only file id: say what it is.
-    note = "tệp này chỉ xem được trên Telegram hoặc xin cán bộ gửi lại"
+    note = "tệp này hiện chỉ xem được trên Telegram; đồng chí có thể đề nghị cán bộ gửi lại"
     return Outgoing(f"[{kind}: {attachment.filename}] {caption}\n({note})".strip()[:limit])
 
 

@@ -10,11 +10,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.app import make_deps, run_bot, run_console, run_worker
-from bot.channels.telegram import TelegramUnavailable, fetch_username
+from bot.channels.telegram import fetch_username
+from bot.channels.telegram_start import TelegramUnavailable
 from bot.cli import backup
 from bot.cli import content as content_cli
 from bot.cli import proposals as proposals_cli
 from bot.cli.loop import run_fast
+from bot.cli.parser import VnArgumentParser
 from bot.deps import Deps
 from bot.formatting import vn_datetime
 from bot.ops.backup import BackupError
@@ -32,6 +34,8 @@ from bot.web.links import sign_in_url
 from bot.web.sessions import WebSessions
 
 ROLES = [r.value for r in Role]
+UNIT_HELP = "mã đơn vị (xem `dvbot units list`)"
+CONSOLE_LOG = "console.log"  # under DVBOT_DATA_DIR
 
 
 class CliError(Exception):
@@ -40,7 +44,7 @@ class CliError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     """All subcommands."""
-    parser = argparse.ArgumentParser(prog="dvbot", description="Chatbot công tác dân vận.")
+    parser = VnArgumentParser(prog="dvbot", description="Chatbot công tác dân vận.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="LỆNH")
     sub.add_parser("run", help="chạy bot Telegram (long polling, hoặc webhook nếu đặt "
                                "DVBOT_WEBHOOK_URL)")
@@ -61,12 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     members = sub.add_parser("members", help="đảng viên").add_subparsers(dest="action",
                                                                           required=True)
-    members.add_parser("list", help="liệt kê đảng viên").add_argument("--unit")
+    members.add_parser("list", help="liệt kê đảng viên").add_argument(
+        "--unit", help="chỉ đơn vị này và các đơn vị trực thuộc")
 
     invite = sub.add_parser("invite", help="mã mời").add_subparsers(dest="action", required=True)
     create = invite.add_parser("create", help="tạo mã mời")
-    create.add_argument("--unit", required=True)
-    create.add_argument("--role", choices=ROLES, default="member")
+    create.add_argument("--unit", required=True, help=UNIT_HELP)
+    create.add_argument("--role", choices=ROLES, default="member",
+                        help="vai trò của người được mời (mặc định member: đảng viên)")
     create.add_argument("--uses", type=int, default=1, help="số người được dùng (mặc định 1)")
     create.add_argument("--days", type=int, help="số ngày hiệu lực (mặc định DVBOT_INVITE_DAYS)")
     invite.add_parser("list", help="liệt kê mã mời").add_argument("--unit")
@@ -76,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("grant", "giao vai trò"), ("revoke", "thu hồi vai trò")):
         cmd = roles.add_parser(name, help=text)
         cmd.add_argument("member", help="mã thành viên (xem `dvbot members list`)")
-        cmd.add_argument("role", choices=ROLES[1:])
-        cmd.add_argument("--unit", required=True)
+        cmd.add_argument("role", choices=ROLES[1:], help="vai trò")
+        cmd.add_argument("--unit", required=True, help=UNIT_HELP)
     content_cli.add_parser(sub)  # `dvbot content check|import`
     proposals_cli.add_parser(sub)  # `dvbot proposals export`
     backup.add_parsers(sub)  # `dvbot backup FILE`, `dvbot restore FILE`
@@ -93,10 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         secrets = [s.get_secret_value() for s in (settings.telegram_token, settings.redis_url,
                                                    settings.webhook_secret) if s is not None]
         secrets += settings.zalo_secrets()
-        # The console is for people reading the bot's answers: keep routine INFO lines out.
-        quiet = args.command == "console" and settings.log_level == "INFO"
-        setup_logging("WARNING" if quiet else settings.log_level, secrets,
-                      settings.log_format)
+        # The console is a conversation: its log lines go to a file, never between the
+        # bot's answers (a "WARNING dvbot.dispatch: forbidden" line read like a reply).
+        log_file = settings.data_dir / CONSOLE_LOG if args.command == "console" else None
+        setup_logging(settings.log_level, secrets, settings.log_format, log_file)
         if args.command == "run":
             run_fast(run_bot(settings))
         elif args.command == "worker":
@@ -113,9 +119,10 @@ def main(argv: list[str] | None = None) -> int:
             return content_cli.check(settings, args)  # needs no store
         else:
             asyncio.run(_admin(settings, args))
-    except (SettingsError, StoreUnavailable, EmbeddedStoreError, CliError, BackupError) as exc:
+    except (SettingsError, StoreUnavailable, EmbeddedStoreError, CliError, BackupError,
+            TelegramUnavailable) as exc:
         print(f"dvbot: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, SettingsError) else 1
+        return 2 if isinstance(exc, SettingsError | TelegramUnavailable) else 1
     except content_cli.ContentError as exc:
         content_cli.report_problems(exc.problems)
         return 1
@@ -163,8 +170,15 @@ async def units_list(deps: Deps, _args: argparse.Namespace) -> None:
 
 
 async def members_list(deps: Deps, args: argparse.Namespace) -> None:
-    """Print members with id, unit and roles."""
-    for m in await deps.members.list(unit=args.unit):
+    """Print members with id, unit and roles; --unit means that unit and every unit below."""
+    if args.unit is None:
+        found = await deps.members.list()
+    else:
+        tree = await deps.units.tree()
+        if tree.get(args.unit) is None:
+            raise CliError(f"không có đơn vị {args.unit!r} (xem `dvbot units list`)")
+        found = [m for unit in tree.subtree(args.unit) for m in await deps.members.list(unit)]
+    for m in found:
         roles = ", ".join(f"{g.role.value}@{g.unit}" for g in m.grants) or "member"
         print(f"{m.id}\t{m.name}\t{m.unit}\t{roles}")
 
@@ -187,12 +201,13 @@ async def invite_create(deps: Deps, args: argparse.Namespace) -> None:
     print(f"Mã mời: {invite.code}")
     print(f"Đơn vị: {tree.path(args.unit)} — vai trò {Role(args.role).label}, "
           f"{args.uses} lượt, hết hạn {vn_datetime(invite.expires_at)}")
+    print(f"\nNgười được mời mở bot (Telegram hoặc Zalo) rồi gõ:\n\n    /start {invite.code}\n")
     username = await _bot_username(deps.settings)
     if username:
-        print(f"Đường link: https://t.me/{username}?start={invite.code}")
+        print(f"Hoặc mở đường dẫn mời trên Telegram: https://t.me/{username}?start={invite.code}")
     else:
-        print("(Chưa biết tên bot: đặt DVBOT_TELEGRAM_TOKEN hoặc DVBOT_TELEGRAM_BOT_USERNAME để "
-              "có đường link; người được mời vẫn có thể gõ /start MÃ-MỜI.)")
+        print("(Muốn in kèm đường dẫn mời Telegram: đặt DVBOT_TELEGRAM_BOT_USERNAME hoặc "
+              "DVBOT_TELEGRAM_TOKEN.)")
 
 
 async def invite_list(deps: Deps, args: argparse.Namespace) -> None:
@@ -228,6 +243,13 @@ async def _change_role(deps: Deps, args: argparse.Namespace, *, grant: bool) -> 
     if (await deps.units.tree()).get(args.unit) is None:
         raise CliError(f"không có đơn vị {args.unit!r}")
     change = Grant(role=Role(args.role), unit=args.unit)
+    current = await deps.members.get(args.member)
+    if current is None:
+        raise CliError(f"không có thành viên {args.member!r} (xem `dvbot members list`)")
+    if not grant and change not in current.grants:
+        held = ", ".join(f"{g.role.value}@{g.unit}" for g in current.grants) or "chỉ là đảng viên"
+        raise CliError(f"{current.name} ({current.id}) không có vai trò {args.role} tại "
+                       f"{args.unit}, không có gì để thu hồi (hiện có: {held})")
     try:
         if grant:
             member = await deps.members.add_grant(args.member, change)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot.deps import Deps
 from bot.library.importer import ContentError, import_library
@@ -14,7 +15,7 @@ from bot.settings import Settings
 from bot.surveys.templates import TemplateError, load_templates
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     """Add the `content` subcommands to the dvbot parser."""
     content = sub.add_parser("content", help="thư viện văn bản, tài liệu").add_subparsers(
         dest="action", required=True)

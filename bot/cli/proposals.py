@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from bot.deps import Deps
 from bot.proposals.export import rows_of, write_csv, write_xlsx
@@ -12,7 +13,7 @@ from bot.proposals.export import rows_of, write_csv, write_xlsx
 BATCH = 500
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     """Add the `proposals` subcommands to the dvbot parser."""
     proposals = sub.add_parser("proposals", help="đề xuất mô hình Dân vận khéo").add_subparsers(
         dest="action", required=True)

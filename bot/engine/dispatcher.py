@@ -10,7 +10,7 @@ from bot.engine.actions import Action, BadPayload
 from bot.engine.conversation import Dialog, Options
 from bot.engine.messages import Button, Incoming, Reply
 from bot.engine.router import Outcome, Request, Route, Router
-from bot.formatting import esc, fold, nfc
+from bot.formatting import esc, fold, nfc, vn_number
 from bot.org.access import Forbidden
 from bot.org.member_cache import MemberCache
 from bot.org.models import Member
@@ -72,7 +72,8 @@ class Dispatcher:
         if not text:
             return notice(wording.UNSUPPORTED, dialog)
         if len(text) > MAX_TEXT:
-            return notice(wording.TOO_LONG.format(length=len(text), limit=MAX_TEXT), dialog)
+            return notice(wording.TOO_LONG.format(length=vn_number(len(text)),
+                                                  limit=vn_number(MAX_TEXT)), dialog)
         request = Request(inc, self.deps, self.router, member, dialog, text=text, org=org)
         if text.startswith("/"):
             return await self._on_command(request, text)
@@ -121,7 +122,7 @@ class Dispatcher:
             return await self._on_action(request, "cancel")
         buttons = tuple((Button(label, action),)
                         for label, action in zip(options.labels, options.actions, strict=True))
-        again = wording.PICK_NUMBER.format(count=len(options.actions))
+        again = wording.pick_number(len(options.actions))
         return Outcome([Reply(f"{again}\n{options.prompt}".strip(), buttons=buttons)],
                        dialog=request.dialog)
 

@@ -77,6 +77,9 @@ class Command:
     route: Route
     description: str | None
     keywords: tuple[str, ...] = ()
+    # Who `/help` lists it for (None: every member); the handler still checks on every call.
+    visible: Callable[[Member], bool] | None = None
+    aliases: tuple[str, ...] = ()  # other names, e.g. /toi for /me
 
 
 @dataclass(frozen=True)
@@ -103,10 +106,15 @@ class Router:
     def command(
         self, name: str, handler: Handler, *, description: str | None = None,
         public: bool = False, keywords: tuple[str, ...] = (),
+        visible: Callable[[Member], bool] | None = None, aliases: tuple[str, ...] = (),
     ) -> None:
         """Register `/name`; `description` (Vietnamese) goes into the platform's command list."""
+        route = Route(handler, public)
         self._unique(self.commands, name)
-        self.commands[name] = Command(name, Route(handler, public), description, keywords)
+        self.commands[name] = Command(name, route, description, keywords, visible, aliases)
+        for alias in aliases:  # same route; listed once, under `name`
+            self._unique(self.commands, alias)
+            self.commands[alias] = Command(alias, route, None)
         for word in dict.fromkeys(fold(w) for w in keywords):  # "hủy" and "huỷ" fold alike
             self._unique(self.keywords, word)
             self.keywords[word] = name

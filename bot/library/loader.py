@@ -14,6 +14,7 @@ import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from bot import pydantic_vi
 from bot.library.files import DEFAULT_UPLOAD_LIMIT, describe, human_size
 from bot.library.markdown import FrontMatterError, split_front_matter
 from bot.library.models import Directive, Material
@@ -139,31 +140,11 @@ def _where(err: ErrorDetails) -> str:
     return ".".join(parts) or "(tệp)"
 
 
-_MESSAGES = {
-    "missing": "thiếu trường bắt buộc",
-    "extra_forbidden": "trường này không có trong định dạng (viết sai tên?)",
-    "date_from_datetime_parsing": "ngày không hợp lệ (viết dạng 2013-06-03 hoặc 03/06/2013)",
-    "date_parsing": "ngày không hợp lệ (viết dạng 2013-06-03 hoặc 03/06/2013)",
-    "date_type": "ngày không hợp lệ (viết dạng 2013-06-03 hoặc 03/06/2013)",
-    "string_type": "phải là một đoạn chữ",
-    "list_type": "phải là một danh sách",
-    "int_parsing": "phải là số nguyên",
-    "int_type": "phải là số nguyên",
-    "string_pattern_mismatch": "sai định dạng",
-}
+_DATE = "ngày không hợp lệ (viết dạng 2013-06-03 hoặc 03/6/2013)"
 
 
 def _message(err: ErrorDetails) -> str:
     """Vietnamese wording for the validation errors editors meet."""
-    kind, ctx = err["type"], err.get("ctx") or {}
-    if kind == "value_error":
-        return str(ctx.get("error", err["msg"]))
-    if kind == "string_too_short":
-        return f"quá ngắn (tối thiểu {ctx.get('min_length')} ký tự)"
-    if kind == "string_too_long":
-        return f"quá dài (tối đa {ctx.get('max_length')} ký tự)"
-    if kind == "too_short":
-        return f"cần ít nhất {ctx.get('min_length')} mục"
-    if kind == "too_long":
-        return f"nhiều nhất {ctx.get('max_length')} mục"
-    return _MESSAGES.get(kind, err["msg"])
+    if err["type"] in ("date_from_datetime_parsing", "date_parsing", "date_type"):
+        return _DATE
+    return pydantic_vi.message(err)

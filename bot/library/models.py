@@ -36,7 +36,7 @@ def parse_vn_date(value: str) -> date | str:
     try:
         return date(year, month, day)
     except ValueError:
-        raise ValueError(f"ngày {value.strip()} không có thật") from None
+        raise ValueError(f"ngày {value.strip()} không hợp lệ") from None
 
 
 class StoredFile(BaseModel):
@@ -86,6 +86,8 @@ class _Document(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     title: str = Field(min_length=5, max_length=300)
+    # What buttons show instead of a title too long for one (cut titles said little).
+    short_title: str | None = Field(default=None, min_length=3, max_length=40)
     summary: str = Field(min_length=10, max_length=3000)
     body: str = Field(default="", max_length=200_000)
     attachment: StoredFile | None = None
@@ -216,6 +218,7 @@ class Entry(BaseModel):
     title: str
     summary: str
     label: str
+    short_title: str | None = None
     so_hieu: str | None = None
     kind: str = ""
     issuer: str | None = None
@@ -231,10 +234,12 @@ class Entry(BaseModel):
         """The catalog line for a document."""
         if isinstance(doc, Directive):
             return cls(id=doc.id, type="directive", title=doc.title, summary=doc.summary,
-                       label=doc.label, so_hieu=doc.so_hieu, kind=doc.kind, issuer=doc.issuer,
+                       label=doc.label, short_title=doc.short_title, so_hieu=doc.so_hieu,
+                       kind=doc.kind, issuer=doc.issuer,
                        issued=doc.issued, audience=doc.audience, digest=digest,
                        version=version)
         return cls(id=doc.id, type="material", title=doc.title, summary=doc.summary,
-                   label=doc.label, topic=doc.topic, audience=doc.audience,
+                   label=doc.label, short_title=doc.short_title, topic=doc.topic,
+                   audience=doc.audience,
                    questions=len(doc.quiz), digest=digest, version=version)
 

@@ -26,7 +26,7 @@ from bot.storage.keys import Keys
 
 REMIND_WINDOW = 3600  # seconds after a reminder during which another one for that unit is a no-op
 # Channels without buttons (console) show the button as a bullet, so the text names the command.
-STUDY = ("Đề nghị đồng chí nghiên cứu văn bản và bấm «Đã nghiên cứu» sau khi đọc "
+STUDY = ("Đề nghị đồng chí nghiên cứu văn bản và bấm «Xác nhận đã nghiên cứu» sau khi đọc "
          "(bấm «Mở văn bản» bên dưới, hoặc gõ /vanban).")
 
 

@@ -8,6 +8,7 @@ import logging
 import sys
 import warnings
 from datetime import UTC, datetime
+from pathlib import Path
 from secrets import token_hex
 
 
@@ -33,9 +34,15 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def setup_logging(level: str, secrets: list[str], fmt: str = "text") -> None:
-    """Configure the root logger to stderr, scrubbing `secrets` from all output."""
-    handler = logging.StreamHandler(sys.stderr)
+def setup_logging(level: str, secrets: list[str], fmt: str = "text",
+                  path: Path | None = None) -> None:
+    """Configure the root logger to stderr (or the file `path`), scrubbing `secrets`."""
+    handler: logging.Handler
+    if path is None:
+        handler = logging.StreamHandler(sys.stderr)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()

@@ -28,7 +28,7 @@ class Role(StrEnum):
 
 ROLE_LABELS = {
     Role.MEMBER: "Đảng viên",
-    Role.CADRE: "Cán bộ",
+    Role.CADRE: "Cán bộ phụ trách",
     Role.REVIEWER: "Người thẩm định",
     Role.LISTENER: "Người tiếp nhận tâm tư",
     Role.ADMIN: "Quản trị",

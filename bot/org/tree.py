@@ -9,6 +9,7 @@ import yaml
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
+from bot import pydantic_vi
 from bot.org.models import Unit
 from bot.storage.keys import Keys
 
@@ -92,7 +93,8 @@ def parse_units_yaml(text: str, *, source: str = "tệp") -> list[Unit]:
         except ValidationError as exc:
             for err in exc.errors():
                 where = ".".join(str(p) for p in err["loc"])
-                problems.append(f"{source}: đơn vị thứ {index} ({where}): {err['msg']}")
+                problems.append(
+                    f"{source}: đơn vị thứ {index} ({where}): {pydantic_vi.message(err)}")
     if problems:
         raise UnitImportError(problems)
     return units

@@ -14,7 +14,7 @@ from bot.formatting import vn_datetime
 from bot.org.tree import OrgTree
 from bot.proposals.models import Proposal
 
-HEADER = ["Mã", "Tên mô hình", "Lĩnh vực", "Đơn vị", "Chủ thể thực hiện", "Tác giả",
+HEADER = ["Mã", "Tên mô hình", "Lĩnh vực", "Đơn vị", "Chủ thể thực hiện", "Người đề xuất",
           "Trạng thái", "Cấp đang xét", "Ngày gửi", "Cập nhật", "Cách làm", "Hiệu quả",
           "Số ảnh", "Trả lời chính thức"]
 

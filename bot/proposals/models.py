@@ -60,7 +60,7 @@ class State(StrEnum):
 STATE_LABELS = {
     State.SUBMITTED: "Đã gửi, chờ thẩm định",
     State.IN_REVIEW: "Đang thẩm định",
-    State.APPROVED: "Đã thẩm định đạt, chờ công nhận ở cấp trên",
+    State.APPROVED: "Đã thẩm định đạt, chờ cấp trên xem xét",
     State.RECOGNISED: "Đã được công nhận",
     State.RETURNED: "Trả lại để bổ sung, chỉnh sửa",
     State.REJECTED: "Không được chấp nhận",

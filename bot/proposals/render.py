@@ -42,7 +42,7 @@ def card(p: Proposal, tree: OrgTree, *, short: bool = True) -> str:
     if p.state in (State.SUBMITTED, State.IN_REVIEW, State.APPROVED):
         lines.append(f"Cấp đang xét: {esc(level_name(p, tree))} "
                      f"(cấp {p.level + 1}/{len(p.route)})")
-    lines += [f"Tác giả: {esc(p.author_name)} — gửi {vn_datetime(p.submitted_at)}", ""]
+    lines += [f"Người đề xuất: {esc(p.author_name)} — gửi {vn_datetime(p.submitted_at)}", ""]
     lines += content_lines(p, tree, short=short)
     if p.answer:
         lines += ["", f"<b>Ý kiến trả lời:</b> {esc(p.answer)}"]

@@ -13,7 +13,13 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError, RedisClusterException, RedisError, TimeoutError
+from redis.exceptions import (
+    AuthenticationError,
+    ConnectionError,
+    RedisClusterException,
+    RedisError,
+    TimeoutError,
+)
 
 from bot.settings import Settings
 from bot.storage.embedded import EmbeddedValkey
@@ -82,6 +88,20 @@ def connect(url: str, *, max_connections: int = 200, wait: float = 10.0) -> Redi
     return Redis.from_pool(pool)  # the client owns the pool: aclose() closes both
 
 
+def _reason(exc: Exception) -> str:
+    """Why, in Vietnamese: redis-py's own text is English and may repeat the address."""
+    text = str(exc)
+    if isinstance(exc, AuthenticationError) or "AUTH" in text or "NOAUTH" in text:
+        return "sai tên đăng nhập hoặc mật khẩu"
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return "không tìm thấy máy chủ"
+    if isinstance(exc, TimeoutError) or "Timeout" in text:
+        return "máy chủ không trả lời"
+    if isinstance(exc, ConnectionError | RedisClusterException):
+        return "máy chủ không nhận kết nối"
+    return "máy chủ trả lời lỗi"
+
+
 @asynccontextmanager
 async def open_store(settings: Settings) -> AsyncIterator[Redis]:
     """Yield a connected client; start (and later stop) the embedded server if none is set."""
@@ -103,6 +123,7 @@ async def open_store(settings: Settings) -> AsyncIterator[Redis]:
             await redis.ping()
         except (RedisError, RedisClusterException) as exc:  # the latter: no node answered
             raise StoreUnavailable(
-                f"Không kết nối được Redis tại {redact(url)}: {exc}. Kiểm tra DVBOT_REDIS_URL."
+                f"Không kết nối được Redis tại {redact(url)} ({_reason(exc)}). "
+                "Kiểm tra DVBOT_REDIS_URL."
             ) from None
         yield redis

@@ -188,8 +188,8 @@ class EmbeddedValkey:
             if is_our_server(info.pid, self.state_dir):
                 # Two servers on one AOF would corrupt it, so refuse instead.
                 raise EmbeddedStoreError(
-                    f"valkey-server pid {info.pid} is running on {self.state_dir} but does not "
-                    f"answer on port {info.port} ({exc}); stop it (kill {info.pid}) and retry"
+                    f"valkey-server (pid {info.pid}) đang chạy trên {self.state_dir} nhưng không "
+                    f"trả lời ở cổng {info.port}; hãy dừng nó (kill {info.pid}) rồi chạy lại"
                 ) from exc
             log.info(
                 "stale %s (pid %s not answering): starting a new server", self.info_path, info.pid
@@ -329,8 +329,8 @@ class EmbeddedValkey:
                     waited = True
                 if loop.time() >= deadline:
                     raise EmbeddedStoreError(
-                        f"timed out waiting for {self.state_dir / 'start.lock'} "
-                        "(another dvbot process is stuck starting or stopping valkey)"
+                        f"chờ quá lâu khóa {self.state_dir / 'start.lock'} (một tiến trình "
+                        "dvbot khác đang kẹt khi khởi động hoặc dừng valkey)"
                     )
                 await asyncio.sleep(POLL_INTERVAL)
             yield

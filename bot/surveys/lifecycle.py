@@ -120,7 +120,7 @@ class SurveyTimes:
         targets, _ = await recipients(deps.members, tree, survey, [author])
         text = (f"<b>Khảo sát đã đóng</b>\n<b>{esc(survey.title)}</b> đã đóng lúc "
                 f"{vn_datetime(survey.closes_at)}. Kết quả bây giờ là kết quả cuối cùng"
-                + ("; dấu vết ai đã trả lời đã được xóa hẳn." if survey.anonymous else "."))
+                + ("; thông tin ai đã trả lời đã được xóa hẳn." if survey.anonymous else "."))
         reply = Reply(text, buttons=((Button("Xem kết quả", act("sv.r", survey.id)),),))
         await deps.outbox.enqueue(f"{CLOSE_JOB}-{survey.id}", targets, [reply],
                                   paid=deps.settings.telegram_paid_rate > 0)

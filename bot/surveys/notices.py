@@ -23,7 +23,8 @@ def answer_button(survey: Survey) -> Button:
 
 def opening_message(survey: Survey, unit_name: str) -> Reply:
     """"Khảo sát mới: …" with the button."""
-    kind = ("Ẩn danh: không ai biết câu trả lời của từng người." if survey.anonymous
+    kind = ("Khảo sát ẩn danh: câu trả lời không gắn với tên đồng chí; kết quả chỉ hiển thị "
+            "theo nhóm nhiều người." if survey.anonymous
             else "Khảo sát có ghi tên người trả lời.")
     lines = [f"<b>Khảo sát mới</b> — {esc(unit_name)}", f"<b>{esc(survey.title)}</b>"]
     if survey.intro:

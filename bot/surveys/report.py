@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.formatting import esc, vn_datetime
+from bot.formatting import esc, vn_datetime, vn_number
 from bot.org.tree import OrgTree
 from bot.surveys.models import Kind, Survey
 from bot.surveys.results import (
@@ -74,8 +74,11 @@ def render(report: Report, now: datetime) -> str:
     lines = [f"<b>Kết quả khảo sát: {esc(s.title)}</b>",
              f"Đơn vị: {esc(report.tree.path(s.unit))}",
              f"{'Ẩn danh' if s.anonymous else 'Ghi tên'} · {state}",
-             f"Đã trả lời: <b>{total.answers}/{s.audience}</b> đồng chí "
+             f"Đã trả lời: <b>{vn_number(total.answers)}/{vn_number(s.audience)}</b> đồng chí "
              f"({percent(total.answers, s.audience)}%)"]
+    if not report.enough and not s.anonymous:
+        lines.append("\nChưa có phản hồi nào.")  # privacy wording has no place on a named survey
+        return "\n".join(lines)
     if not report.enough:
         lines.append(f"\nChưa đủ {report.k} phản hồi nên chưa hiển thị kết quả, để bảo đảm "
                      "không ai bị nhận ra qua câu trả lời.")
@@ -125,6 +128,6 @@ def _breakdown_lines(report: Report) -> list[str]:
         cell = report.cells[row.unit]
         figures = " · ".join(f"C{i + 1}: {esc(headline(q, i, cell))}"
                              for i, q in enumerate(report.survey.questions))
-        out.append(f"{indent}• {name}: {cell.answers}/{cell.audience} "
+        out.append(f"{indent}• {name}: {vn_number(cell.answers)}/{vn_number(cell.audience)} "
                    f"({percent(cell.answers, cell.audience)}%) — {figures}")
     return out

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from bot import pydantic_vi
 from bot.surveys.models import Spec
 
 TEMPLATE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,23}$")
@@ -47,7 +48,7 @@ def load_templates(folder: Path) -> list[Template]:
         except ValidationError as exc:
             for err in exc.errors():
                 where = ".".join(str(p) for p in err["loc"]) or "(tệp)"
-                problems.append(f"{path.name}: {where}: {err['msg']}")
+                problems.append(f"{path.name}: {where}: {pydantic_vi.message(err)}")
     if problems:
         raise TemplateError(problems)
     return found

@@ -26,7 +26,7 @@ PICKER = Picker("Tạo mã mời", browse="inv.u", choose="inv.r", extra=(LIST,)
 async def begin(request: Request) -> Outcome:
     """Entry from the menu: start at the cadre's own scope."""
     return await PICKER.start(request,
-                              "Chức năng tạo mã mời dành cho cán bộ có phạm vi quản lý.")
+                              "Chức năng này dành cho đồng chí được phân công phụ trách đơn vị.")
 
 
 async def list_active(request: Request) -> Outcome:
@@ -100,8 +100,8 @@ async def create(request: Request) -> Outcome:
         f"Đơn vị: {esc(tree.path(unit_id))}\nVai trò: {role.label}\n"
         f"Số lượt dùng: {uses}\nHết hạn: {vn_datetime(invite.expires_at)}\n\n"
         f"Mã mời: <code>{invite.code}</code>\n"
-        + (f"Đường link: {link}\n" if link else "")
-        + "\nĐồng chí gửi mã (hoặc đường link) riêng cho người được mời; "
+        + (f"Đường dẫn: {link}\n" if link else "")
+        + "\nĐồng chí gửi mã (hoặc đường dẫn) riêng cho người được mời; "
           "không đăng công khai."
     )
     return Outcome([Reply(text, buttons=rows(LIST, BACK))])

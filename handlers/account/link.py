@@ -18,12 +18,12 @@ CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "zalo_oa": "Zalo OA",
                  "console": "dòng lệnh"}
 ASK_CODE = (
     "Để dùng bot trên tài khoản này với tư cách thành viên đã đăng ký, đồng chí mở bot trên "
-    "kênh đã đăng ký, gõ <code>/lienket</code> để lấy mã liên kết (8 ký tự), rồi gửi mã đó "
+    "ứng dụng đã đăng ký, gõ <code>/lienket</code> để lấy mã liên kết (8 ký tự), rồi gửi mã đó "
     "vào đây."
 )
 STATUS_TEXT = {
     LinkStatus.INVALID: "Mã liên kết không đúng, đã hết hạn hoặc đã được dùng. Đồng chí gõ "
-                        "/lienket trên kênh đã đăng ký để lấy mã mới.",
+                        "/lienket trên ứng dụng đã đăng ký để lấy mã mới.",
     LinkStatus.TAKEN: "Tài khoản này đã gắn với một thành viên khác nên không liên kết được. "
                       "Đồng chí liên hệ cán bộ phụ trách nếu cần hỗ trợ.",
     LinkStatus.HAS_CHANNEL: "Thành viên này đã có một tài khoản {channel} khác. Đồng chí liên "
@@ -41,8 +41,8 @@ async def link(request: Request) -> Outcome:
     code = await request.deps.account_links.create(request.me.id)
     await request.deps.audit.record(request.me.id, "link_code", channel=request.incoming.channel)
     text = (f"Mã liên kết của đồng chí: <code>{code}</code>\n"
-            f"Mã dùng được một lần, trong {TTL_SECONDS // 60} phút. Trên kênh còn lại (Telegram "
-            f"hoặc Zalo), đồng chí gửi <code>/lienket {code}</code> cho bot. "
+            f"Mã dùng được một lần, trong {TTL_SECONDS // 60} phút. Trên ứng dụng còn lại "
+            f"(Telegram hoặc Zalo), đồng chí gửi <code>/lienket {code}</code> cho bot. "
             "Không đưa mã này cho người khác.")
     return Outcome([Reply(text, buttons=rows(BACK))])
 

@@ -16,7 +16,8 @@ async def show_profile(request: Request) -> Outcome:
     """Show who the bot thinks the member is."""
     member = request.me
     tree = await request.tree()
-    roles = ["Đảng viên tại đơn vị của mình"] + [
+    home = tree.get(member.unit)
+    roles = [f"Đảng viên (sinh hoạt tại {esc(home.name if home else member.unit)})"] + [
         f"{g.role.label} — {esc(tree.path(g.unit) or g.unit)}" for g in member.grants
     ]
     channels = ", ".join(CHANNEL_NAMES.get(c, c) for c in member.identities)
@@ -26,7 +27,7 @@ async def show_profile(request: Request) -> Outcome:
         f"Đơn vị: {esc(tree.path(member.unit) or member.unit)}\n"
         f"Vai trò:\n" + "\n".join(f"• {r}" for r in roles) + "\n"
         f"Tham gia từ: {vn_datetime(member.joined_at, with_time=False)}\n"
-        f"Kênh liên lạc: {channels}\n"
+        f"Ứng dụng liên lạc: {channels}\n"
         f"Mã thành viên: <code>{esc(member.id)}</code>"
     )
     edit = request.incoming.action is not None
@@ -35,7 +36,7 @@ async def show_profile(request: Request) -> Outcome:
 
 def register(router: Router) -> None:
     """Register /me and its menu item."""
-    router.command("me", show_profile, description="Thông tin của tôi",
+    router.command("me", show_profile, description="Thông tin của tôi", aliases=("toi",),
                    keywords=("thông tin", "tôi"))
     router.action("me", show_profile)
     router.menu_item("Thông tin của tôi", act("me"), order=90)

@@ -18,9 +18,9 @@ NAME_MAX = 80
 _NAME_CHARS = re.compile(r"^[^\W\d_]+(?:[ .'\-][^\W\d_]+)*\.?$")
 
 WELCOME = (
-    "Kính chào đồng chí! Đây là trợ lý số phục vụ <b>công tác dân vận</b> của tổ chức Đảng.\n\n"
+    "Kính chào đồng chí! Đây là bot phục vụ <b>công tác dân vận</b> của tổ chức đảng.\n\n"
     "Để đăng ký, xin đồng chí gửi <b>mã mời</b> (10 ký tự) do cán bộ chi bộ cấp, "
-    "hoặc mở đường link mời. Nếu chưa có mã, đồng chí liên hệ đồng chí bí thư chi bộ."
+    "hoặc mở đường dẫn mời. Nếu chưa có mã, đồng chí liên hệ đồng chí bí thư chi bộ."
 )
 STATUS_TEXT = {
     InviteStatus.MISSING: "Mã mời không đúng. Đồng chí kiểm tra lại từng ký tự, "
@@ -54,7 +54,7 @@ async def with_code(request: Request, typed: str) -> Outcome:
     """Check a code and either ask for the name or explain why it cannot be used."""
     code = normalize_code(typed)
     if code is None:
-        return Outcome([Reply("Mã mời gồm 10 chữ cái và chữ số (ví dụ: <code>K7QXM3PA9C</code>). "
+        return Outcome([Reply("Mã mời gồm 10 ký tự (ví dụ: <code>K7QXM3PA9C</code>). "
                               "Xin đồng chí gửi lại mã.")],
                        dialog=Dialog(flow=FLOW, step="start.code"))
     check = await request.deps.invites.check(code, request.now())

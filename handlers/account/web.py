@@ -32,4 +32,5 @@ async def web_link(request: Request) -> Outcome:
 def register(router: Router) -> None:
     """Register /web."""
     router.command("web", web_link, description="Mở bảng điều khiển trên máy tính (cán bộ)",
+                   visible=is_staff,
                    keywords=("bảng điều khiển",))

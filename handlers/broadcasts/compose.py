@@ -16,7 +16,7 @@ from bot.engine.actions import act
 from bot.engine.conversation import Dialog
 from bot.engine.messages import Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
-from bot.formatting import esc, nfc, vn_datetime
+from bot.formatting import esc, nfc, vn_datetime, vn_number
 from bot.org import access
 from bot.org.models import Role
 from bot.org.tree import OrgTree
@@ -46,7 +46,7 @@ STALE = "Bản thông báo đang soạn đã hết hạn hoặc đã gửi. Đ�
 async def begin(request: Request) -> Outcome:
     """Entry (menu, "Soạn lại"): cadres only; an empty draft."""
     if not access.top_scopes(request.me, Role.CADRE, await request.tree()):
-        raise access.Forbidden("Chức năng gửi thông báo dành cho cán bộ có phạm vi quản lý.")
+        raise access.Forbidden("Chức năng này dành cho đồng chí được phân công phụ trách đơn vị.")
     dialog = Dialog(flow=FLOW, step="bc.text", data={"text": "", "file": None})
     return Outcome([Reply(COMPOSE, buttons=rows(LIST, CANCEL))], dialog=dialog)
 
@@ -67,7 +67,8 @@ async def compose(request: Request) -> Outcome:
     if problem is None and added:
         joined = f"{text}\n\n{added}" if text else added
         if len(joined) > MAX_LENGTH:
-            problem = (f"Nội dung sẽ dài {len(joined)} ký tự, vượt mức tối đa {MAX_LENGTH}. "
+            problem = (f"Nội dung sẽ dài {vn_number(len(joined))} ký tự, vượt mức tối đa "
+                       f"{vn_number(MAX_LENGTH)}. "
                        "Phần vừa gửi chưa được thêm; nội dung dài nên gửi dạng tệp đính kèm.")
         else:
             text = joined
@@ -89,7 +90,7 @@ async def after_content(request: Request) -> Outcome:
     if too_long is not None:
         return too_long
     return await PICKER.start(_with(request, draft.at("bc.choose")),
-                              "Chức năng gửi thông báo dành cho cán bộ có phạm vi quản lý.")
+                              "Chức năng này dành cho đồng chí được phân công phụ trách đơn vị.")
 
 
 async def agree_split(request: Request) -> Outcome:

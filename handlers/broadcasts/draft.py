@@ -8,7 +8,7 @@ from datetime import datetime
 from bot.broadcasts.service import Broadcast, BroadcastFile
 from bot.engine.conversation import Dialog
 from bot.engine.messages import FileRef
-from bot.formatting import esc, vn_datetime
+from bot.formatting import esc, vn_datetime, vn_number
 from bot.org.models import Member, Role
 
 DOCUMENT_TYPES = {
@@ -52,10 +52,10 @@ def summary(b: Broadcast, path: str, reachable: int, breakdown: list[str],
             messages: int) -> str:
     """The preview's summary: audience, exact count per app (free, billed, unreachable),
     messages, button, time."""
-    lines = ["<b>Xem trước thông báo</b> (ở trên là đúng nội dung người nhận sẽ thấy)",
+    lines = ["<b>Xem trước thông báo</b> (tin nhắn phía trên là đúng nội dung người nhận sẽ thấy)",
              f"Gửi tới: {esc(path)} (gồm cả các đơn vị trực thuộc)",
              f"Đối tượng: {roles_label([r.value for r in b.roles])}",
-             f"Số người nhận: <b>{reachable}</b> đồng chí", *breakdown]
+             f"Số người nhận: <b>{vn_number(reachable)}</b> đồng chí", *breakdown]
     lines.append(f"Gồm {messages} tin nhắn" + (" (có ảnh/tệp đính kèm)" if b.file else ""))
     lines.append("Nút «Đã nhận»: " + ("có" if b.ack else "không"))
     lines.append("Thời gian gửi: " + (f"lúc {vn_datetime(b.at)}" if b.at > b.created_at

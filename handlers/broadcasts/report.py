@@ -42,7 +42,7 @@ def status_line(report: Report) -> str:
 async def list_mine(request: Request) -> Outcome:
     """The cadre's latest broadcasts with progress."""
     if not access.has_any(request.me, Role.CADRE):
-        raise access.Forbidden("Chức năng này dành cho cán bộ.")
+        raise access.Forbidden("Chức năng này dành cho đồng chí được phân công phụ trách đơn vị.")
     service = request.deps.broadcasts
     mine = await service.by_author(request.me.id)
     if not mine:
@@ -228,7 +228,8 @@ def _say(request: Request, text: str, buttons: list[Button]) -> Outcome:
 
 def register(router: Router) -> None:
     """Register /thongbao, the report buttons and "Đã nhận"."""
-    router.command("thongbao", list_mine, description="Thông báo đã gửi (cán bộ)")
+    router.command("thongbao", list_mine, description="Thông báo đã gửi (cán bộ)",
+                   visible=lambda m: access.has_any(m, Role.CADRE))
     router.action("bc.ls", list_mine)
     router.action("bc.v", show)
     router.action("bc.x", ask_cancel)

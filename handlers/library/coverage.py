@@ -10,7 +10,7 @@ from __future__ import annotations
 from bot.engine.actions import act
 from bot.engine.messages import Button
 from bot.engine.router import Outcome, Request, Router
-from bot.formatting import esc, short
+from bot.formatting import esc, short, vn_number
 from bot.library.audience import reach
 from bot.library.coverage import (
     Report,
@@ -36,14 +36,15 @@ async def pick_directive(request: Request) -> Outcome:
     tree = await request.tree()
     roots = access.top_scopes(request.me, Role.CADRE, tree)
     if not roots:
-        raise access.Forbidden("Báo cáo nghiên cứu dành cho cán bộ có phạm vi quản lý.")
+        raise access.Forbidden("Chức năng này dành cho đồng chí được phân công phụ trách đơn vị.")
     library = await request.deps.library.snapshot()
     items = [e for e in library.directives()
              if any(reach(tree, e.audience, r) for r in roots)]
     if not items:
         return screen(request, "Chưa có văn bản nào trong phạm vi của đồng chí.", [BACK])
     shown, nav, where = pager(items, page_arg(request, 0), "cov")
-    buttons = [Button(short(f"{e.so_hieu} · {e.title}"), act("cov.d", e.id)) for e in shown]
+    buttons = [Button(short(f"{e.so_hieu} · {e.short_title or e.title}"), act("cov.d", e.id))
+               for e in shown]
     text = f"<b>Báo cáo nghiên cứu</b>{where}\nChọn văn bản cần xem tình hình nghiên cứu:"
     return screen(request, text, [*buttons, *nav, BACK])
 
@@ -85,7 +86,7 @@ async def missing(request: Request) -> Outcome:
     page, pages = waiting.page, waiting.pages
     people = await members_by_id(deps.redis, deps.keys, waiting.ids)
     lines = [f"<b>Chưa nghiên cứu {esc(entry.label)}</b>",
-             f"{esc(tree.path(unit_id))}: {waiting.total} đồng chí"
+             f"{esc(tree.path(unit_id))}: {vn_number(waiting.total)} đồng chí"
              + (f" — trang {page + 1}/{pages}" if pages > 1 else ""), ""]
     start = page * NAMES_PAGE
     lines += [f"{start + n}. {esc(m.name)} — {esc(_unit_name(tree, m.unit))}"
@@ -140,7 +141,7 @@ def _render(tree: OrgTree, entry: Entry, report: Report) -> str:
     lines = ["<b>Báo cáo nghiên cứu</b>",
              f"Văn bản: <b>{esc(entry.label)}</b> ({vn_date(entry.issued)}) — {esc(entry.title)}",
              f"Đơn vị: {esc(tree.path(report.unit_id))}",
-             f"Đã nghiên cứu: <b>{total.acked}/{total.members}</b> đảng viên "
+             f"Đã nghiên cứu: <b>{vn_number(total.acked)}/{vn_number(total.members)}</b> đảng viên "
              f"({total.percent}%)"]
     if report.children:
         lines += ["", "Theo đơn vị trực thuộc:"]
@@ -152,7 +153,7 @@ def _render(tree: OrgTree, entry: Entry, report: Report) -> str:
 
 
 def _line(name: str, row: Row) -> str:
-    return f"• {esc(name)}: {row.acked}/{row.members} ({row.percent}%)"
+    return f"• {esc(name)}: {vn_number(row.acked)}/{vn_number(row.members)} ({row.percent}%)"
 
 
 def _unit_name(tree: OrgTree, unit_id: str) -> str:

@@ -1,14 +1,14 @@
-"""Open one directive or material: its card, "đọc toàn văn", and "Đã nghiên cứu"."""
+"""Open one directive or material: its card, "đọc thêm" / "toàn văn", and "đã nghiên cứu"."""
 
 from __future__ import annotations
 
 from bot.engine.actions import act
 from bot.engine.messages import Attachment, Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
-from bot.formatting import esc, split_text
+from bot.formatting import esc, fold, split_html
 from bot.library.audience import can_read
 from bot.library.files import message_limit
-from bot.library.markdown import to_html
+from bot.library.markdown import link, render, without_title
 from bot.library.models import Directive, Material
 from bot.library.sohieu import BadSoHieu, parse
 from bot.library.store import Library, topic_slug
@@ -18,6 +18,17 @@ from handlers.account.menu import BACK
 from handlers.library.ui import arg, log, readable, record_of, screen, vn_date
 
 PROGRESS = Button("Tiến độ học tập của tôi", act("prog"))
+ACK_LABEL = "Xác nhận đã nghiên cứu"  # a button not yet pressed must not read "✓ Đã …"
+
+
+def read_label(doc: Directive | Material) -> str | None:
+    """A label that says what the reader gets: the full text only when a file carries it.
+
+    Bodies written for the library are introductions (a few paragraphs), not the document
+    itself; a document with neither body nor file has nothing beyond its card."""
+    if doc.attachment is not None:
+        return "Đọc toàn văn"
+    return "Đọc thêm" if doc.body else None
 
 
 async def open_doc(request: Request) -> Outcome:
@@ -35,12 +46,14 @@ async def read_full(request: Request) -> Outcome:
     """The full text in parts that fit the channel, then the attachment as a document."""
     record = await record_of(request, arg(request, 0))
     doc = record.doc
-    body = to_html(doc.body) if doc.body else esc(doc.summary)
+    channel = request.incoming.channel
+    body = render(without_title(doc.body, doc.title), channel) if doc.body else esc(doc.summary)
     if doc.source_url:
-        body += f'\n\nNguồn: <a href="{esc(doc.source_url)}">{esc(doc.source_url)}</a>'
-    header = f"<b>{esc(doc.label)}</b>\n<b>{esc(doc.title)}</b>\n\n"
+        body += f"\n\nNguồn: {link(doc.source_url)}"
+    header = "\n".join(f"<b>{esc(line)}</b>" for line in dict.fromkeys([doc.label, doc.title]))
+    header += "\n\n"
     attachment, note = _attachment(request, doc)
-    parts = split_text(header + body + note, message_limit(request.incoming.channel))
+    parts = split_html(header + body + note, message_limit(request.incoming.channel))
     acked = await request.deps.library.has_acked(doc.id, request.me.id)
     # Buttons and the document ride on the last part: Telegram shows the buttons where the
     # reader finishes, and sends the file right after it.
@@ -78,10 +91,12 @@ async def progress_line(request: Request, library: Library) -> str:
 
 
 def _card(doc: Directive | Material, acked: bool, audience: str | None) -> str:
-    lines = [f"<b>{esc(doc.label)}</b>", f"<b>{esc(doc.title)}</b>"]
+    lines = [f"<b>{esc(line)}</b>" for line in dict.fromkeys([doc.label, doc.title])]
     if isinstance(doc, Directive):
         lines.append(f"Ngày ban hành: {vn_date(doc.issued)}")
-        lines.append(f"Cơ quan ban hành: {esc(doc.issuer)} — cấp {esc(doc.level)}")
+        # "Quốc hội khóa XV — cấp Quốc hội" says the level twice: omit it when the issuer does.
+        level = "" if fold(doc.level) in fold(doc.issuer) else f" — cấp {esc(doc.level)}"
+        lines.append(f"Cơ quan ban hành: {esc(doc.issuer)}{level}")
         for name, refs in (("Thay thế", doc.replaces), ("Sửa đổi, bổ sung", doc.amends),
                            ("Liên quan", doc.related)):
             if refs:
@@ -95,15 +110,15 @@ def _card(doc: Directive | Material, acked: bool, audience: str | None) -> str:
         lines += ["", "<b>Nội dung chính</b>", *(f"• {esc(p)}" for p in doc.key_points)]
     lines.append("")
     lines.append("✓ Đồng chí đã nghiên cứu văn bản này." if acked else
-                 "Sau khi nghiên cứu, đồng chí bấm <b>Đã nghiên cứu</b> để ghi nhận.")
+                 f"Sau khi nghiên cứu, đồng chí bấm <b>{ACK_LABEL}</b> để ghi nhận.")
     return "\n".join(lines)
 
 
 async def _card_buttons(request: Request, doc: Directive | Material, acked: bool,
                         library: Library) -> list[Button]:
-    buttons = [Button("Đọc toàn văn", act("doc.f", doc.id))]
+    buttons = [Button(label, act("doc.f", doc.id)) for label in [read_label(doc)] if label]
     if not acked:
-        buttons.append(Button("✓ Đã nghiên cứu", act("doc.ok", doc.id)))
+        buttons.append(Button(ACK_LABEL, act("doc.ok", doc.id)))
     if isinstance(doc, Material) and doc.quiz:
         buttons.append(Button(f"Làm bài tự kiểm tra ({len(doc.quiz)} câu)", act("qz", doc.id)))
     if isinstance(doc, Directive):
@@ -131,7 +146,7 @@ async def _linked(request: Request, library: Library, refs: list[str]) -> list[B
 
 
 def _after_reading(doc: Directive | Material, acked: bool) -> list[Button]:
-    buttons = [] if acked else [Button("✓ Đã nghiên cứu", act("doc.ok", doc.id))]
+    buttons = [] if acked else [Button(ACK_LABEL, act("doc.ok", doc.id))]
     if isinstance(doc, Material) and doc.quiz:
         buttons.append(Button("Làm bài tự kiểm tra", act("qz", doc.id)))
     return [*buttons, Button("« Về văn bản", act("doc", doc.id)), BACK]

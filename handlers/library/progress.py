@@ -18,7 +18,7 @@ async def show(request: Request) -> Outcome:
     mine = await visible(request, [*library.directives(), *library.materials()])
     acked = await request.deps.library.acked(request.me.id)
     scores = await request.deps.library.quiz_scores(request.me.id)
-    lines = ["<b>Tiến độ học tập của đồng chí</b>", await progress_line(request, library)]
+    lines = ["<b>Tiến độ học tập của tôi</b>", await progress_line(request, library)]
     quizzes = [e for e in mine if e.questions]
     done = [e for e in quizzes if e.id in scores]
     if quizzes:
@@ -29,7 +29,7 @@ async def show(request: Request) -> Outcome:
     if todo:
         lines += ["", "Chưa nghiên cứu (văn bản mới nhất trước):"]
     else:
-        lines += ["", "Đồng chí đã nghiên cứu toàn bộ văn bản, tài liệu hiện có. Xin cảm ơn!"]
+        lines += ["", "Đồng chí đã nghiên cứu toàn bộ văn bản, tài liệu hiện có. Cảm ơn đồng chí!"]
     buttons = [item_button(e, acked) for e in todo[:NEXT_MAX]]
     return screen(request, "\n".join(lines), [*buttons, BACK])
 

@@ -14,7 +14,7 @@ from bot.engine.actions import act
 from bot.engine.conversation import Dialog
 from bot.engine.messages import Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
-from bot.formatting import VIETNAM, esc
+from bot.formatting import VIETNAM, esc, sentence
 from bot.library.audience import can_manage
 from bot.library.models import parse_vn_date
 from bot.library.sohieu import BadSoHieu, parse
@@ -44,7 +44,7 @@ async def begin(request: Request) -> Outcome:
     tree = await request.tree()
     roots = access.top_scopes(request.me, Role.CADRE, tree)
     if not roots:
-        raise access.Forbidden("Chức năng đăng văn bản dành cho cán bộ có phạm vi quản lý.")
+        raise access.Forbidden("Chức năng này dành cho đồng chí được phân công phụ trách đơn vị.")
     if len(roots) == 1:
         return _picker(request, tree, roots[0], 0)
     buttons = [Button(f"› {tree.units[r].name}", act("pub.u", r, "0")) for r in roots]
@@ -76,7 +76,7 @@ async def so_hieu_step(request: Request) -> Outcome:
     try:
         parsed = parse(request.text)
     except BadSoHieu as exc:
-        return _again(dialog, f"{esc(exc)}. Xin đồng chí gõ lại số hiệu.")
+        return _again(dialog, f"{esc(sentence(str(exc)))}. Xin đồng chí gõ lại số hiệu.")
     existing = await request.deps.library.get(parsed.doc_id)
     note = ""
     if existing is not None:
@@ -110,7 +110,7 @@ async def date_step(request: Request) -> Outcome:
     try:
         issued = parse_vn_date(request.text)
     except ValueError as exc:
-        return _again(dialog, f"{esc(exc)}. Xin đồng chí gõ lại, ví dụ 03/6/2013.")
+        return _again(dialog, f"{esc(sentence(str(exc)))}. Xin đồng chí gõ lại, ví dụ 03/6/2013.")
     today = request.now().astimezone(VIETNAM).date()
     if not isinstance(issued, date) or not date(1930, 1, 1) <= issued <= today:
         return _again(dialog, "Ngày ban hành cần dạng ngày/tháng/năm, từ năm 1930 đến hôm nay "

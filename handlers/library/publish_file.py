@@ -16,7 +16,7 @@ from bot.engine.actions import act
 from bot.engine.conversation import Dialog
 from bot.engine.messages import Button, FileRef, FileUnavailable, Reply, rows
 from bot.engine.router import Outcome, Request
-from bot.formatting import esc, fold
+from bot.formatting import esc, fold, vn_number
 from bot.library.audience import can_manage, recipients
 from bot.library.files import FileTooBig, human_size, upload_limit
 from bot.library.loader import explain
@@ -72,7 +72,7 @@ def _file_problem(file: FileRef, channel: str) -> str | None:
     if file.size > limit:
         return _too_big(file.size, limit)
     if file.fetch is None:
-        return "Kênh này chưa hỗ trợ gửi tệp. Xin đồng chí bấm Bỏ qua."
+        return "Ứng dụng này chưa hỗ trợ gửi tệp cho bot. Xin đồng chí bấm Bỏ qua."
     return None
 
 
@@ -165,7 +165,8 @@ def _published(directive: Directive, version: int, place: str,
     lines = [f"{done} {label} cho {place}."]
     if count:
         kind = "văn bản mới" if version == 1 else "văn bản được cập nhật"
-        lines.append(f"Đang gửi thông báo {kind} tới <b>{count}</b> đảng viên trong đơn vị.")
+        lines.append(f"Đang gửi thông báo {kind} tới <b>{vn_number(count)}</b> đảng viên "
+                     "trong đơn vị.")
     else:
         lines.append("Không có đảng viên nào khác trong đơn vị nhận được tin, nên không gửi "
                      "thông báo.")

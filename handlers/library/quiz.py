@@ -98,7 +98,7 @@ async def _finish(request: Request, material: Material, answers: list[list[int]]
     acked = await request.deps.library.has_acked(material.id, request.me.id)
     buttons = [Button("Làm lại", act("qz", material.id))]
     if not acked:
-        buttons.append(Button("✓ Đã nghiên cứu", act("doc.ok", material.id)))
+        buttons.append(Button("Xác nhận đã nghiên cứu", act("doc.ok", material.id)))
     buttons.append(Button("« Về tài liệu", act("doc", material.id)))
     return Outcome([Reply("\n".join(lines).rstrip(), buttons=rows(*buttons, BACK))])
 
@@ -154,7 +154,7 @@ async def _current(request: Request, doc_id: str) -> tuple[Record, Material, Dia
     if (dialog is None or dialog.flow != FLOW or data.get("doc") != doc_id
             or data.get("digest") != record.digest):
         raise Forbidden("Bài tự kiểm tra này chưa bắt đầu hoặc đã thay đổi. "
-                        "Đồng chí mở lại tài liệu và bấm “Làm bài tự kiểm tra”.")
+                        "Đồng chí mở lại tài liệu và bấm «Làm bài tự kiểm tra».")
     return record, material, dialog
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from bot.engine.actions import act
 from bot.engine.messages import Button
 from bot.engine.router import Outcome, Request, Router
-from bot.formatting import esc
+from bot.formatting import esc, vn_number
 from bot.library import reminders
 from bot.library.audience import reach
 from bot.library.models import Entry
@@ -35,7 +35,7 @@ async def ask(request: Request) -> Outcome:
     if not targets:
         return await _nobody(request, entry, unit_id, skipped)
     path = esc((await request.tree()).path(unit_id))
-    lines = [f"Gửi nhắc nhở tới <b>{len(targets)}</b> đồng chí?",
+    lines = [f"Gửi nhắc nhở tới <b>{vn_number(len(targets))}</b> đồng chí?",
              f"Văn bản: <b>{esc(entry.label)}</b> — {esc(entry.title)}", f"Đơn vị: {path}",
              "Những đồng chí chưa xác nhận đã nghiên cứu văn bản sẽ nhận tin nhắc kèm nút mở "
              "văn bản."]
@@ -55,7 +55,7 @@ async def send(request: Request) -> Outcome:
         return await _nobody(request, entry, unit_id, sent.skipped)
     if not sent.queued:
         return await _already(request, entry, unit_id, sent.window)
-    text = (f"Đang gửi nhắc nhở tới <b>{sent.queued}</b> đồng chí chưa nghiên cứu "
+    text = (f"Đang gửi nhắc nhở tới <b>{vn_number(sent.queued)}</b> đồng chí chưa nghiên cứu "
             f"<b>{esc(entry.label)}</b> ({esc(tree.path(unit_id))}).")
     return screen(request, text, [_report(entry, unit_id), BACK])
 
@@ -74,8 +74,8 @@ async def _checked(request: Request) -> tuple[Entry, str]:
 async def _already(request: Request, entry: Entry, unit_id: str, stamp: int) -> Outcome:
     """"Đã gửi nhắc nhở lúc HH:MM, vui lòng chờ" with how far sending has got."""
     tally = (await request.deps.outbox.stats(reminder_job(entry.id, unit_id, stamp))).overall
-    text = (f"Đã gửi nhắc nhở lúc {clock_time(stamp)}, vui lòng chờ các đồng chí nghiên cứu "
-            f"<b>{esc(entry.label)}</b>. Tin nhắc đã tới {tally.sent}/{tally.total} đồng chí. "
+    text = (f"Đã gửi nhắc nhở nghiên cứu <b>{esc(entry.label)}</b> lúc {clock_time(stamp)}. "
+            f"Tin nhắc đã tới {vn_number(tally.sent)}/{vn_number(tally.total)} đồng chí. "
             f"Đồng chí có thể nhắc lại sau {clock_time(stamp + REMIND_WINDOW)}.")
     return screen(request, text, [_report(entry, unit_id), BACK])
 

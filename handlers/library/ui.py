@@ -12,7 +12,7 @@ from datetime import date
 from bot.engine.actions import act
 from bot.engine.messages import Button, Reply, rows
 from bot.engine.router import Outcome, Request
-from bot.formatting import short
+from bot.formatting import short, vn_day
 from bot.library.audience import can_read
 from bot.library.models import Entry, Record
 from bot.library.store import Library
@@ -66,14 +66,15 @@ async def visible(request: Request, entries: list[Entry]) -> list[Entry]:
 
 
 def vn_date(value: date | None) -> str:
-    """03/06/2013."""
-    return value.strftime("%d/%m/%Y") if value else ""
+    """03/6/2013."""
+    return vn_day(value) if value else ""
 
 
 def item_button(entry: Entry, acked: set[str]) -> Button:
     """A list button that opens the document, ticked when already studied."""
     mark = "✓ " if entry.id in acked else ""
-    name = f"{entry.so_hieu} · {entry.title}" if entry.so_hieu else entry.title
+    title = entry.short_title or entry.title
+    name = f"{entry.so_hieu} · {title}" if entry.so_hieu else title
     return Button(mark + short(name), act("doc", entry.id))
 
 

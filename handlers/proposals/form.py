@@ -24,8 +24,8 @@ from handlers.proposals.ui import arg, refused
 
 FLOW = "dvk"
 TEXTS = {  # key: (label, prompt, limits)
-    "name": ("tên mô hình", "Tên mô hình (5–150 ký tự), ví dụ: «Dân vận khéo trong xây dựng "
-             "nông thôn mới».", Limits.NAME),
+    "name": ("tên mô hình", "Tên mô hình (5–150 ký tự), ví dụ: «Dân vận khéo trong cải cách "
+             "thủ tục hành chính».", Limits.NAME),
     "executor": ("chủ thể thực hiện", "Ai thực hiện mô hình (3–300 ký tự): tập thể, cá nhân, "
                  "các đoàn thể phối hợp.", Limits.EXECUTOR),
     "method": ("cách làm", "Cách làm (20–3.000 ký tự): mô hình được triển khai như thế nào.",
@@ -56,9 +56,9 @@ async def begin(request: Request) -> Outcome:
 async def fresh(request: Request) -> Outcome:
     """Start an empty form."""
     await request.deps.proposals.store.save_draft(request.me.id, Draft())
-    intro = ("<b>Đề xuất mô hình Dân vận khéo</b>\nĐồng chí trả lời lần lượt 6 mục, gửi kèm "
-             f"tối đa {MAX_PHOTOS} ảnh, xem lại rồi mới gửi. Bản nháp được lưu sau mỗi bước; "
-             "gõ /huy để dừng, lần sau chọn lại chức năng này để tiếp tục.")
+    intro = ("<b>Đề xuất mô hình Dân vận khéo</b>\nĐồng chí điền 6 mục và ảnh minh họa "
+             f"(7 bước; tối đa {MAX_PHOTOS} ảnh), xem lại rồi mới gửi. Bản nháp được lưu sau "
+             "mỗi bước; gõ /huy để dừng, lần sau chọn lại chức năng này để tiếp tục.")
     return await _ask_next(request, Draft(), lead=intro)
 
 
@@ -284,7 +284,7 @@ def _photo_problem(kind: str, mime: str, filename: str, size: int, limit: int, c
         return (f"Ảnh nặng {human_size(size)}, vượt giới hạn {human_size(limit)}. Chưa có gì "
                 "được lưu; xin đồng chí gửi ảnh nhỏ hơn.")
     if not fetchable:
-        return "Kênh này chưa hỗ trợ gửi ảnh. Đồng chí bấm «Xong» để tiếp tục."
+        return "Ứng dụng này chưa hỗ trợ gửi ảnh cho bot. Đồng chí bấm «Xong» để tiếp tục."
     return None
 
 

@@ -7,7 +7,7 @@ from bot.engine.actions import act
 from bot.engine.conversation import Dialog
 from bot.engine.messages import Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
-from bot.formatting import esc, short, vn_datetime
+from bot.formatting import esc, short, vn_datetime, vn_number
 from bot.org import access
 from bot.proposals.gallery import search, units_with_models
 from bot.proposals.models import Area, Proposal, State
@@ -23,8 +23,9 @@ async def home(request: Request) -> Outcome:
     """Choose a field or a unit, or type words to search."""
     models = await request.deps.proposals.store.gallery()
     tree = await request.tree()
-    text = (f"<b>Mô hình Dân vận khéo được công nhận</b>\nCó {len(models)} mô hình. Đồng chí "
-            "chọn lĩnh vực hoặc đơn vị, hoặc gõ từ khóa để tìm (ví dụ: «nông thôn mới»).")
+    count = f"Có {vn_number(len(models))} mô hình." if models else "Chưa có mô hình nào."
+    text = (f"<b>Mô hình Dân vận khéo được công nhận</b>\n{count} Đồng chí "
+            "chọn lĩnh vực hoặc đơn vị, hoặc gõ từ khóa để tìm (ví dụ: «thủ tục hành chính»).")
     buttons = [Button("Tất cả mô hình", act("gal.a", "all"))]
     buttons += [Button(a.label, act("gal.a", a.value)) for a in Area]
     buttons += [Button(f"Đơn vị: {tree.units[u].name}", act("gal.u", u))
@@ -105,4 +106,4 @@ def register(router: Router) -> None:
     router.action("gal.u", by_unit)
     router.action("gal.v", show)
     router.step("gal.q", typed)
-    router.menu_item("Mô hình Dân vận khéo tiêu biểu", act("gal"), order=32)
+    router.menu_item("Mô hình Dân vận khéo được công nhận", act("gal"), order=32)

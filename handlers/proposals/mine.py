@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.engine.actions import act
 from bot.engine.messages import Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
-from bot.formatting import esc, vn_datetime
+from bot.formatting import esc, short, vn_datetime
 from bot.org import access
 from bot.proposals.models import OPEN, Draft, Proposal, State
 from bot.proposals.render import card, photos
@@ -33,7 +33,7 @@ async def mine(request: Request) -> Outcome:
                 "Dân vận khéo» để gửi mô hình đầu tiên.")
         return Outcome([Reply(text, buttons=rows(Button("Đề xuất mô hình Dân vận khéo",
                                                         act("dvk")), BACK))])
-    buttons = [Button(f"{p.code} — {p.name[:40]} ({p.state.label})", act("my.v", p.code))
+    buttons = [Button(f"{p.code} — {short(p.name, 40)} ({p.state.label})", act("my.v", p.code))
                for p in found]
     if page > 0:
         buttons.append(Button("« Trước", act("my", str(page - 1))))

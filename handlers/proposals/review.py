@@ -10,7 +10,7 @@ from bot.engine.messages import Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
 from bot.formatting import esc, nfc
 from bot.org import access
-from bot.org.models import Role
+from bot.org.models import Member, Role
 from bot.org.tree import OrgTree
 from bot.proposals.models import Decision, Limits, Proposal, State
 from bot.proposals.render import card, history, level_name, photos
@@ -22,7 +22,7 @@ from handlers.proposals.ui import arg, number, refused
 
 FLOW = "rv"
 NEXT = Button("Đề xuất tiếp theo", act("rv.next"))
-NOT_REVIEWER = "Chức năng thẩm định dành cho người thẩm định có phạm vi phụ trách."
+NOT_REVIEWER = "Chức năng thẩm định dành cho đồng chí được phân công thẩm định đề xuất."
 OUTSIDE = "Đề xuất này không thuộc phạm vi thẩm định của đồng chí."
 VERBS = {Decision.RETURN: "Trả lại để bổ sung", Decision.REJECT: "Không chấp nhận"}
 
@@ -136,7 +136,7 @@ async def confirm(request: Request) -> Outcome:
     where = (f" và chuyển lên {esc(level_name(done, tree))}"
              if done.state is State.APPROVED else "")
     text = (f"Đã ghi nhận: đề xuất <b>{code}</b> — <b>{done.state.label}</b>{where}. "
-            "Tác giả đang được thông báo.")
+            "Người đề xuất đang được thông báo.")
     return Outcome([Reply(text, buttons=rows(NEXT, Button("Xem hàng chờ", act("rv")), BACK))])
 
 
@@ -230,10 +230,16 @@ def _age(seconds: float) -> str:
     return f"{hours} giờ {minutes} phút" if hours < 48 else f"{hours // 24} ngày"
 
 
+def _reviews(member: Member) -> bool:
+    return access.has_any(member, Role.REVIEWER)
+
+
 def register(router: Router) -> None:
     """Register the reviewer's routes, /thamdinh, /tracuu and the menu item."""
-    router.command("thamdinh", overview, description="Thẩm định đề xuất (người thẩm định)")
-    router.command("tracuu", lookup)
+    router.command("thamdinh", overview, description="Thẩm định đề xuất (người thẩm định)",
+                   visible=_reviews)
+    router.command("tracuu", lookup, description="Tra cứu đề xuất theo mã, ví dụ "
+                   "/tracuu DVK-2026-00042 (người thẩm định)", visible=_reviews)
     router.action("rv", overview)
     router.action("rv.next", next_one)
     router.action("rv.d", choose)

@@ -34,11 +34,13 @@ def parse_when(typed: str, now: datetime) -> datetime:
     try:
         moment = datetime(year, month, day, hour, minute, tzinfo=VIETNAM)
     except ValueError:
-        raise BadTime(f"Ngày giờ «{esc(typed[:40])}» không có thật. Xin đồng chí nhập lại, ví dụ "
+        raise BadTime(f"Ngày giờ «{esc(typed[:40])}» không hợp lệ. Xin đồng chí nhập lại, ví dụ "
                       f"{EXAMPLE}.") from None
     if moment <= now:
-        raise BadTime(f"Thời điểm {vn_datetime(moment)} đã qua (bây giờ là "
-                      f"{vn_datetime(now)}). Xin đồng chí nhập một thời điểm sau bây giờ.")
+        # Compared to the minute people see: "23:00 đã qua (bây giờ là 23:00)" reads as a bug.
+        passed = "vừa qua" if vn_datetime(moment) == vn_datetime(now) else "đã qua"
+        raise BadTime(f"Thời điểm {vn_datetime(moment)} {passed}. Xin đồng chí nhập một thời "
+                      f"điểm sau {vn_datetime(now)}.")
     if moment - now > MAX_AHEAD:
         raise BadTime("Chỉ hẹn giờ gửi trong vòng 90 ngày tới. Xin đồng chí nhập lại.")
     return moment

@@ -15,7 +15,7 @@ from bot.engine.actions import act
 from bot.engine.conversation import Dialog
 from bot.engine.messages import Button, Reply
 from bot.engine.router import Outcome, Request, Router
-from bot.formatting import esc, fold, short, vn_datetime
+from bot.formatting import esc, fold, short, vn_datetime, vn_number
 from bot.org import access
 from bot.org.models import Role
 from bot.surveys.lifecycle import SurveyTimes
@@ -28,7 +28,7 @@ from handlers.shared.when import EXAMPLE, BadTime, parse_when
 from handlers.surveys.ui import CREATED, screen
 
 FLOW, STEP = "svc", "svc.set"
-REFUSAL = "Chức năng tạo khảo sát dành cho cán bộ có phạm vi quản lý."
+REFUSAL = "Chức năng này dành cho đồng chí được phân công phụ trách đơn vị."
 STALE = "Bản khảo sát đang soạn đã hết hạn hoặc đã mở. Đồng chí chọn «Tạo khảo sát» để soạn mới."
 PICKER = Picker("Tạo khảo sát", browse="svc.u", choose="svc.pick", keep_dialog=True)
 DAYS = (1, 3, 7, 14, 30)
@@ -127,9 +127,10 @@ async def open_survey(request: Request) -> Outcome:
                  f"lúc {vn_datetime(survey.opens_at)}, hạn {vn_datetime(survey.closes_at)}.",
                  "Danh sách người trả lời được chốt và thông báo được gửi khi mở."]
     else:
-        lines = [f"✓ Đã mở khảo sát <b>{esc(survey.title)}</b> cho {survey.audience} đồng chí "
+        lines = [f"✓ Đã mở khảo sát <b>{esc(survey.title)}</b> cho "
+                 f"{vn_number(survey.audience)} đồng chí "
                  f"({esc(tree.path(unit_id))}), hạn {vn_datetime(survey.closes_at)}.",
-                 f"Đang gửi thông báo tới {targets} đồng chí."]
+                 f"Đang gửi thông báo tới {vn_number(targets)} đồng chí."]
         if skipped:
             lines.append(f"({skipped} đồng chí chưa có tài khoản nhận tin.)")
     buttons = [Button("Xem kết quả", act("sv.r", survey.id)), CREATED, BACK]
@@ -194,8 +195,9 @@ async def _settings(request: Request, spec: Spec, problem: str = "") -> Outcome:
     questions = "\n".join(f"{i + 1}. {esc(q.text)} <i>({q.kind.label})</i>"
                           for i, q in enumerate(spec.questions))
     text = (f"<b>Xem trước khảo sát</b>\n<b>{esc(spec.title)}</b>\n{questions}\n\n"
-            f"Đơn vị: {esc(tree.path(unit_id))} — <b>{audience}</b> đồng chí (danh sách chốt "
-            f"khi mở)\nMở: {vn_datetime(opens) if opens else 'ngay khi bấm «Mở khảo sát»'}"
+            f"Đơn vị: {esc(tree.path(unit_id))} — <b>{vn_number(audience)}</b> đồng chí "
+            "(danh sách chốt khi mở)"
+            f"\nMở: {vn_datetime(opens) if opens else 'ngay khi bấm «Mở khảo sát»'}"
             f"\nHạn trả lời: {vn_datetime(closes)}"
             + ("" if explicit else f" ({spec.days} ngày)"))
     if problem:

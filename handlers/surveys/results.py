@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.engine.actions import act
 from bot.engine.messages import Attachment, Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
-from bot.formatting import esc, short, split_text, vn_datetime
+from bot.formatting import esc, short, split_text, vn_datetime, vn_number
 from bot.org import access
 from bot.org.models import Role
 from bot.surveys.charts import chart_png
@@ -33,7 +33,7 @@ async def created(request: Request) -> Outcome:
     """"Khảo sát đã tạo": latest surveys whose unit is in the cadre's scope."""
     tree, deps, now = await request.tree(), request.deps, request.now()
     if not access.top_scopes(request.me, Role.CADRE, tree):
-        raise access.Forbidden("Chức năng dành cho cán bộ có phạm vi quản lý.")
+        raise access.Forbidden("Chức năng này dành cho đồng chí được phân công phụ trách đơn vị.")
     buttons: list[Button] = []
     for survey_id in await deps.surveys.recent_ids():
         survey = await deps.surveys.get(survey_id)
@@ -58,7 +58,8 @@ async def results(request: Request) -> Outcome:
     if not survey.results_visible(now):
         tally = await request.deps.surveys.tally(survey.id)
         answered = sum(v for f, v in tally.items() if f.startswith("n|"))
-        text = (f"<b>{esc(survey.title)}</b>\nĐã trả lời: <b>{answered}/{survey.audience}</b>. "
+        text = (f"<b>{esc(survey.title)}</b>\nĐã trả lời: "
+                f"<b>{vn_number(answered)}/{vn_number(survey.audience)}</b>. "
                 f"Theo cài đặt của khảo sát, kết quả chỉ xem được sau khi đóng "
                 f"({vn_datetime(survey.closes_at)}).")
         return screen(request, text, tools)
@@ -110,7 +111,7 @@ async def remind(request: Request) -> Outcome:
     targets, skipped = await recipients(deps.members, tree, survey, pending)
     await deps.outbox.enqueue(f"sv-{survey.id}.rm-{stamp}", targets, [reminder_message(survey)],
                               paid=deps.settings.telegram_paid_rate > 0)
-    text = (f"Đang gửi nhắc nhở tới <b>{len(targets)}</b> đồng chí chưa trả lời."
+    text = (f"Đang gửi nhắc nhở tới <b>{vn_number(len(targets))}</b> đồng chí chưa trả lời."
             if targets else "Không còn đồng chí nào cần nhắc (hoặc chưa có tài khoản nhận tin).")
     if skipped:
         text += f" ({skipped} đồng chí chưa có tài khoản nhận tin.)"
@@ -123,7 +124,7 @@ async def close(request: Request) -> Outcome:
     """"Đóng khảo sát": ask first."""
     survey = await managed(request)
     text = (f"Đóng khảo sát <b>{esc(survey.title)}</b> ngay bây giờ? Sau khi đóng không nhận "
-            "thêm câu trả lời" + ("; dấu vết ai đã trả lời được xóa hẳn." if survey.anonymous
+            "thêm câu trả lời" + ("; thông tin ai đã trả lời được xóa hẳn." if survey.anonymous
                                   else "."))
     return screen(request, text, [Button("Đóng khảo sát", act("sv.cl2", survey.id)),
                                   _back(survey)])

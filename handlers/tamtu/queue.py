@@ -11,6 +11,7 @@ from bot.engine.messages import Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
 from bot.formatting import esc, nfc, short
 from bot.org import access
+from bot.org.models import Role
 from bot.tamtu.models import TAG_LIMIT, TEXT_LIMITS, Thread
 from bot.tamtu.service import Refused
 from handlers.account.cancel import CANCEL
@@ -183,7 +184,8 @@ def _dialog_code(request: Request) -> str:
 
 def register(router: Router) -> None:
     """Register the cadre's queue and actions."""
-    router.command("tamtucanbo", overview, description="Tâm tư cần trả lời (cán bộ tiếp nhận)")
+    router.command("tamtucanbo", overview, description="Tâm tư cần trả lời (cán bộ tiếp nhận)",
+                   visible=lambda m: access.has_any(m, Role.LISTENER))
     router.action("tt.q", overview)
     router.action("tt.c", show)
     router.action("tt.r", ask_reply)

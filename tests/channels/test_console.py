@@ -39,8 +39,8 @@ def test_demo_through_a_pipe(tmp_path: Path) -> None:
     result = run_console(tmp_path, [invite, "1", "1", "1", "/me", "/huy"], "--demo")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "Chế độ demo" in out
-    assert "Đồng chí Quản trị viên Demo — Đảng bộ Khối các cơ quan tỉnh (demo)" in out
+    assert "Chế độ dùng thử" in out
+    assert "Đồng chí Quản trị viên dùng thử — Đảng bộ Khối các cơ quan tỉnh (dùng thử)" in out
     assert f"{invite}. Tạo mã mời" in out
     assert "Đã tạo mã mời" in out and "Mã mời: " in out
     assert "Vai trò:" in out and "Quản trị" in out
@@ -54,6 +54,22 @@ def test_demo_data_persists_and_reload_is_idempotent(tmp_path: Path) -> None:
     second = run_console(tmp_path, ["/me"], "--demo")
     assert second.returncode == 0, second.stderr
     assert "Mã thành viên: 1" in second.stdout  # the same admin, not a new one
+
+
+def test_log_lines_stay_out_of_the_conversation(tmp_path: Path) -> None:
+    """Regression: log lines ("2026-… WARNING dvbot.dispatch: forbidden: …") were printed
+    between the bot's answers; they go to DVBOT_DATA_DIR/console.log instead."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DVBOT_")}
+    env.update(DVBOT_DATA_DIR=str(tmp_path / "data"), DVBOT_LOG_LEVEL="DEBUG")
+    result = subprocess.run([DVBOT, "console", "--demo"], input="/me\n/vanban\n",
+                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    log_line = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d.*\b(DEBUG|INFO|WARNING|ERROR)\b")
+    assert not log_line.search(result.stdout) and not log_line.search(result.stderr)
+    assert "Thông tin của tôi" in result.stdout
+    logged = (tmp_path / "data" / "console.log").read_text(encoding="utf-8")
+    assert log_line.search(logged) and "dvbot" in logged
 
 
 def test_plain_console_without_token_asks_for_an_invite(tmp_path: Path) -> None:

@@ -34,6 +34,6 @@ def test_demo_broadcast_by_typed_numbers(tmp_path: Path) -> None:
     assert "Số người nhận: 10 đồng chí" in out
     assert "Đã xác nhận thông báo #1" in out
     # Delivered by the console's own sender before it exited: the admin's copy is printed.
-    assert "[Tin nhắn mới]\nTHÔNG BÁO — Đảng bộ Khối các cơ quan tỉnh (demo)" in out
+    assert "[Tin nhắn mới]\nTHÔNG BÁO — Đảng bộ Khối các cơ quan tỉnh (dùng thử)" in out
     assert "Họp toàn thể đảng viên & người lao động" in out
     assert "Traceback" not in result.stderr

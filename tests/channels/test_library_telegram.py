@@ -31,7 +31,7 @@ async def test_open_acknowledge_and_receive_the_attachment(live_bot: LiveBot,
     assert card.method == "editMessageText" and card.message_id == listing.message_id
     assert "<b>Nghị quyết 25-NQ/TW</b>" in text(card) and "Nội dung chính" in text(card)
 
-    [ack] = await live_bot.press(ALICE, card, button_data(card, "Đã nghiên cứu"))
+    [ack] = await live_bot.press(ALICE, card, button_data(card, "Xác nhận đã nghiên cứu"))
     assert "Đã ghi nhận" in text(ack)
     assert await live_bot.deps.library.has_acked("25-nq-tw", member.id)
 
@@ -95,7 +95,7 @@ async def test_members_get_the_new_directive_and_a_reminder_over_http(live_bot: 
     [card] = await bot.press(ALICE, notice, button_data(notice, "Mở văn bản"))
     assert card.method == "editMessageText"
     assert "<b>Nghị quyết 12-NQ/ĐU</b>" in text(card) and "Tóm tắt nội dung" in text(card)
-    [ack] = await bot.press(ALICE, card, button_data(card, "Đã nghiên cứu"))
+    [ack] = await bot.press(ALICE, card, button_data(card, "Xác nhận đã nghiên cứu"))
     assert "Đã ghi nhận" in text(ack)
     assert await bot.deps.library.has_acked("12-nq-du", alice.id)
     [bob_notice] = await standin.wait_sent(BOB, 1, timeout=10)
@@ -116,7 +116,7 @@ async def test_members_get_the_new_directive_and_a_reminder_over_http(live_bot: 
     assert "Đồng chí chưa xác nhận đã nghiên cứu <b>Nghị quyết 12-NQ/ĐU</b>" in text(reminder)
     [again] = await bot.press(CADRE, sent, button_data(sent, "Về báo cáo"))
     [wait] = await bot.press(CADRE, again, button_data(again, "Nhắc nhở"))
-    assert "Đã gửi nhắc nhở lúc" in text(wait) and "vui lòng chờ" in text(wait)
+    assert "Đã gửi nhắc nhở nghiên cứu" in text(wait) and "Tin nhắc đã tới" in text(wait)
 
     # One notice each to Alice and Bob, none to the author or to Dave outside the audience;
     # the reminder went to Bob and the cadre only.

@@ -69,7 +69,7 @@ async def test_profile_button_edits_the_menu_message(live_bot: LiveBot) -> None:
     assert "<b>Thông tin của tôi</b>" in text(edited)
     assert "Họ và tên: Trần Thị Bình" in text(edited)
     assert "Đảng bộ Khối Thử nghiệm › Đảng bộ cơ sở A › Chi bộ A1" in text(edited)
-    assert "Kênh liên lạc: Telegram" in text(edited)
+    assert "Ứng dụng liên lạc: Telegram" in text(edited)
     assert labels(edited) == ["« Về menu chính"]
     # Only one new message in the chat: the menu, now showing the profile.
     assert [m.message_id for m in live_bot.standin.messages_to(ALICE)] == [menu.message_id]
@@ -130,7 +130,7 @@ async def test_unusable_invite_codes_get_polite_explanations(live_bot: LiveBot) 
         assert "cán bộ chi bộ" in text(reply)  # points to the cadre for a new code
         assert NAME_QUESTION not in text(reply)
     [reply] = await live_bot.send(ALICE, "/start xyz")
-    assert "Mã mời gồm 10 chữ cái và chữ số" in text(reply)
+    assert "Mã mời gồm 10 ký tự" in text(reply)
 
     assert await live_bot.member(ALICE) is None
     for invite in (expired, revoked):
@@ -208,7 +208,7 @@ async def test_admin_may_choose_the_cadre_role(live_bot: LiveBot) -> None:
     [unit] = await live_bot.press(ALICE, dbcs, button_data(dbcs, "› Chi bộ B1"))
     [roles] = await live_bot.press(ALICE, unit, button_data(unit, "✓ Chọn Chi bộ B1"))
     assert "giao vai trò gì" in text(roles)
-    assert {"Đảng viên", "Cán bộ", "Người thẩm định", "Quản trị"} <= set(labels(roles))
+    assert {"Đảng viên", "Cán bộ phụ trách", "Người thẩm định", "Quản trị"} <= set(labels(roles))
 
     [uses] = await live_bot.press(ALICE, roles, button_data(roles, "Cán bộ"))
     assert "vai trò Cán bộ" in text(uses)
@@ -338,7 +338,7 @@ async def test_unexpected_input_gets_polite_answers(live_bot: LiveBot) -> None:
 
     # Telegram itself caps text at 4,096 characters; build such an update directly.
     [too_long] = await live_bot.send_update(ALICE, standin.make_message_update(ALICE, "a" * 5000))
-    assert "vượt giới hạn" in text(too_long) and "5000" in text(too_long)
+    assert "vượt giới hạn" in text(too_long) and "5.000" in text(too_long)
 
     document = standin.make_document_update(ALICE, "baocao.pdf", "application/pdf")
     [no_file] = await live_bot.send_update(ALICE, document)

@@ -70,7 +70,7 @@ async def test_join_menu_and_library_by_numbers(standin: ZaloBotStandin,
     listing = await say(standin, number_of(menu, "Văn bản chỉ đạo"))
     card = await say(standin, number_of(listing, "25-NQ/TW"))
     assert "Nội dung chính" in card
-    done = await say(standin, number_of(card, "Đã nghiên cứu"))
+    done = await say(standin, number_of(card, "Xác nhận đã nghiên cứu"))
     assert "Đã ghi nhận" in done
     assert await polling.deps.library.has_acked("25-nq-tw", member.id)
 
@@ -97,7 +97,7 @@ async def test_numbers_out_of_range_and_zero(standin: ZaloBotStandin, polling: R
     again = await say(standin, "42")
     assert f"từ 1 đến {count}" in again and "1. Văn bản chỉ đạo" in again
     profile = await say(standin, number_of(menu, "Thông tin của tôi"))
-    assert "Kênh liên lạc: Zalo" in profile
+    assert "Ứng dụng liên lạc: Zalo" in profile
     back = await say(standin, "0")
     assert "Menu chính" in back
     assert "Không có lệnh /khongco" in await say(standin, "/khongco")
@@ -111,7 +111,7 @@ async def test_duplicate_message_is_handled_once(standin: ZaloBotStandin,
     standin.user_sends(USER, "/help")
     first, second = await standin.wait_sent(USER, 2, timeout=5)
     assert "Thông tin của tôi" in first.text and "/me" in second.text
-    assert "Thông tin của tôi" not in second.text
+    assert "Họ và tên:" not in second.text
 
 
 async def test_long_replies_split_at_2000_characters(standin: ZaloBotStandin,
@@ -122,7 +122,7 @@ async def test_long_replies_split_at_2000_characters(standin: ZaloBotStandin,
     await import_folder(polling.deps, tmp_path)
     listing = await say(standin, "/vanban")
     card = await say(standin, number_of(listing, "25-NQ/TW"))
-    standin.user_sends(USER, number_of(card, "Đọc toàn văn"))
+    standin.user_sends(USER, number_of(card, "Đọc thêm"))
     parts = await standin.wait_sent(USER, 2)
     assert all(1 <= len(p.text) <= 2000 for p in parts)
     # Cut on paragraph boundaries: no paragraph is split across two messages.

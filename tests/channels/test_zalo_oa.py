@@ -111,7 +111,7 @@ async def test_follow_join_menu_and_library_by_buttons(oa: ZaloOaStandin,
     listing = await press(oa, url, [menu], "Văn bản chỉ đạo")
     card = await press(oa, url, listing, "25-NQ/TW")
     assert "Nội dung chính" in card[0].text
-    await press(oa, url, card, "Đã nghiên cứu")
+    await press(oa, url, card, "Xác nhận đã nghiên cứu")
     assert await running.deps.library.has_acked("25-nq-tw", member.id)
 
     sent = await event(oa, url, "/tailieu")
@@ -140,7 +140,7 @@ async def test_more_than_five_options_are_paginated(oa: ZaloOaStandin,
     [profile] = await event(oa, url, str(len(options)))
     assert "Thông tin của tôi" in profile.text
     [me] = await event(oa, url, f"{ACTION_PREFIX}me")
-    assert "Kênh liên lạc: Zalo OA" in me.text
+    assert "Ứng dụng liên lạc: Zalo OA" in me.text
     [forged] = await event(oa, url, f"{ACTION_PREFIX}inv.x|../../etc")
     assert "không hợp lệ" in forged.text
 
@@ -168,7 +168,7 @@ async def test_duplicate_event_is_handled_once(oa: ZaloOaStandin,
     assert await oa.post_event(url, once) == 200  # Zalo retries
     assert await oa.post_event(url, oa.event(USER, "/help")) == 200
     first, second = await oa.wait_sent(USER, 2)
-    assert "Thông tin của tôi" in first.text and "Thông tin của tôi" not in second.text
+    assert "Thông tin của tôi" in first.text and "Họ và tên:" not in second.text
 
 
 async def test_proposal_with_a_photo_by_buttons_and_uploaded_photos(

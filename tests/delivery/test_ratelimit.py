@@ -48,11 +48,13 @@ async def test_concurrent_workers_on_separate_connections_never_exceed_the_rate(
     # The reserved slots (server clock) are spaced at least 1/rate apart: never a burst.
     gaps = [b - a for a, b in pairwise(slots)]
     assert min(gaps) >= 1 / rate - 1e-6
-    # And the whole run took as long as the rate demands, but not much longer.
-    assert (total - 1) / rate - 0.02 <= elapsed <= (total - 1) / rate + 0.5
-    # Seen from the client side, no 1-second window holds more than rate (+1 for jitter).
+    # And the whole run took as long as the rate demands, but not much longer (the upper
+    # margin allows for a loaded 2-core CI machine stalling the event loop now and then).
+    assert (total - 1) / rate - 0.02 <= elapsed <= (total - 1) / rate + 2.0
+    # Seen from the client side, no 1-second window holds much more than rate: wake-ups of a
+    # stalled loop bunch up, so allow a little jitter; the server-side gaps above are exact.
     woke.sort()
-    assert max(sum(1 for t in woke if s <= t < s + 1) for s in woke) <= rate + 1
+    assert max(sum(1 for t in woke if s <= t < s + 1) for s in woke) <= rate * 1.2
 
 
 async def test_one_chat_gets_at_most_one_message_per_second(redis: Redis) -> None:
@@ -70,16 +72,19 @@ async def test_a_429_pauses_every_limiter_of_the_token(redis: Redis, valkey_url:
         mine = RateLimiter(redis, KEYS, "telegram:1", rate=100)
         theirs = RateLimiter(other_client, KEYS, "telegram:1", rate=100)
         stranger = RateLimiter(redis, KEYS, "telegram:2", rate=100)  # another bot token
-        await mine.pause(0.4)
-        assert 0.3 < await theirs.paused_for() <= 0.4
+        # Two seconds, so the bounds hold on a loaded machine too (a regression test: 0.4 s
+        # with 0.1 s bounds failed under a load average of 8).
+        await mine.pause(2.0)
+        assert 1.0 < await theirs.paused_for() <= 2.0
         slot = await theirs.reserve("7")
-        assert not slot.reserved and 0.3 < slot.wait <= 0.4
+        assert not slot.reserved and 0.5 < slot.wait <= 2.0
         assert (await stranger.reserve("7")).reserved
         await mine.pause(0.1)  # a shorter pause never shortens the current one
-        assert await theirs.paused_for() > 0.25
+        left = await theirs.paused_for()
+        assert left > 0.5
         started = time.monotonic()
         await take(theirs, "8")
-        assert time.monotonic() - started >= 0.25
+        assert time.monotonic() - started >= left - 0.1
         assert await theirs.paused_for() == 0
     finally:
         await other_client.aclose()

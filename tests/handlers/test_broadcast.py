@@ -124,7 +124,7 @@ async def test_only_some_roles(deps: Deps) -> None:
     await make_member(deps, user_id="c2", unit="cb-a2", grants=((Role.CADRE, "cb-a2"),))
     await compose(chat, "Họp cấp ủy")
     await chat.press("☐ Cán bộ")
-    assert "chỉ Cán bộ" in chat.text and "☑ Cán bộ" in chat.labels()
+    assert "chỉ Cán bộ" in chat.text and "☑ Cán bộ phụ trách" in chat.labels()
     await chat.press("Tiếp tục ›")
     await chat.press("Không cần")
     await chat.press("Gửi ngay")
@@ -230,9 +230,9 @@ async def test_out_of_scope_and_forged_buttons_are_refused(deps: Deps) -> None:
     await member.say("/menu")
     assert "Gửi thông báo" not in member.labels()
     await member.press_raw("bc")
-    assert "dành cho cán bộ" in member.text
+    assert "được phân công phụ trách đơn vị" in member.text
     await member.say("/thongbao")
-    assert "dành cho cán bộ" in member.text
+    assert "được phân công phụ trách đơn vị" in member.text
     assert await deps.broadcasts.by_author((await deps.members.by_account(
         "telegram", "c")).id) == []  # type: ignore[union-attr]
 

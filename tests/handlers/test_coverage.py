@@ -68,7 +68,7 @@ async def test_members_cannot_see_reports(dispatcher: Dispatcher, people: dict[s
     await chat.say("/menu")
     assert "Báo cáo nghiên cứu" not in chat.labels()
     await chat.press_raw("cov")
-    assert "dành cho cán bộ" in chat.text
+    assert "được phân công phụ trách đơn vị" in chat.text
     await chat.press_raw("cov.n|25-nq-tw|cb-a1|0")
     assert "không có quyền" in chat.text
 

@@ -55,7 +55,7 @@ async def test_plain_member_has_no_invite_menu_and_is_refused(dispatcher: Dispat
     await chat.say("/menu")
     assert "Tạo mã mời" not in chat.labels()
     await chat.press_raw("inv")
-    assert "dành cho cán bộ" in chat.text
+    assert "được phân công phụ trách đơn vị" in chat.text
     await chat.press_raw("inv.mk|cb-a1|member|1")
     assert "không có quyền" in chat.text
     assert await deps.invites.list() == []
@@ -68,7 +68,7 @@ async def test_admin_can_invite_a_cadre(dispatcher: Dispatcher, deps: Deps) -> N
     await chat.press("Tạo mã mời")
     await chat.press("Đảng bộ cơ sở B")
     await chat.press("Chọn Đảng bộ cơ sở B")
-    assert chat.labels()[:5] == ["Đảng viên", "Cán bộ", "Người thẩm định",
+    assert chat.labels()[:5] == ["Đảng viên", "Cán bộ phụ trách", "Người thẩm định",
                                  "Người tiếp nhận tâm tư", "Quản trị"]
     await chat.press("Cán bộ")
     await chat.press("1 người")

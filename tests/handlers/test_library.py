@@ -44,18 +44,18 @@ async def test_open_read_full_and_acknowledge(member: Chat, deps: Deps) -> None:
     await member.press_raw("dir")
     await member.press("25-NQ/TW")
     text = member.text
-    assert "Nghị quyết 25-NQ/TW" in text and "03/06/2013" in text
+    assert "Nghị quyết 25-NQ/TW" in text and "03/6/2013" in text
     assert "Tóm tắt" in text and "Nội dung chính" in text and "• Được Hội nghị" in text
     assert "› Kết luận 43-KL/TW" in member.labels()  # a related directive in the library
-    await member.press("Đọc toàn văn")
+    await member.press("Đọc thêm")
     assert "Giới thiệu" in member.text and "Nguồn:" in member.text
-    await member.press("Đã nghiên cứu")
+    await member.press("Xác nhận đã nghiên cứu")
     assert "Đã ghi nhận" in member.text and "1/10 văn bản chỉ đạo" in member.text
     await member.press_raw("doc.ok|25-nq-tw")
     assert "xác nhận nghiên cứu trước đây" in member.text
     await member.press_raw("doc|25-nq-tw")
     assert "✓ Đồng chí đã nghiên cứu văn bản này." in member.text
-    assert not any(label.strip("✓ ") == "Đã nghiên cứu" for label in member.labels())
+    assert not any("đã nghiên cứu" in label for label in member.labels())
     await member.press_raw("dir")
     assert "✓ 25-NQ/TW" in " ".join(member.labels())
     assert await deps.redis.scard("dv:{doc:25-nq-tw}:acks") == 1
@@ -67,7 +67,7 @@ async def test_materials_by_topic_and_progress(member: Chat) -> None:
     await member.press("Dân chủ ở cơ sở")
     await member.press("Dân chủ ở cơ sở: từ Quy chế")
     assert "Chủ đề: Dân chủ ở cơ sở" in member.text
-    await member.press("Đã nghiên cứu")
+    await member.press("Xác nhận đã nghiên cứu")
     await member.press("Tiến độ học tập của tôi")
     assert "0/10 văn bản chỉ đạo và 1/7 tài liệu học tập" in member.text
     assert "Chưa nghiên cứu" in member.text and len(member.labels()) == 6  # 5 next + menu
@@ -132,7 +132,31 @@ async def test_full_text_splits_under_the_limit_and_sends_the_attachment(
     last = chat.replies[-1]
     assert last.document is not None and last.document.filename == "a.pdf"
     assert last.document.path is not None and last.document.path.read_bytes().startswith(b"%PDF")
-    assert "Đã nghiên cứu" in " ".join(chat.labels())
+    assert "Xác nhận đã nghiên cứu" in chat.labels()
+    await chat.press_raw("doc|12-nq-du")
+    assert "Đọc toàn văn" in chat.labels()  # the PDF is the full text
+
+
+async def test_an_introduction_is_not_called_the_full_text(member: Chat) -> None:
+    """Regression: "Đọc toàn văn" opened a 3-paragraph introduction."""
+    await member.press_raw("doc|25-nq-tw")
+    assert "Đọc thêm" in member.labels()
+    assert not any("toàn văn" in label.lower() for label in member.labels())
+
+
+async def test_reading_on_a_plain_text_channel(deps: Deps) -> None:
+    """Zalo and the console get plain text: joined lines, no markup, the source link written
+    out, and a material's title once (it was printed twice)."""
+    await import_shipped(deps)
+    await make_member(deps, channel="console", user_id="c", unit="cb-a1")
+    chat = Chat(Dispatcher(build_router(), deps), "c", channel="console", buttons=False)
+    await chat.press_raw("doc.f|phuong-cham-6-dan")
+    text = chat.text
+    assert "**" not in text and "<b>Sáu chữ" not in chat.replies[0].text
+    assert "quen thuộc là “dân biết, dân bàn, dân làm, dân kiểm tra”." in text
+    assert text.count("Phương châm “dân biết") == 1
+    await chat.press_raw("doc.f|25-nq-tw")
+    assert "Nguồn: https://baosonla.org.vn/" in chat.text
 
 
 async def test_everything_works_by_typed_numbers(deps: Deps) -> None:
@@ -146,7 +170,7 @@ async def test_everything_works_by_typed_numbers(deps: Deps) -> None:
     assert "Văn bản chỉ đạo" in chat.text
     await chat.say("1")  # the newest directive
     assert "Quy định 144-QĐ/TW" in chat.text
-    await chat.say(str(chat.labels().index("✓ Đã nghiên cứu") + 1))
+    await chat.say(str(chat.labels().index("Xác nhận đã nghiên cứu") + 1))
     assert "Đã ghi nhận" in chat.text
 
 
@@ -157,3 +181,20 @@ async def test_file_sent_outside_any_form_is_refused(member: Chat) -> None:
                                          file=FileRef("f", "document", "a.pdf",
                                                       "application/pdf", 10)))
     assert "chưa cần tệp" in replies[0].text
+
+
+async def test_document_buttons_say_what_they_open(member: Chat) -> None:
+    """Regression: labels were the title cut at 44 characters ("25-NQ/TW · Về tăng cường và
+    đổi mới sự lãnh…"); documents now carry a short title for buttons."""
+    await member.press_raw("dir")
+    labels = member.labels()
+    await member.press("Trang sau")
+    labels += member.labels()
+    await member.say("/tailieu")
+    for topic in [label for label in member.labels() if "(" in label]:
+        await member.press(topic)
+        labels += member.labels()
+        await member.say("/tailieu")
+    assert "25-NQ/TW · Đổi mới lãnh đạo công tác dân vận" in labels
+    assert "Dân chủ ở cơ sở: từ Quy chế đến Luật" in labels
+    assert not [label for label in labels if "…" in label]

@@ -98,7 +98,7 @@ async def test_publication_reaches_the_audience_but_not_the_author(
     member = Chat(dispatcher, "a2")
     await member.press_raw(button.action)
     assert "Nghị quyết 12-NQ/ĐU" in member.text and "Tóm tắt bản đầu tiên." in member.text
-    await member.press("Đã nghiên cứu")
+    await member.press("Xác nhận đã nghiên cứu")
     assert await deps.library.has_acked("12-nq-du", people["a2"].id)
     outsider = Chat(dispatcher, "b1")
     await outsider.press_raw(button.action)
@@ -186,7 +186,7 @@ async def test_reminder_reaches_exactly_those_who_have_not_studied(
     [[button]] = reminder.buttons
     member = Chat(dispatcher, "a2")
     await member.press_raw(button.action)
-    assert "Nghị quyết 25-NQ/TW" in member.text and "Đã nghiên cứu" in " ".join(member.labels())
+    assert "Nghị quyết 25-NQ/TW" in member.text and "Xác nhận đã nghiên cứu" in member.labels()
     audit = await deps.audit.recent()
     assert (audit[0]["action"], audit[0]["unit"], audit[0]["count"]) == ("directive_remind",
                                                                          "dbcs-a", "2")
@@ -198,11 +198,11 @@ async def test_a_second_press_within_the_hour_sends_nothing(
     await chat.press_raw("cov.r|25-nq-tw|dbcs-a")
     await chat.press("Gửi nhắc nhở")
     await chat.press_raw("cov.rr|25-nq-tw|dbcs-a")  # pressed twice
-    assert "Đã gửi nhắc nhở lúc 15:00, vui lòng chờ" in chat.text
+    assert "Đã gửi nhắc nhở nghiên cứu Nghị quyết 25-NQ/TW lúc 15:00" in chat.text
     assert "có thể nhắc lại sau 16:00" in chat.text
     clock.advance(minutes=20)
     await chat.press_raw("cov.r|25-nq-tw|dbcs-a")  # "Nhắc nhở" again, later in the hour
-    assert "Đã gửi nhắc nhở lúc 15:00" in chat.text
+    assert "Đã gửi nhắc nhở nghiên cứu Nghị quyết 25-NQ/TW lúc 15:00" in chat.text
     assert len(await jobs(deps)) == 1
     sender = await deliver(deps, Keeping())
     assert sender.to("Nhắc nhở") == ["a0", "a2"]

@@ -31,7 +31,7 @@ async def test_link_a_zalo_account_by_command_and_by_bare_code(deps: Deps,
     assert stored is not None and stored.identities == {"telegram": "t1", "zalo": "z1"}
     # The same member reaches the menu from both accounts.
     await zalo.say("/me")
-    assert "Kênh liên lạc: Telegram, Zalo" in zalo.text
+    assert "Ứng dụng liên lạc: Telegram, Zalo" in zalo.text
 
     other = await make_member(deps, user_id="t2", unit="cb-b1")
     oa = Chat(dispatcher, "o2", channel="zalo_oa", buttons=False)

@@ -236,7 +236,7 @@ async def test_forged_and_repeated_decisions_change_nothing(deps: Deps) -> None:
         await chat.press_raw(f"rv.go|{code}|{version}")
         assert "không thuộc phạm vi thẩm định" in chat.text
     await plain.say("/thamdinh")
-    assert "dành cho người thẩm định" in plain.text
+    assert "được phân công thẩm định" in plain.text
     await rv.press("Không chấp nhận")
     await rv.say("Mô hình chưa có kết quả rõ ràng.")
     await rv.press("Bỏ qua")

@@ -153,7 +153,7 @@ async def test_scope_is_rechecked_on_forged_buttons(deps: Deps, cadre: Chat) -> 
     await plain.say("/menu")
     assert "Đăng văn bản mới" not in plain.labels()
     await plain.press_raw("pub")
-    assert "dành cho cán bộ" in plain.text
+    assert "được phân công phụ trách đơn vị" in plain.text
     await plain.press_raw("pub.r|cb-a1")
     assert "không có quyền" in plain.text
     assert (await deps.library.snapshot()).entries == {}

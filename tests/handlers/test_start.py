@@ -82,7 +82,7 @@ async def test_existing_member_gets_role_from_invite(dispatcher: Dispatcher, dep
     ("expired", "đã hết hạn"),
     ("used", "đã được dùng hết"),
     ("revoked", "đã bị thu hồi"),
-    ("garbage", "gồm 10 chữ cái"),
+    ("garbage", "gồm 10 ký tự"),
 ])
 async def test_bad_codes_are_explained(dispatcher: Dispatcher, deps: Deps, clock: Clock,
                                        setup: str, expected: str) -> None:

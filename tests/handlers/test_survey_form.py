@@ -141,7 +141,7 @@ async def test_form_refuses_members_and_stale_buttons(deps: Deps, dispatcher: Di
     await make_member(deps, user_id="m", unit="cb-a1")
     member = Chat(dispatcher, "m")
     await member.press_raw("svf")
-    assert "dành cho cán bộ" in member.text
+    assert "được phân công phụ trách đơn vị" in member.text
     cadre = await _cadre(deps, dispatcher)
     await cadre.press_raw("svf.k|single")
     assert "Không có khảo sát nào đang soạn" in cadre.text

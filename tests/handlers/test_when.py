@@ -21,7 +21,7 @@ def test_accepted_forms(typed: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(("typed", "reason"), [
-    ("07:00", "đã qua"), ("31/02 10:00", "không có thật"), ("ngày mai", "Chưa hiểu"),
+    ("07:00", "đã qua"), ("31/02 10:00", "không hợp lệ"), ("ngày mai", "Chưa hiểu"),
     ("1430", "Chưa hiểu"), ("14:30 25/11/2027", "90 ngày"), ("<b>14:30", "&lt;b&gt;"),
 ])
 def test_refused_with_a_reason(typed: str, reason: str) -> None:

@@ -55,7 +55,7 @@ questions:
     assert main(["content", "check", "--dir", str(env / "lib")]) == 1
     err = capsys.readouterr().err
     assert "nội dung có 2 lỗi" in err
-    assert "  - surveys/hong.yaml: questions.0: Value error, max_choices" in err
+    assert "  - surveys/hong.yaml: questions.0: max_choices" in err
     assert "  - surveys/Sai Ten.yaml: tên tệp chỉ gồm" in err
     (env / "lib/surveys/hong.yaml").unlink()
     (env / "lib/surveys/Sai Ten.yaml").unlink()

@@ -98,7 +98,7 @@ def test_valkey_binary_found_without_import() -> None:
 
 def test_valkey_binary_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(EmbeddedStoreError, match="valkey-server binary not found"):
+    with pytest.raises(EmbeddedStoreError, match="không tìm thấy tệp chạy valkey-server"):
         valkey_binary()
 
 
@@ -311,7 +311,7 @@ async def test_wrong_binary(
     message = str(excinfo.value)
     assert "valkey.log" in message
     assert "boom: this is not valkey" in message
-    assert "exited with code 3" in message
+    assert "dừng với mã 3" in message
     assert store.url is None
     assert _recorded(data_dir) is None
     await store.stop()  # safe after a failed start
@@ -326,7 +326,7 @@ async def test_start_timeout(
     monkeypatch.setattr(embedded, "valkey_binary", lambda: fake)
 
     store = EmbeddedValkey(data_dir, start_timeout=0.3)
-    with pytest.raises(EmbeddedStoreError, match=r"did not answer within 0\.3s[\s\S]*hanging"):
+    with pytest.raises(EmbeddedStoreError, match=r"không trả lời sau 0\.3 giây[\s\S]*hanging"):
         await store.start()
     assert _recorded(data_dir) is None
 
@@ -404,7 +404,7 @@ async def test_hung_server_is_not_replaced(running: EmbeddedValkey, data_dir: Pa
     os.kill(running.pid, signal.SIGSTOP)
     try:
         other = EmbeddedValkey(data_dir, start_timeout=0.5)
-        with pytest.raises(EmbeddedStoreError, match="does not answer"):
+        with pytest.raises(EmbeddedStoreError, match="không trả lời ở cổng"):
             await other.start()
         assert _recorded(data_dir) is not None
     finally:

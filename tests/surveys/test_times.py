@@ -33,7 +33,7 @@ async def test_scheduled_opening_snapshots_then_closing_retires_and_tells_the_au
     assert "Mở: ngay khi bấm" in cadre.text
     await cadre.press("đổi giờ mở")
     await cadre.say("25:99")                           # clock: 15:00 in Vietnam
-    assert "Chưa hiểu thời điểm" in cadre.text or "không có thật" in cadre.text
+    assert "Chưa hiểu thời điểm" in cadre.text or "không hợp lệ" in cadre.text
     await cadre.say("14:00")
     assert "đã qua" in cadre.text
     await cadre.say("16:00")

@@ -25,7 +25,7 @@ Form = MultiDictProxy[str | bytes | bytearray | FileField]
 def _units(viewer: Viewer) -> list[str]:
     units = [u for root in viewer.scopes(Role.CADRE) for u in viewer.tree.subtree(root)]
     if not units:
-        raise access.Forbidden("Gửi thông báo dành cho cán bộ có phạm vi quản lý.")
+        raise access.Forbidden("Chức năng này dành cho đồng chí được phân công phụ trách đơn vị.")
     return units
 
 

@@ -43,7 +43,7 @@ class Column:
 def _unit(request: web.Request, viewer: Viewer) -> str:
     roots = viewer.scopes(Role.CADRE)
     if not roots:
-        raise access.Forbidden("Báo cáo nghiên cứu dành cho cán bộ có phạm vi quản lý.")
+        raise access.Forbidden("Chức năng này dành cho đồng chí được phân công phụ trách đơn vị.")
     unit_id = request.query.get("don-vi", roots[0])
     viewer.require(Role.CADRE, unit_id)
     return unit_id

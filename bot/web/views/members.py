@@ -21,7 +21,7 @@ CHANNELS = {"telegram": "Telegram", "zalo": "Zalo (bot)", "zalo_oa": "Zalo OA",
 def _unit(request: web.Request, viewer: Viewer) -> str:
     roots = viewer.scopes(Role.CADRE)
     if not roots:
-        raise access.Forbidden("Trang này dành cho cán bộ có phạm vi quản lý.")
+        raise access.Forbidden("Trang này dành cho đồng chí được phân công phụ trách đơn vị.")
     unit_id = request.query.get("don-vi", roots[0])
     viewer.require(Role.CADRE, unit_id)
     return unit_id
@@ -55,7 +55,7 @@ async def invites(request: web.Request, viewer: Viewer) -> web.Response:
     tree = viewer.tree
     units = [u for root in viewer.scopes(Role.CADRE) for u in tree.subtree(root)]
     if not units:
-        raise access.Forbidden("Trang này dành cho cán bộ có phạm vi quản lý.")
+        raise access.Forbidden("Trang này dành cho đồng chí được phân công phụ trách đơn vị.")
     active = [i for i in await viewer.deps.invites.list() if _usable(i, viewer)]
     roles = {u: access.grantable_roles(viewer.member, u, tree) for u in units}
     return render(request, "invites.html", viewer, active=active, units=units, names=tree.units,

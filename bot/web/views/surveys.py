@@ -37,7 +37,7 @@ async def listing(request: web.Request, viewer: Viewer) -> web.Response:
     """Latest surveys whose unit is in the viewer's cadre scope."""
     deps = viewer.deps
     if not viewer.scopes(Role.CADRE):
-        raise access.Forbidden("Khảo sát dành cho cán bộ có phạm vi quản lý.")
+        raise access.Forbidden("Chức năng này dành cho đồng chí được phân công phụ trách đơn vị.")
     shown = []
     for survey_id in await deps.surveys.recent_ids():
         survey = await deps.surveys.get(survey_id)
@@ -109,7 +109,7 @@ async def create_form(request: web.Request, viewer: Viewer) -> web.Response:
     """Open a survey from a template: template, unit, anonymous or named, days open."""
     units = [u for root in viewer.scopes(Role.CADRE) for u in viewer.tree.subtree(root)]
     if not units:
-        raise access.Forbidden("Khảo sát dành cho cán bộ có phạm vi quản lý.")
+        raise access.Forbidden("Chức năng này dành cho đồng chí được phân công phụ trách đơn vị.")
     return render(request, "survey_new.html", viewer, templates=_templates(viewer), units=units,
                   names=viewer.tree.units, error="")
 
