@@ -158,7 +158,10 @@ async def measure(argv: list[str], env: dict[str, str], updates: int, users: int
                     process.send_signal(signal.SIGINT)  # py-spy writes its profile on SIGINT
                     process.wait(30)
         log.seek(0)
-        batched = re.findall(rb"lock releases so far: (\d+) in (\d+) batches", log.read())
+        text = log.read()
+        batched = re.findall(rb"lock releases so far: (\d+) in (\d+) batches", text)
+    if not peer and not batched:
+        print("  dvbot's log ends:", text[-600:].decode(errors="replace"))
     if batched:
         released, batches = map(int, batched[-1])
         print(f"  dvbot sent {released:,} lock releases in {batches:,} round trips "
