@@ -160,20 +160,24 @@ def _child(tree: OrgTree, unit: str, root: str) -> str:
 
 
 async def coverage_many(redis: Redis, keys: Keys, tree: OrgTree, docs: list[tuple[str, str | None]],
-                        unit_id: str) -> list[Report]:
+                        unit_id: str, known: UnitSizes | None = None) -> list[Report]:
     """`coverage` of several documents (id, audience) under one unit in one round trip: the
-    member counts of the subtree are read once for all of them (the dashboard's heat table)."""
+    member counts of the subtree are read once for all of them (the dashboard's heat table),
+    or taken from `known`, the process's unit sizes."""
     units = tree.subtree(unit_id)
+    counted = await known.of(units) if known is not None else None
     async with redis.pipeline(transaction=False) as pipe:
-        for unit in units:
+        for unit in units if counted is None else ():
             pipe.scard(keys.unit_members(unit))
         for doc_id, _audience in docs:
             pipe.hmget(keys.document_ack_units(doc_id), units)
-        replies = await pipe.execute()
-    sizes = dict(zip(units, (int(n) for n in replies[:len(units)]), strict=True))
+        replies = await pipe.execute() if docs or counted is None else []
+    if counted is None:
+        counted, replies = [int(n) for n in replies[:len(units)]], replies[len(units):]
+    sizes = dict(zip(units, counted, strict=True))
     branch = {u: _child(tree, u, unit_id) for u in units if u != unit_id}
     reports = []
-    for (_doc_id, audience), acked in zip(docs, replies[len(units):], strict=True):
+    for (_doc_id, audience), acked in zip(docs, replies, strict=True):
         reached = set(reach(tree, audience, unit_id))
         acks = {u: int(n or 0) for u, n in zip(units, acked, strict=True) if u in reached}
         reports.append(_report(tree, unit_id, [u for u in units if u in reached], sizes, acks,

@@ -66,7 +66,8 @@ async def heat(request: web.Request, viewer: Viewer) -> web.Response:
     library = await deps.library.snapshot()
     entries = [e for e in library.directives() if reach(tree, e.audience, unit_id)]
     reports = await coverage_many(deps.redis, deps.keys, tree,
-                                  [(e.id, e.audience) for e in entries], unit_id)
+                                  [(e.id, e.audience) for e in entries], unit_id,
+                                  deps.library.sizes)
     columns = [Column(e, r) for e, r in zip(entries, reports, strict=True)]
     children = [c for c in tree.children.get(unit_id, ())
                 if any(col.cell(c) is not None for col in columns)]
