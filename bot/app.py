@@ -35,7 +35,7 @@ from bot.delivery.runner import Service, running
 from bot.delivery.schedule import Scheduler, by_kind
 from bot.delivery.sender import Sender
 from bot.delivery.worker import Worker
-from bot.demo import ADMIN_ACCOUNT, DEMO_PREFIX, load_demo
+from bot.demo import ADMIN, DEMO_PREFIX, Roleplay, console_account, load_demo, reset_demo
 from bot.deps import Deps, Links, build_deps
 from bot.engine.dispatcher import Dispatcher
 from bot.ops.metrics import MeteredRateLimiter, MeteredSender
@@ -63,8 +63,10 @@ def make_deps(settings: Settings, redis: Redis, *, prefix: str = "dv",
 
 
 async def run_console(settings: Settings, *, demo: bool, stdin: TextIO = sys.stdin,
-                      stdout: TextIO = sys.stdout, web: bool = False) -> None:
-    """`dvbot console`: read lines, print replies, stop at end of input (or Ctrl-C, SIGTERM)."""
+                      stdout: TextIO = sys.stdout, person: str = ADMIN,
+                      reset: bool = False, web: bool = False) -> None:
+    """`dvbot console`: read lines, print replies, stop at end of input (or Ctrl-C, SIGTERM).
+    In demo mode `person` is who signs in (`--as`), `reset` starts from fresh demo data."""
     task = asyncio.current_task()
     assert task is not None
     # asyncio.run turns Ctrl-C into a cancellation; do the same for SIGTERM so the embedded
@@ -73,24 +75,44 @@ async def run_console(settings: Settings, *, demo: bool, stdin: TextIO = sys.std
     async with open_store(settings) as redis:
         deps = make_deps(settings, redis, prefix=DEMO_PREFIX if demo else "dv")
         dispatcher = Dispatcher(build_router(), deps)
-        user_id = "local"
+        console = ConsoleChannel(dispatcher, stdout, prompt=stdin.isatty(),
+                                 files=settings.data_dir / "console-files")
         if demo:
-            await load_demo(deps, settings.content_path() / "demo")
-            user_id = ADMIN_ACCOUNT
-            stdout.write("Chế độ dùng thử: dữ liệu mẫu, tách biệt với dữ liệu thật. "
-                         "Đồng chí đang đăng nhập với vai trò Quản trị.\n\n")
-        console = ConsoleChannel(dispatcher, stdout, user_id=user_id, prompt=stdin.isatty())
+            await start_demo(console, deps, settings, person=person, reset=reset)
         senders: list[tuple[Sender, RateLimiter | None]] = [
-            (ConsoleSender(stdout), None), (ConsoleSender(stdout, "demo", show=False), None)]
+            (ConsoleSender(stdout, conversations=deps.conversations,
+                           watching=lambda: console.user_id,
+                           files=settings.data_dir / "console-files"), None),
+            (ConsoleSender(stdout, "demo", show=False), None)]
         async with running(*delivery_services(deps, senders)), (
                 ops_server(deps, []) if web else contextlib.nullcontext()):
             if web:
-                await _print_web_link(deps, user_id, stdout)
+                await _print_web_link(deps, console.user_id, stdout)
             try:
-                await console.run(stdin_lines(stdin), first="/menu" if demo else "/start")
+                # A dialog left open (a half-filled form) is resumed, never covered by /menu.
+                resumed = await console.resume()
+                first = None if resumed else "/menu" if demo else "/start"
+                await console.run(stdin_lines(stdin), first=first)
                 await settle(deps, [CONSOLE, "demo"])
             finally:
                 await deps.conversations.settle()
+
+
+async def start_demo(console: ConsoleChannel, deps: Deps, settings: Settings, *, person: str,
+                     reset: bool) -> None:
+    """Load (or reset and load) the demo, sign `person` in, and enable /dongvai."""
+    if reset:
+        await reset_demo(deps.redis)
+    folder = settings.content_path() / "demo"
+    member = await load_demo(deps, folder, person)
+    console.user_id = console_account(person)
+    roleplay = Roleplay(console, deps, folder)
+    console.intercept = roleplay.line
+    roles = ", ".join(dict.fromkeys(g.role.label for g in member.grants)) or "Đảng viên"
+    console.write("Chế độ dùng thử: dữ liệu mẫu, tách biệt với dữ liệu thật"
+                  + (" (vừa được làm mới)" if reset else "")
+                  + f". Đồng chí đang đăng nhập là {member.name} ({roles}). "
+                  "Gõ /dongvai để đổi sang người mẫu khác.")
 
 
 async def _print_web_link(deps: Deps, user_id: str, stdout: TextIO) -> None:
@@ -268,7 +290,7 @@ def delivery_services(deps: Deps,
     return services
 
 
-async def settle(deps: Deps, channels: list[str], timeout: float = 3.0) -> None:  # noqa: ASYNC109
+async def settle(deps: Deps, channels: list[str], timeout: float = 10.0) -> None:  # noqa: ASYNC109
     """Give deliveries due now a moment to go out before the console exits (piped demos)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -20,6 +20,8 @@ UNEXPECTED_FILE = (
 )
 UNSUPPORTED = "Bot chỉ hiểu tin nhắn chữ và các nút bấm. Đồng chí gõ /menu để mở menu chính."
 PICK_NUMBER = "Xin đồng chí trả lời bằng một số từ 1 đến {count}."
+NO_OPTIONS = ("Tin nhắn gần nhất của bot không có lựa chọn đánh số, nên bot chưa biết số này "
+              "chọn gì. Đồng chí gõ /menu để mở menu chính.")
 
 
 def pick_number(count: int) -> str:
@@ -27,6 +29,14 @@ def pick_number(count: int) -> str:
     if count == 1:
         return "Xin đồng chí gõ số 1 để chọn."
     return PICK_NUMBER.format(count=count)
+
+
+def pick_prefix(count: int) -> str:
+    """Asking for #1, #2… on a screen that takes text (plain digits are the text there)."""
+    which = "#1" if count == 1 else f"#1 đến #{count}"
+    return f"Xin đồng chí gõ {which} để chọn (số không có dấu # là nội dung)."
+
+
 BUSY = "Tin nhắn trước của đồng chí vẫn đang được xử lý. Đồng chí vui lòng gửi lại sau giây lát."
 STORE_DOWN = (
     "Hệ thống lưu trữ đang tạm thời gián đoạn nên bot chưa ghi nhận được tin nhắn này. "

@@ -175,8 +175,10 @@ class BroadcastService:
         return updated
 
     # ------------------------------------------------------------------ audience
-    async def audience(self, tree: OrgTree, unit_id: str, roles: list[Role]) -> list[Recipient]:
-        """Everyone a broadcast to this subtree reaches right now (for preview and firing)."""
+    async def audience(self, tree: OrgTree, unit_id: str, roles: list[Role],
+                       author: str = "") -> list[Recipient]:
+        """Everyone a broadcast to this subtree reaches right now (for preview and firing),
+        except its author: nobody is in the audience of what they send."""
         ids: list[str] = []
         for unit in tree.subtree(unit_id):
             ids += map(str, await self._redis.smembers(self._keys.unit_members(unit)))
@@ -184,7 +186,8 @@ class BroadcastService:
         out: list[Recipient] = []
         for start in range(0, len(ordered), BATCH):  # a batch of Members at a time in memory
             members = await self._members.many(ordered[start:start + BATCH])
-            out += recipients_of(members, tree, unit_id, roles, await self._facts(members))
+            out += recipients_of([m for m in members if m.id != author], tree, unit_id, roles,
+                                 await self._facts(members))
         return out
 
     async def _facts(self, members: list[Member]) -> Facts:
@@ -204,7 +207,7 @@ class BroadcastService:
             await self._outbox.cancel(b.job_id)
             await self._audit.record(b.author, "broadcast_dropped", id=b.id, unit=b.unit)
             return
-        recipients = await self.audience(tree, b.unit, b.roles)
+        recipients = await self.audience(tree, b.unit, b.roles, b.author)
         await self._outbox.enqueue(b.job_id, recipients, messages_of(b, tree, split=True),
                                    paid=self._paid)
 

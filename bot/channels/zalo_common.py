@@ -22,8 +22,9 @@ import aiohttp
 from aiohttp import web
 
 from bot.delivery.sender import SendResult
-from bot.engine.conversation import ConversationStore, Options
+from bot.engine.conversation import ConversationStore
 from bot.engine.messages import Attachment, Button, FileUnavailable, NotAnImage, Reply
+from bot.engine.typed import keyed_lines, notice_arrives
 from bot.formatting import split_text, to_plain
 
 log = logging.getLogger("dvbot.zalo")
@@ -91,7 +92,10 @@ def render(reply: Reply, *, numbers: bool, files: FileLinks | None,
     body = to_plain(reply.text).strip()
     labels = labels_of(reply)
     if labels:
-        tail = numbered(labels) if numbers else [f"• {label}" for label in labels]
+        if reply.keyed:  # a step that asks for text: "#1 …" and words, digits stay text
+            tail = keyed_lines(reply)
+        else:
+            tail = numbered(labels) if numbers else [f"• {label}" for label in labels]
         body = "\n".join([body, *tail]).strip()
     out = [Outgoing(part) for part in split_text(body, limit)] if body else []
     for attachment, kind in ((reply.document, "Tệp"), (reply.photo, "Ảnh")):
@@ -225,16 +229,6 @@ class Inbox:
                 log.exception("error while handling a Zalo update")
 
 
-async def remember_notice_options(conversations: ConversationStore, channel: str, address: str,
-                                  reply: Reply) -> None:
-    """After a bulk message with buttons, that message is what is on the member's screen: its
-    "1" must mean its own first button, not the options of the last chat reply."""
-    if reply.buttons:
-        await conversations.save_options(channel, address, Options(
-            labels=[b.label for row in reply.buttons for b in row],
-            actions=[b.action for row in reply.buttons for b in row]))
-
-
 class SendsOutgoing(Protocol):
     """A Zalo API client: sends one rendered message to one account."""
 
@@ -264,10 +258,11 @@ class ZaloSender:
 
     async def deliver(self, address: str, reply: Reply, *, paid: bool = False) -> SendResult:
         """Send one outbox message and say how it went."""
+        # What typing will mean is recorded before the member can see the notice.
+        reply = await notice_arrives(self._conversations, self.channel, address, reply)
         try:
             for message in self.render(reply):
                 await self._client.send(address, message)
         except self.error as exc:
             return self.classify(exc)
-        await remember_notice_options(self._conversations, self.channel, address, reply)
         return SendResult.sent()

@@ -17,6 +17,7 @@ from bot.cli import content as content_cli
 from bot.cli import proposals as proposals_cli
 from bot.cli.loop import run_fast
 from bot.cli.parser import VnArgumentParser
+from bot.demo import UnknownPerson
 from bot.deps import Deps
 from bot.formatting import vn_datetime
 from bot.ops.backup import BackupError
@@ -52,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
                                   "token và giới hạn tốc độ với `dvbot run`")
     console = sub.add_parser("console", help="dùng bot trong terminal, không cần token")
     console.add_argument("--demo", action="store_true", help="nạp tổ chức mẫu, đăng nhập quản trị")
+    console.add_argument("--as", dest="person", default="admin", metavar="VAI",
+                         help="khi dùng thử: đăng nhập là người mẫu này (admin, dangvien, canbo, "
+                              "thamdinh-coso, thamdinh-khoi)")
+    console.add_argument("--reset", action="store_true",
+                         help="khi dùng thử: xóa dữ liệu dùng thử cũ, nạp lại từ đầu")
     console.add_argument("--web", action="store_true",
                          help="mở cả bảng điều khiển (DVBOT_HTTP_PORT), in đường dẫn đăng nhập")
     web_link = sub.add_parser("web-link", help="in đường dẫn đăng nhập bảng điều khiển (một lần, "
@@ -108,7 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "worker":
             run_fast(run_worker(settings))
         elif args.command == "console":
-            asyncio.run(run_console(settings, demo=args.demo, web=args.web))
+            if (args.reset or args.person != "admin") and not args.demo:
+                raise CliError("--as và --reset chỉ dùng trong chế độ dùng thử.")
+            asyncio.run(run_console(settings, demo=args.demo, person=args.person,
+                                    reset=args.reset, web=args.web))
         elif args.command == "web-link":
             asyncio.run(_web_link(settings, args))
         elif args.command == "backup":
@@ -120,9 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             asyncio.run(_admin(settings, args))
     except (SettingsError, StoreUnavailable, EmbeddedStoreError, CliError, BackupError,
-            TelegramUnavailable) as exc:
+            TelegramUnavailable, UnknownPerson) as exc:
         print(f"dvbot: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, SettingsError | TelegramUnavailable) else 1
+        return 2 if isinstance(exc, SettingsError | TelegramUnavailable | UnknownPerson) else 1
     except content_cli.ContentError as exc:
         content_cli.report_problems(exc.problems)
         return 1

@@ -55,6 +55,18 @@ class Options(BaseModel):
     labels: list[str]
     actions: list[str]
     prompt: str = ""
+    # The screen asks for text: digits are text there, its buttons are chosen by their words.
+    keyed: bool = False
+    # These options are a notice's (an announcement arrived), not a chat reply's.
+    notice: bool = False
+    # [label, action] of recent notices' buttons: typing a label's words still works after
+    # a later screen took over the numbers (bot.engine.typed).
+    notices: list[list[str]] = Field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing a typed number or word could pick: not worth storing."""
+        return not self.actions and not self.notices
 
 
 class ConversationStore:
@@ -88,7 +100,7 @@ class ConversationStore:
     async def save_options(self, channel: str, user_id: str, options: Options | None) -> None:
         """Remember what the numbers mean; None clears them."""
         key = self._keys.options(channel, user_id)
-        if options is None or not options.actions:
+        if options is None or options.empty:
             await self._redis.delete(key)
         else:
             await self._redis.set(key, options.model_dump_json(), ex=self._ttl)
@@ -182,7 +194,7 @@ class ConversationStore:
         that did not change is not written: the lock goes back with the next batch of
         releases (bot/storage/unlocks.py), which refreshes the TTL of what was kept."""
         c, u = held.channel, held.user_id
-        if not options or not options.actions:
+        if options is None or options.empty:
             options = None
         new_dialog = save and dialog != held.dialog
         new_options = save_options and options != held.options

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from bot import wording
 from bot.deps import Deps
+from bot.engine import typed
 from bot.engine.actions import Action, BadPayload
 from bot.engine.conversation import Dialog, Options
 from bot.engine.messages import Button, Incoming, Reply
@@ -52,11 +54,22 @@ class Dispatcher:
         except BaseException:
             await conversations.release(held)
             raise
+        replies = outcome.replies
         replace_options = not incoming.buttons and outcome.replace_options
+        options = None
+        if replace_options:
+            asks_text = self._takes_text(outcome.dialog)
+            replies = typed.keyed(replies) if asks_text else replies
+            options = typed.screen_options(replies, keyed=asks_text, before=held.options)
         await conversations.release(
             held, dialog=outcome.dialog, save=True, save_options=replace_options,
-            options=_options_of(outcome.replies) if replace_options else None)
-        return outcome.replies
+            options=options)
+        return replies
+
+    def _takes_text(self, dialog: Dialog | None) -> bool:
+        """Is the member, after this update, at a step that expects typed text?"""
+        step = self.router.steps.get(dialog.step) if dialog else None
+        return step is not None and dialog is not None and step.takes_text(dialog)
 
     async def _route(self, inc: Incoming, member: Member | None, dialog: Dialog | None,
                      options: Options | None, org: OrgTree | None = None) -> Outcome:
@@ -79,10 +92,10 @@ class Dispatcher:
             return await self._on_command(request, text)
         if fold(text) in self.router.keywords:
             return await self._on_command(request, "/" + self.router.keywords[fold(text)])
-        if not inc.buttons and text.isdigit():
-            picked = await self._on_number(request, int(text), options)
-            if picked is not None:
-                return picked
+        if not inc.buttons:
+            answered = await self._on_typed(request, text, options)
+            if answered is not None:
+                return answered
         if dialog is not None:
             step = self.router.steps.get(dialog.step)
             if step is not None:
@@ -111,20 +124,37 @@ class Dispatcher:
             return notice(wording.BAD_BUTTON, request.dialog)
         return await self._run(route, _with(request, args=action.args))
 
-    async def _on_number(self, request: Request, number: int,
-                         options: Options | None) -> Outcome | None:
-        if options is None:
-            return None  # no menu on screen: the number is ordinary text for the step
-        if 1 <= number <= len(options.actions):
-            return await self._on_action(request, options.actions[number - 1])
-        if number == 0 and "cancel" in self.router.actions:
-            # Zalo's numbered lists end with "0 để quay lại": leave, back to the menu.
-            return await self._on_action(request, "cancel")
-        buttons = tuple((Button(label, action),)
-                        for label, action in zip(options.labels, options.actions, strict=True))
-        again = wording.pick_number(len(options.actions))
-        return Outcome([Reply(f"{again}\n{options.prompt}".strip(), buttons=buttons)],
-                       dialog=request.dialog)
+    async def _on_typed(self, request: Request, text: str,
+                        options: Options | None) -> Outcome | None:
+        """A typed number or button words on a channel without buttons (bot.engine.typed);
+        None when the line is ordinary text for the step."""
+        dialog = request.dialog
+        meant = typed.resolve(text, options, dialog_takes_text=self._takes_text(dialog),
+                              in_dialog=dialog is not None and dialog.step in self.router.steps)
+        if meant.kind == "pick":
+            # From here on it is a button press, as if pressed: flows that tell typed text
+            # from a press (a skipped note) must not see the typed words as content.
+            pressed = Request(replace(request.incoming, text=None, action=meant.action),
+                              request.deps, request.router, request.member, dialog,
+                              org=request.org)
+            outcome = await self._on_action(pressed, meant.action)
+            if meant.from_notice and outcome.dialog is None and dialog is not None:
+                outcome.dialog = dialog  # a notice's button never ends the dialog it interrupted
+            return outcome
+        if meant.kind == "none":
+            return notice(wording.NO_OPTIONS, dialog)
+        if meant.kind == "again" and options is not None:
+            if text == "0" and "cancel" in self.router.actions:
+                # Zalo's numbered lists end with "0 để quay lại": leave, back to the menu.
+                return await self._on_action(request, "cancel")
+            buttons = tuple((Button(label, action),)
+                            for label, action in zip(options.labels, options.actions,
+                                                     strict=True))
+            count = len(options.actions)
+            again = wording.pick_prefix(count) if options.keyed else wording.pick_number(count)
+            return Outcome([Reply(f"{again}\n{options.prompt}".strip(), buttons=buttons)],
+                           dialog=dialog)
+        return None
 
     async def _run(self, route: Route, request: Request) -> Outcome:
         if request.member is None and not route.public:
@@ -140,12 +170,3 @@ def _with(request: Request, *, args: tuple[str, ...]) -> Request:
     return Request(request.incoming, request.deps, request.router, request.member,
                    request.dialog, text=request.text, args=args, org=request.org)
 
-
-def _options_of(replies: list[Reply]) -> Options | None:
-    """The buttons of the last reply that has any, as numbered options."""
-    for reply in reversed(replies):
-        flat = [button for row in reply.buttons for button in row]
-        if flat:
-            return Options(labels=[b.label for b in flat], actions=[b.action for b in flat],
-                           prompt="")
-    return None

@@ -60,6 +60,10 @@ class Reply:
     edit: bool = False  # replace the message the pressed button was on, where the channel can
     document: Attachment | None = None
     photo: Attachment | None = None
+    # On channels without buttons, how its buttons are chosen (bot.engine.typed): "" by
+    # number; "#" as #1, #2… (the step asks for text, so digits are text); "words" by their
+    # words only (a notice that arrived in the middle of a dialog).
+    keyed: str = ""
 
 
 @dataclass(frozen=True)

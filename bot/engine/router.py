@@ -67,6 +67,14 @@ class Route:
     handler: Handler
     public: bool = False
     files: bool = False  # a dialog step that accepts documents/photos
+    # A dialog step that asks for text (digits typed there are text, not option numbers);
+    # a callable decides from the dialog where one step asks for both.
+    text: bool | Callable[[Dialog], bool] = True
+    lines: bool = False  # the text may span several lines (the console collects a block)
+
+    def takes_text(self, dialog: Dialog) -> bool:
+        """Does this step, at `dialog`, expect typed text?"""
+        return self.text(dialog) if callable(self.text) else self.text
 
 
 @dataclass(frozen=True)
@@ -125,10 +133,12 @@ class Router:
         self.actions[route] = Route(handler, public)
 
     def step(self, name: str, handler: Handler, *, public: bool = False,
-             files: bool = False) -> None:
-        """Register a dialog step that receives typed text (and files when `files`)."""
+             files: bool = False, text: bool | Callable[[Dialog], bool] = True,
+             lines: bool = False) -> None:
+        """Register a dialog step that receives typed text (and files when `files`); `text`
+        False for a step that only waits for a button (typed digits pick an option there)."""
         self._unique(self.steps, name)
-        self.steps[name] = Route(handler, public, files)
+        self.steps[name] = Route(handler, public, files, text, lines)
 
     def menu_item(self, label: str, action: str, *, order: int,
                   visible: Callable[[Member], bool] = lambda _m: True) -> None:

@@ -67,6 +67,14 @@ class MemberStore:
         await self._redis.zadd(self._keys.members_all(), {member_id: now.timestamp()})
         return member
 
+    async def rename(self, member_id: str, name: str) -> Member:
+        """Change the member's full name (they typed it wrong at sign-up)."""
+        updated = await update_model(self._redis, self._keys.member(member_id), Member,
+                                     lambda m: m.model_copy(update={"name": name}))
+        if updated is None:
+            raise MemberNotFound(member_id)
+        return updated
+
     async def add_grant(self, member_id: str, grant: Grant) -> Member:
         """Add a role over a unit (no-op if already held)."""
         return await self._update_grants(member_id, add=grant)

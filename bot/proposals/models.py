@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from uuid import uuid4
@@ -162,3 +163,12 @@ class Event(BaseModel):
 def make_code(year: int, number: int) -> str:
     """DVK-2026-00042."""
     return f"{CODE_PREFIX}-{year}-{number:05d}"
+
+
+_TYPED_CODE = re.compile(r"^\s*dvk\W*(\d{4})\W*0*(\d{1,9})\s*$", re.IGNORECASE)
+
+
+def typed_code(text: str) -> str | None:
+    """A code as people type it ("dvk-2026-1", "DVK 2026 00001") in its stored form."""
+    found = _TYPED_CODE.match(text)
+    return make_code(int(found.group(1)), int(found.group(2))) if found else None

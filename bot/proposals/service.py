@@ -26,6 +26,8 @@ from bot.proposals.queue import Entry, ReviewQueue
 from bot.proposals.store import Conflict, ProposalStore
 from bot.storage.pinned import pinned
 
+OWN = ("Đồng chí không thể thẩm định đề xuất của chính mình; đề xuất sẽ do người thẩm định "
+       "khác xử lý.")
 
 class Refused(Exception):
     """The action cannot be done in the proposal's current state; the text says why."""
@@ -178,6 +180,8 @@ class ProposalService:
         before = await self._get(code)
         if before.state is State.WITHDRAWN:
             raise Refused("Đề xuất này đã được tác giả rút; không có gì thay đổi.")
+        if before.author == reviewer.id:
+            raise Refused(OWN)
         _expect(before, version)
         if before.state is not State.IN_REVIEW or before.claimed_by != reviewer.id:
             raise Refused("Đồng chí không còn giữ đề xuất này (đã quá thời gian giữ hoặc đã "

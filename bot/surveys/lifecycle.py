@@ -76,7 +76,8 @@ class SurveyTimes:
         now unless it opens later. Returns (survey, notices queued, without an account)."""
         deps = self._deps
         survey = await deps.surveys.open(spec, unit=unit, author_name=author.name, tree=tree,
-                                         now=now, closes_at=closes, opens_at=opens)
+                                         now=now, closes_at=closes, opens_at=opens,
+                                         author=author.id)
         await self.schedule(survey, author.id, now)
         await deps.audit.record(author.id, "survey_open", id=survey.id, unit=unit,
                                 anonymous=str(survey.anonymous))
@@ -88,7 +89,8 @@ class SurveyTimes:
     async def announce(self, survey: Survey, tree: OrgTree) -> tuple[int, int]:
         """Notify the snapshot of an open survey; returns (queued, without an account)."""
         deps = self._deps
-        ids = await deps.surveys.audience_ids(tree, survey.unit)
+        ids = await deps.surveys.audience_ids(tree, survey.unit,
+                                              without=await deps.surveys.author_of(survey.id))
         targets, skipped = await recipients(deps.members, tree, survey, ids)
         name = tree.units[survey.unit].name if survey.unit in tree.units else survey.unit
         await deps.outbox.enqueue(f"sv-{survey.id}", targets, [opening_message(survey, name)],

@@ -69,7 +69,8 @@ async def gather(store: SurveyStore, survey: Survey, tree: OrgTree, *,
 def render(report: Report, now: datetime) -> str:
     """The results as chat text (Telegram HTML subset; user text escaped)."""
     s, total = report.survey, report.total
-    state = (f"đang mở đến {vn_datetime(s.closes_at)}" if s.is_open(now)
+    state = (f"hẹn mở lúc {vn_datetime(s.opens_at)}" if s.pending
+             else f"đang mở đến {vn_datetime(s.closes_at)}" if s.is_open(now)
              else f"đã đóng lúc {vn_datetime(s.closes_at)}")
     lines = [f"<b>Kết quả khảo sát: {esc(s.title)}</b>",
              f"Đơn vị: {esc(report.tree.path(s.unit))}",

@@ -92,7 +92,7 @@ class SurveyStore:
     # ------------------------------------------------------------------ opening
     async def open(self, spec: Spec, *, unit: str, author_name: str,
                    tree: OrgTree, now: datetime, closes_at: datetime,
-                   opens_at: datetime | None = None) -> Survey:
+                   opens_at: datetime | None = None, author: str = "") -> Survey:
         """Store the survey and snapshot its audience (the unit's subtree right now), or, with
         a later `opens_at`, store it pending: `activate` takes the snapshot at that time."""
         survey_id = str(await self._redis.incr(self._keys.survey_seq()))
@@ -101,14 +101,15 @@ class SurveyStore:
                         opens_at=opens_at if pending and opens_at else now,
                         closes_at=closes_at, pending=pending)
         if not pending:
-            return await self.activate(survey, tree)
+            return await self.activate(survey, tree, author=author)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(self._keys.survey(survey_id), survey.model_dump_json())
             pipe.zadd(self._keys.surveys(), {survey_id: closes_at.timestamp()})
             await pipe.execute()
         return survey
 
-    async def activate(self, survey: Survey, tree: OrgTree) -> Survey:
+    async def activate(self, survey: Survey, tree: OrgTree, *,
+                       author: str | None = None) -> Survey:
         """Open a stored or new survey now: snapshot the audience (marks for an anonymous
         survey), the recording units and the salt. A survey already open is returned as is
         (the scheduler may fire an opening twice after a crash)."""
@@ -117,6 +118,8 @@ class SurveyStore:
             return stored
         unit = survey.unit
         homes = await self._homes(tree, unit)
+        # The author is never in their own audience (as with announcements and directives).
+        homes.pop(author if author is not None else await self.author_of(survey.id) or "", None)
         survey = survey.model_copy(update={"audience": len(homes), "pending": False})
         survey_id = survey.id
         where = recording_units(tree, unit, homes, self.min_group if survey.anonymous else 1)
@@ -145,6 +148,11 @@ class SurveyStore:
         when that notice is sent; it names the author (as the audit log does), no answer."""
         await self._redis.set(self._keys.survey_author(survey_id), member_id, ex=ttl)
 
+    async def author_of(self, survey_id: str) -> str | None:
+        """The author, while the survey runs (None once the closing notice took it)."""
+        raw = await self._redis.get(self._keys.survey_author(survey_id))
+        return str(raw) if raw else None
+
     async def take_author(self, survey_id: str) -> str | None:
         """The author to notify at closing, once (GETDEL)."""
         raw = await self._redis.getdel(self._keys.survey_author(survey_id))
@@ -159,9 +167,11 @@ class SurveyStore:
             found = await pipe.execute()
         return {str(m): u for u, ids in zip(units, found, strict=True) for m in ids}
 
-    async def audience_ids(self, tree: OrgTree, unit: str) -> list[str]:
-        """Member ids in the unit's subtree right now (for the preview and notifications)."""
-        return sorted(await self._homes(tree, unit), key=int)
+    async def audience_ids(self, tree: OrgTree, unit: str, *,
+                           without: str | None = None) -> list[str]:
+        """Member ids in the unit's subtree right now (for the preview and notifications),
+        `without` the author."""
+        return sorted((m for m in await self._homes(tree, unit) if m != without), key=int)
 
     def who(self, survey: Survey, salt: str, member_id: str) -> str:
         """What the audience and done sets hold for a member: a mark, or (named) the id."""

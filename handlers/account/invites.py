@@ -47,8 +47,23 @@ async def list_active(request: Request) -> Outcome:
     return _say(request, text, [*buttons, BACK])
 
 
+async def ask_revoke(request: Request) -> Outcome:
+    """"Thu hồi …": say what revoking means and ask to confirm (one press must not do it)."""
+    code = _arg(request, 0)
+    invite = await request.deps.invites.get(code)
+    if invite is None:
+        raise access.Forbidden("Không tìm thấy mã mời này.")
+    tree = await request.tree()
+    access.require(request.me, Role.CADRE, invite.unit, tree)
+    text = (f"Thu hồi mã mời <code>{code}</code> ({esc(tree.units[invite.unit].name)}, "
+            f"{invite.role.label}, đã dùng {invite.uses}/{invite.max_uses})? Người chưa dùng mã "
+            "này sẽ không đăng ký được nữa; không thể hoàn tác.")
+    return _say(request, text, [Button("✓ Thu hồi mã này", act("inv.rv2", code)),
+                                Button("Không, giữ lại", act("inv.ls"))])
+
+
 async def revoke(request: Request) -> Outcome:
-    """Revoke a code, if it belongs to a unit inside the cadre's scope."""
+    """Revoke a code (confirmed), if it belongs to a unit inside the cadre's scope."""
     code = _arg(request, 0)
     invite = await request.deps.invites.get(code)
     if invite is None:
@@ -139,6 +154,7 @@ def register(router: Router) -> None:
     router.action("inv.n", pick_uses)
     router.action("inv.mk", create)
     router.action("inv.ls", list_active)
-    router.action("inv.rv", revoke)
+    router.action("inv.rv", ask_revoke)
+    router.action("inv.rv2", revoke)
     router.menu_item("Tạo mã mời", act("inv"), order=80,
                      visible=lambda m: access.has_any(m, Role.CADRE))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
+from bot.engine.actions import act
 from bot.engine.conversation import Dialog
-from bot.engine.messages import Reply, rows
+from bot.engine.messages import Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
-from bot.formatting import esc
+from bot.formatting import esc, fold
 from bot.org.invites import InviteCheck, InviteStatus, normalize_code
 from bot.org.models import Grant, Role
 from handlers.account.cancel import CANCEL
@@ -70,13 +71,60 @@ async def with_code(request: Request, typed: str) -> Outcome:
 
 
 async def name_step(request: Request) -> Outcome:
-    """Validate the full name, consume the invite, register, and open the menu."""
+    """Validate the full name and show it back to confirm (nothing is registered yet)."""
     assert request.dialog is not None
     name = " ".join(request.text.split())
-    problem = _name_problem(name)
+    problem = name_problem(name)
     if problem:
         return Outcome([Reply(problem, buttons=rows(CANCEL))], dialog=request.dialog)
-    code = str(request.dialog.data["code"])
+    dialog = request.dialog.at("start.ok", name=name)
+    if hurried(name):  # shown back first; a well-written name goes straight in (/me changes it)
+        return confirm_name(dialog, name, "start.yes", "start.fix")
+    return await _register(request, dialog)
+
+
+def hurried(name: str) -> bool:
+    """A name with no capitals or no diacritics at all: probably typed in a hurry."""
+    return name == name.lower() or fold(name) == name.lower()
+
+
+def confirm_name(dialog: Dialog, name: str, yes: str, fix: str) -> Outcome:
+    """"Họ và tên sẽ ghi là …": the name as it will be stored, with a nudge when it has no
+    capitals or no diacritics (a name typed in a hurry), and Đúng / Sửa lại."""
+    text = f"Họ và tên sẽ ghi là: <b>{esc(name)}</b>"
+    if hurried(name):
+        text += ("\nTên này chưa viết hoa hoặc chưa có dấu. Nếu cần, đồng chí bấm «Sửa lại» "
+                 "và gõ lại, ví dụ: Nguyễn Văn Bình.")
+    buttons = rows(Button("✓ Đúng", act(yes)), Button("Sửa lại", act(fix)), CANCEL)
+    return Outcome([Reply(text, buttons=buttons)], dialog=dialog)
+
+
+async def fix_name(request: Request) -> Outcome:
+    """"Sửa lại": ask for the name again."""
+    dialog = request.dialog
+    if dialog is None or dialog.flow != FLOW or "code" not in dialog.data:
+        return Outcome([Reply(WELCOME)])
+    return Outcome([Reply("Xin đồng chí gõ lại họ và tên đầy đủ, có dấu.",
+                          buttons=rows(CANCEL))], dialog=dialog.at("start.name"))
+
+
+async def waiting_name(request: Request) -> Outcome:
+    """Text typed at the confirmation: take it as a corrected name."""
+    return await name_step(request)
+
+
+async def name_confirmed(request: Request) -> Outcome:
+    """"✓ Đúng": consume the invite, register, and open the menu."""
+    dialog = request.dialog
+    if dialog is None or dialog.flow != FLOW or "name" not in dialog.data:
+        return Outcome([Reply(WELCOME)])
+    return await _register(request, dialog)
+
+
+async def _register(request: Request, dialog: Dialog) -> Outcome:
+    """Consume the invite, register the member under the dialog's name, open the menu."""
+    name = str(dialog.data["name"])
+    code = str(dialog.data["code"])
     deps = request.deps
     status = await deps.invites.redeem(code, request.account, request.now())
     invite = await deps.invites.get(code)
@@ -119,7 +167,7 @@ async def _existing_member(request: Request, check: InviteCheck) -> Outcome:
     return Outcome([await main_menu(updated, lead=lead)])
 
 
-def _name_problem(name: str) -> str | None:
+def name_problem(name: str) -> str | None:
     """Why a typed name is not a plausible full name, or None if it is."""
     if len(name) > NAME_MAX:
         return f"Họ và tên dài quá {NAME_MAX} ký tự. Xin đồng chí nhập lại."
@@ -134,3 +182,6 @@ def register(router: Router) -> None:
     router.command("start", start, description="Bắt đầu, nhập mã mời", public=True)
     router.step("start.code", code_step, public=True)
     router.step("start.name", name_step, public=True)
+    router.step("start.ok", waiting_name, public=True, text=False)  # "1" confirms
+    router.action("start.yes", name_confirmed, public=True)
+    router.action("start.fix", fix_name, public=True)

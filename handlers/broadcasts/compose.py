@@ -178,7 +178,7 @@ async def preview(request: Request) -> Outcome:
     b = draft_broadcast(request.me, draft, request.now())
     if b.at < b.created_at:
         return _past(b, draft)
-    recipients = await request.deps.broadcasts.audience(tree, b.unit, b.roles)
+    recipients = await request.deps.broadcasts.audience(tree, b.unit, b.roles, request.me.id)
     reachable = sum(1 for r in recipients if r.channel)
     nonce = secrets.token_hex(4)
     draft = draft.at("bc.choose", nonce=nonce)
@@ -294,7 +294,7 @@ def register(router: Router) -> None:
     """Register the compose flow and its menu item (cadres only)."""
     router.action("bc", begin)
     router.step("bc.text", compose, files=True)
-    router.step("bc.choose", choose_hint)
+    router.step("bc.choose", choose_hint, text=False)
     router.step("bc.time", typed_time)
     router.action("bc.next", after_content)
     router.action("bc.split", agree_split)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.engine.actions import act
+from bot.engine.messages import Button
 from bot.engine.router import Outcome, Request, Router
 from bot.formatting import esc
 from handlers.account.menu import BACK
@@ -26,12 +27,27 @@ async def show(request: Request) -> Outcome:
         lines += [f"• {esc(e.title)}: cao nhất {scores[e.id]}/{e.questions} câu đúng"
                   for e in done]
     todo = [e for e in mine if e.id not in acked]
+    page = _page(request, len(todo))
+    shown = todo[page * NEXT_MAX:(page + 1) * NEXT_MAX]
     if todo:
-        lines += ["", "Chưa nghiên cứu (văn bản mới nhất trước):"]
+        where = (f" — {page * NEXT_MAX + 1}–{page * NEXT_MAX + len(shown)} trong {len(todo)}"
+                 if len(todo) > NEXT_MAX else "")
+        lines += ["", f"Chưa nghiên cứu (văn bản mới nhất trước){where}:"]
     else:
         lines += ["", "Đồng chí đã nghiên cứu toàn bộ văn bản, tài liệu hiện có. Cảm ơn đồng chí!"]
-    buttons = [item_button(e, acked) for e in todo[:NEXT_MAX]]
+    buttons = [item_button(e, acked) for e in shown]
+    if page > 0:
+        buttons.append(Button("‹ Trang trước", act("prog", str(page - 1))))
+    if (page + 1) * NEXT_MAX < len(todo):
+        buttons.append(Button("Trang sau ›", act("prog", str(page + 1))))
     return screen(request, "\n".join(lines), [*buttons, BACK])
+
+
+def _page(request: Request, count: int) -> int:
+    """The page a button asked for, kept inside the list (forged numbers change nothing)."""
+    raw = request.args[0] if request.incoming.action and request.args else "0"
+    last = max(0, (count - 1) // NEXT_MAX)
+    return min(int(raw), last) if raw.isdigit() and len(raw) < 4 else 0
 
 
 def register(router: Router) -> None:

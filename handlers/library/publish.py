@@ -175,7 +175,7 @@ def register(router: Router) -> None:
     for step, handler in (("pub.so_hieu", so_hieu_step), ("pub.title", title_step),
                           ("pub.date", date_step), ("pub.issuer", issuer_step),
                           ("pub.summary", summary_step), ("pub.confirm", waiting)):
-        router.step(step, handler)
+        router.step(step, handler, text=step != "pub.confirm")
     router.step("pub.file", file_step, files=True)
     router.menu_item("Đăng văn bản mới", act("pub"), order=60,
                      visible=lambda m: access.has_any(m, Role.CADRE))

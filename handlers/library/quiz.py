@@ -163,4 +163,4 @@ def register(router: Router) -> None:
     router.action("qz", start)
     router.action("qz.a", answer)
     router.action("qz.ok", confirm)
-    router.step(STEP, typed)
+    router.step(STEP, typed, text=False)  # letters or option numbers

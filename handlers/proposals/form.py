@@ -35,7 +35,7 @@ TEXTS = {  # key: (label, prompt, limits)
 }
 STEPS = ("name", "area", "unit", "executor", "method", "results")
 DONE_WORDS = {"xong", "bo qua", "khong", "khong co", "het"}
-SEND = Button("✓ Gửi đề xuất", act("dvk.send"))
+SEND = "✓ Gửi đề xuất"
 REVIEW = Button("Xong, xem lại đề xuất ›", act("dvk.rv"))
 STALE = "Không có đề xuất nào đang soạn. Đồng chí chọn «Đề xuất mô hình Dân vận khéo» để bắt đầu."
 
@@ -157,7 +157,9 @@ async def review(request: Request) -> Outcome:
                               ("executor", ""), ("method", ""), ("results", ""),
                               ("photos", "ảnh"))]
     text = "\n".join([head, *content_lines(draft, tree)])
-    return Outcome([Reply(text, buttons=rows(SEND, *edits, CANCEL))],
+    # The draft's id rides on the button: a second tap, after the first sent it, finds the code.
+    send_button = Button(SEND, act("dvk.send", draft.id))
+    return Outcome([Reply(text, buttons=rows(send_button, *edits, CANCEL))],
                    dialog=Dialog(flow=FLOW, step="dvk.wait"))
 
 
@@ -172,7 +174,9 @@ async def edit(request: Request) -> Outcome:
 
 async def send(request: Request) -> Outcome:
     """Submit (or resend after a return); confirmed only once the proposal is on disk."""
-    draft = await _draft(request)
+    draft = await request.deps.proposals.store.draft(request.me.id)
+    if draft is None or (request.args and request.args[0] != draft.id):
+        return await _sent_already(request)
     if draft.missing():
         return await _ask_next(request, draft)
     tree = await request.tree()
@@ -191,6 +195,18 @@ async def send(request: Request) -> Outcome:
     text = (f"<b>Đã gửi đề xuất {proposal.code}</b> «{esc(proposal.name)}».\n"
             f"Trạng thái: {State.SUBMITTED.label}. Đồng chí theo dõi ở «Đề xuất của tôi» "
             "(/dexuat); bot sẽ báo khi có kết quả.")
+    buttons = rows(Button("Đề xuất của tôi", act("my")), Button("« Về menu chính", act("menu")))
+    return Outcome([Reply(text, buttons=buttons)])
+
+
+async def _sent_already(request: Request) -> Outcome:
+    """«Gửi» tapped again after the draft was sent: the same code, nothing sent twice."""
+    sent = request.args[0] if request.args else ""
+    code = await request.deps.proposals.store.sent_code(request.me.id, sent) if sent else None
+    if code is None:
+        raise access.Forbidden(STALE)
+    text = (f"Đề xuất này đã được gửi với mã <b>{code}</b>; không gửi lại lần nữa. Đồng chí "
+            "theo dõi ở «Đề xuất của tôi» (/dexuat).")
     buttons = rows(Button("Đề xuất của tôi", act("my")), Button("« Về menu chính", act("menu")))
     return Outcome([Reply(text, buttons=buttons)])
 
@@ -301,5 +317,5 @@ def register(router: Router) -> None:
     router.action("dvk.send", send)
     router.step("dvk.text", typed)
     router.step("dvk.photo", photo, files=True)
-    router.step("dvk.wait", waiting)
+    router.step("dvk.wait", waiting, text=False)
     router.menu_item("Đề xuất mô hình Dân vận khéo", act("dvk"), order=30)

@@ -12,10 +12,10 @@ from bot.formatting import esc, nfc
 from bot.org import access
 from bot.org.models import Member, Role
 from bot.org.tree import OrgTree
-from bot.proposals.models import Decision, Limits, Proposal, State
+from bot.proposals.models import Decision, Limits, Proposal, State, typed_code
 from bot.proposals.render import card, history, level_name, photos
 from bot.proposals.reviewing import may_review, notify_author, review_units
-from bot.proposals.service import Refused
+from bot.proposals.service import OWN, Refused
 from handlers.account.cancel import CANCEL
 from handlers.account.menu import BACK
 from handlers.proposals.ui import arg, number, refused
@@ -113,6 +113,8 @@ async def confirm(request: Request) -> Outcome:
     """Apply the decision once; the same button pressed again changes nothing."""
     code, version = arg(request, 0), number(request, 1)
     p = await _proposal(request, code)
+    if p.version != version:  # pressed again: it moved on (maybe out of this scope)
+        return refused(request, Refused("Đề xuất này đã được xử lý; không có gì thay đổi."))
     tree = await request.tree()
     if not may_review(request.me, p, tree):
         raise access.Forbidden(OUTSIDE)
@@ -155,7 +157,8 @@ async def lookup(request: Request) -> Outcome:
     """`/tracuu DVK-2026-00042`: a proposal's card and history, for reviewers/admins."""
     if not request.args:
         return Outcome([Reply("Cú pháp: <code>/tracuu DVK-2026-00042</code>")])
-    p = await _proposal(request, request.args[0].upper()[:20])
+    typed = " ".join(request.args)[:40]
+    p = await _proposal(request, typed_code(typed) or typed.upper())
     tree = await request.tree()
     if not access.can(request.me, Role.REVIEWER, p.unit, tree):
         raise access.Forbidden(OUTSIDE)
@@ -192,6 +195,8 @@ async def _held(request: Request) -> tuple[Proposal, int]:
     version = number(request, 1)
     if not may_review(request.me, p, await request.tree()):
         raise access.Forbidden(OUTSIDE)
+    if p.author == request.me.id:
+        raise access.Forbidden(OWN)
     if p.state is State.WITHDRAWN:
         raise access.Forbidden("Đề xuất này đã được tác giả rút; không có gì thay đổi.")
     if p.version != version:
@@ -216,10 +221,13 @@ def _verb(decision: Decision, p: Proposal) -> str:
 
 def _card(request: Request, p: Proposal, tree: OrgTree) -> list[Reply]:
     version = str(p.version)
-    buttons = [Button(_verb(d, p), act("rv.d", p.code, version, d.value)) for d in Decision]
+    own = p.author == request.me.id
+    buttons = [] if own else [Button(_verb(d, p), act("rv.d", p.code, version, d.value))
+                              for d in Decision]
     buttons += [Button("Lịch sử xử lý", act("rv.h", p.code)), BACK]
+    text = card(p, tree) + (f"\n\n<i>{OWN}</i>" if own else "")
     return [*photos(p, request.deps.library.files, p.code),
-            Reply(card(p, tree), buttons=rows(*buttons))]
+            Reply(text, buttons=rows(*buttons))]
 
 
 def _age(seconds: float) -> str:
@@ -248,7 +256,7 @@ def register(router: Router) -> None:
     router.action("rv.h", show_history)
     router.step("rv.answer", answer)
     router.step("rv.note", note)
-    router.step("rv.confirm", waiting)
+    router.step("rv.confirm", waiting, text=False)
     router.menu_item("Thẩm định đề xuất", act("rv"), order=65,
                      visible=lambda m: any(g.role in (Role.REVIEWER, Role.ADMIN)
                                            for g in m.grants))

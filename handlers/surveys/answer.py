@@ -95,8 +95,11 @@ async def back(request: Request) -> Outcome:
     answers = list(dialog.data["answers"])
     if not answers:
         return _question(request, survey, dialog, "Đây là câu hỏi đầu tiên.")
-    answers.pop()
-    return _question(request, survey, dialog.at(STEP, q=len(answers), answers=answers, picked=[]))
+    last = answers.pop()
+    # A multiple-choice answer comes back ticked, so going back does not lose the choices.
+    picked = list(last) if isinstance(last, list) else []
+    return _question(request, survey, dialog.at(STEP, q=len(answers), answers=answers,
+                                                picked=picked))
 
 
 async def submit(request: Request) -> Outcome:
@@ -186,6 +189,7 @@ def _question(request: Request, survey: Survey, dialog: Dialog, lead: str = "") 
     """Show the dialog's current question with its answer buttons."""
     index: int = dialog.data["q"]
     question = survey.questions[index]
+    dialog = dialog.at(STEP, typing=question.kind is Kind.TEXT)  # digits answer a text question
     sid, q = survey.id, str(index)
     lines = [lead] if lead else []
     lines += [f"<b>Câu {index + 1}/{len(survey.questions)}.</b> {esc(question.text)}"]
@@ -213,6 +217,7 @@ def _question(request: Request, survey: Survey, dialog: Dialog, lead: str = "") 
 
 def _confirm(request: Request, survey: Survey, dialog: Dialog, lead: str = "") -> Outcome:
     """Every answer in words, then send / back / start over."""
+    dialog = dialog.at(STEP, typing=False)
     lines = [lead] if lead else []
     lines.append(f"<b>Xác nhận câu trả lời — {esc(survey.title)}</b>")
     for index, answer in enumerate(dialog.data["answers"]):
@@ -245,4 +250,4 @@ def register(router: Router) -> None:
     router.action("sv.b", back)
     router.action("sv.ok", submit)
     router.action("sv.re", restart)
-    router.step(STEP, typed)
+    router.step(STEP, typed, text=lambda d: bool(d.data.get("typing")))

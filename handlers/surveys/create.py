@@ -92,7 +92,11 @@ async def toggle(request: Request) -> Outcome:
     elif what == "vis":
         data["visibility"] = (Visibility.AFTER_CLOSE if spec.visibility is Visibility.WHILE_OPEN
                               else Visibility.WHILE_OPEN).value
-    elif what == "chg" and not spec.anonymous:
+    elif what == "chg" and spec.anonymous:
+        return await _settings(_with(request, dialog), spec, problem=(
+            "Khảo sát ẩn danh không cho sửa câu trả lời (không được lưu ai đã trả lời gì). "
+            "Muốn cho sửa, đồng chí đổi «Ẩn danh» thành «Không» trước."))
+    elif what == "chg":
         data["allow_change"] = not spec.allow_change
     elif what == "days":
         data["days"] = next((d for d in DAYS if d > spec.days), DAYS[0])
@@ -189,7 +193,8 @@ async def _settings(request: Request, spec: Spec, problem: str = "") -> Outcome:
     assert dialog is not None
     unit_id = str(dialog.data.get("unit"))
     tree = await request.tree()
-    audience = len(await request.deps.surveys.audience_ids(tree, unit_id))
+    audience = len(await request.deps.surveys.audience_ids(tree, unit_id,
+                                                           without=request.me.id))
     opens, closes = _times(dialog, spec, request.now())
     explicit = dialog.data.get("closes") is not None
     questions = "\n".join(f"{i + 1}. {esc(q.text)} <i>({q.kind.label})</i>"
@@ -202,22 +207,28 @@ async def _settings(request: Request, spec: Spec, problem: str = "") -> Outcome:
             + ("" if explicit else f" ({spec.days} ngày)"))
     if problem:
         text = f"{problem}\n\n{text}"
+    k = request.deps.surveys.min_group
     if spec.anonymous:
-        text += (f"\nẨn danh: kết quả chỉ hiển thị theo nhóm từ "
-                 f"{request.deps.surveys.min_group} người trở lên.")
+        text += f"\nẨn danh: kết quả chỉ hiển thị theo nhóm từ {k} người trở lên."
+        if audience < k:
+            text += (f"\n⚠ Đơn vị này chỉ có {audience} đồng chí, ít hơn {k}: kết quả của khảo "
+                     "sát ẩn danh này sẽ không bao giờ hiển thị được. Đồng chí nên chọn đơn vị "
+                     "lớn hơn, hoặc đổi sang khảo sát có ghi tên.")
     vis = ("xem được khi đang mở" if spec.visibility is Visibility.WHILE_OPEN
            else "chỉ xem sau khi đóng")
     buttons = [Button(f"Ẩn danh: {'Có' if spec.anonymous else 'Không'} (đổi)",
                       act("svc.t", "anon")),
                Button(f"Kết quả: {vis} (đổi)", act("svc.t", "vis"))]
-    if not spec.anonymous:
-        buttons.append(Button(f"Cho sửa câu trả lời: {'Có' if spec.allow_change else 'Không'} "
-                              "(đổi)", act("svc.t", "chg")))
-    buttons += [Button("Mở: " + (vn_datetime(opens) if opens else "ngay") + " (đổi giờ mở)",
-                       act("svc.t", "opens"))]
-    if opens:
-        buttons.append(Button("Mở ngay khi bấm", act("svc.t", "now")))
-    buttons += [Button(f"Thời hạn: {spec.days} ngày (đổi)", act("svc.t", "days")),
+    # Every row is always there, so no option number moves when a setting changes.
+    change = ("Không (khảo sát ẩn danh)" if spec.anonymous
+              else "Có (đổi)" if spec.allow_change else "Không (đổi)")
+    buttons += [Button(f"Cho sửa câu trả lời: {change}", act("svc.t", "chg")),
+                Button("Mở: " + (vn_datetime(opens) if opens else "ngay") + " (đổi giờ mở)",
+                       act("svc.t", "opens")),
+                Button("Mở ngay khi bấm" + (" ✓" if not opens else ""), act("svc.t", "now"))]
+    days = (f"Thời hạn: đến {vn_datetime(closes)} (đổi thành số ngày)" if explicit
+            else f"Thời hạn: {spec.days} ngày (đổi)")
+    buttons += [Button(days, act("svc.t", "days")),
                 Button("Nhập giờ đóng", act("svc.t", "closes")),
                 Button("✓ Mở khảo sát", act("svc.open")), CANCEL]
     return screen(request, text, buttons, keep=True)
@@ -246,6 +257,6 @@ def register(router: Router) -> None:
     router.action("svc.pick", pick_unit)
     router.action("svc.t", toggle)
     router.action("svc.open", open_survey)
-    router.step(STEP, typed)
+    router.step(STEP, typed, text=lambda d: d.data.get("waiting") in ("opens", "closes"))
     router.menu_item("Tạo khảo sát", act("svc"), order=65,
                      visible=lambda m: access.has_any(m, Role.CADRE))

@@ -332,4 +332,4 @@ def register(router: Router) -> None:
     router.action("svf.tt", retitle)
     router.action("svf.go", settle)
     for step in (TITLE, KIND, TEXT, OPTIONS, MAX, MENU):
-        router.step(step, typed)
+        router.step(step, typed, text=step in (TITLE, TEXT, OPTIONS), lines=step == OPTIONS)

@@ -55,6 +55,11 @@ async def results(request: Request) -> Outcome:
     now = request.now()
     await _retire_if_closed(request, survey, now)
     tools = _tools(survey, now)
+    if survey.pending:  # nothing to count yet: not "đã đóng", not "0/0"
+        text = (f"<b>{esc(survey.title)}</b>\nHẹn mở lúc {vn_datetime(survey.opens_at)}, hạn "
+                f"trả lời {vn_datetime(survey.closes_at)}. Danh sách người trả lời được chốt "
+                "và thông báo được gửi khi mở; chưa có câu trả lời nào.")
+        return screen(request, text, tools)
     if not survey.results_visible(now):
         tally = await request.deps.surveys.tally(survey.id)
         answered = sum(v for f, v in tally.items() if f.startswith("n|"))
@@ -107,7 +112,7 @@ async def remind(request: Request) -> Outcome:
         return screen(request, "Đã gửi nhắc nhở trong vòng một giờ qua; đồng chí vui lòng "
                                "nhắc lại sau.", [_back(survey)])
     pending = await deps.surveys.unanswered(survey, await deps.surveys.audience_ids(
-        tree, survey.unit))
+        tree, survey.unit, without=await deps.surveys.author_of(survey.id)))
     targets, skipped = await recipients(deps.members, tree, survey, pending)
     await deps.outbox.enqueue(f"sv-{survey.id}.rm-{stamp}", targets, [reminder_message(survey)],
                               paid=deps.settings.telegram_paid_rate > 0)

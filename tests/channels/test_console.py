@@ -114,4 +114,4 @@ def test_demo_sends_an_anonymous_tam_tu_and_reads_it_as_a_cadre(tmp_path: Path) 
     assert "Đã gửi tâm tư, kiến nghị. Mã: TT-" in out
     code = out.split("Mã: ")[1].split(".")[0]
     assert "Đang chờ: 1" in out and f"Tâm tư, kiến nghị {code}" in out
-    assert "Người gửi: ẩn danh" in out and "Quản trị viên Demo" not in out.split(code)[-1]
+    assert "Người gửi: ẩn danh" in out and "Quản trị viên dùng thử" not in out.split(code)[-1]

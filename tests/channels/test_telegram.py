@@ -70,7 +70,7 @@ async def test_profile_button_edits_the_menu_message(live_bot: LiveBot) -> None:
     assert "Họ và tên: Trần Thị Bình" in text(edited)
     assert "Đảng bộ Khối Thử nghiệm › Đảng bộ cơ sở A › Chi bộ A1" in text(edited)
     assert "Ứng dụng liên lạc: Telegram" in text(edited)
-    assert labels(edited) == ["« Về menu chính"]
+    assert labels(edited) == ["Đổi họ và tên", "« Về menu chính"]
     # Only one new message in the chat: the menu, now showing the profile.
     assert [m.message_id for m in live_bot.standin.messages_to(ALICE)] == [menu.message_id]
 

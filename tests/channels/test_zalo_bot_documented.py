@@ -137,6 +137,9 @@ async def test_quota_429_is_bounded_then_members_go_by_another_channel(
     cadre = await make_member(deps, channel="zalo", user_id="cadre", unit="cb-a1",
                               grants=((Role.CADRE, "cb-a1"),), name="Cán Bộ Zalo")
     both_apps = await make_member(deps, channel="zalo", user_id="zb-both", unit="cb-a1")
+    # On the bot only (the author is not in its own audience, so someone else must be).
+    bot_only = await make_member(deps, channel="zalo", user_id="zb-only", unit="cb-a1",
+                                 name="Chỉ Có Bot")
     await deps.account_links.redeem(await deps.account_links.create(both_apps.id), "zalo_oa",
                                     "oa-both")
     # Wrote to the OA three days ago: the OA would bill, so the free bot comes first.
@@ -158,14 +161,14 @@ async def test_quota_429_is_bounded_then_members_go_by_another_channel(
         await asyncio.sleep(0.1)
     assert (stats.overall.sent, stats.overall.billed) == (1, 1)
     reasons = await deps.outbox.failure_reasons(b.job_id)
-    assert reasons["zalo_bot_quota"] == 1  # the cadre, on the bot only, is counted with why
+    assert reasons["zalo_bot_quota"] == 1  # the member on the bot only, counted with why
     report = await show_report(deps, cadre.id, b.id)
     assert "Zalo (bot): đã hết số tin nhắn được gửi trong tháng: 1" in report
     assert "Zalo (bot) đã hết số tin nhắn được gửi trong tháng này" in report
     # Later broadcasts route around the bot without trying it.
     recipients = await deps.broadcasts.audience(await deps.units.tree(), "cb-a1", [])
     by_member = {r.member_id: r for r in recipients}
-    assert by_member[cadre.id].reason == "zalo_bot_quota"
+    assert by_member[bot_only.id].reason == "zalo_bot_quota"
     assert (by_member[both_apps.id].channel, by_member[both_apps.id].cost) == ("zalo_oa",
                                                                                "billed")
 

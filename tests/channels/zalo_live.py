@@ -70,8 +70,11 @@ async def say_as(standin: ZaloBotStandin, user: str, text: str, count: int = 1) 
 
 
 def number_of(text: str, label: str) -> str:
-    """The number a numbered option containing `label` has in `text`."""
+    """What to type for the option containing `label` in `text`: "2" for "2. Label", or "#2"
+    for "#2 Label" (a screen that asks for text lists its buttons with the # prefix)."""
     found = [m.group(1) for m in re.finditer(r"^(\d+)\. (.*)$", text, re.M)
              if label in m.group(2)]
+    found += [m.group(1) for m in re.finditer(r"^(#\d+) (.*)$", text, re.M)
+              if label in m.group(2)]
     assert len(found) == 1, f"{label!r} in:\n{text}"
     return found[0]

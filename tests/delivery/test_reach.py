@@ -91,6 +91,7 @@ def test_the_preview_counts_free_billed_and_unreachable_per_app() -> None:
 async def test_a_cadre_sees_the_breakdown_before_confirming(deps: Deps) -> None:
     await make_member(deps, user_id="c", unit="cb-a1", name="Phạm Văn Đức",
                       grants=((Role.CADRE, "dbcs-a"),))
+    await make_member(deps, user_id="t", unit="cb-a2")  # on Telegram (the author is not counted)
     reach = deps.broadcasts.reach
     for user, hours in (("near", 2), ("late", 72), ("gone", 24 * 9)):
         await make_member(deps, channel="zalo_oa", user_id=user, unit="cb-a2")

@@ -24,7 +24,7 @@ async def test_numbers_map_to_the_buttons_on_screen(dispatcher: Dispatcher, deps
     assert chat.labels()[-2:] == ["Tạo mã mời", "Thông tin của tôi"]
     await chat.say(str(len(chat.labels())))
     assert "Thông tin của tôi" in chat.text and "Chi bộ A1" in chat.text
-    await chat.say("1")  # the profile's only button: back to the menu
+    await chat.say("2")  # the profile's second button: back to the menu
     assert "Menu chính" in chat.text
 
 

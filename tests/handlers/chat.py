@@ -39,6 +39,14 @@ class Chat:
         """Send a prepared Incoming (files, empty messages)."""
         return await self._send(incoming)
 
+    async def choose(self, label: str) -> list[Reply]:
+        """Type what picks the option containing `label` on a channel without buttons: its
+        number, or "#N" where the screen asks for text (bot.engine.typed)."""
+        last = [r for r in self.replies if r.buttons][-1]
+        labels = [b.label for row in last.buttons for b in row]
+        [number] = [n for n, text in enumerate(labels, start=1) if label in text]
+        return await self.say(f"#{number}" if last.keyed == "#" else str(number))
+
     def button(self, label: str) -> Button:
         """Find a button on screen by (part of) its label."""
         for reply in reversed(self.replies):

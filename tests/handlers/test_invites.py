@@ -103,11 +103,19 @@ async def test_cadre_lists_and_revokes_only_invites_in_scope(dispatcher: Dispatc
     chat = Chat(dispatcher, "c")
     await chat.press_raw("inv.ls")
     assert mine.code in chat.text and other.code not in chat.text
+    await chat.press(f"Thu hồi {mine.code}")  # one press only asks
+    assert "không thể hoàn tác" in chat.text
+    assert (await deps.invites.check(mine.code, deps.clock())).status is InviteStatus.OK
+    await chat.press("Không, giữ lại")
+    assert mine.code in chat.text
+    assert (await deps.invites.check(mine.code, deps.clock())).status is InviteStatus.OK
     await chat.press(f"Thu hồi {mine.code}")
+    await chat.press("✓ Thu hồi mã này")
     assert "Đã thu hồi" in chat.text
     assert (await deps.invites.check(mine.code, deps.clock())).status is InviteStatus.REVOKED
-    await chat.press_raw(f"inv.rv|{other.code}")  # forged: a code outside the scope
-    assert "không có quyền" in chat.text
+    for forged in (f"inv.rv|{other.code}", f"inv.rv2|{other.code}"):  # outside the scope
+        await chat.press_raw(forged)
+        assert "không có quyền" in chat.text
     assert (await deps.invites.check(other.code, deps.clock())).status is InviteStatus.OK
     await chat.press_raw("inv.ls")
     assert "Không có mã mời nào còn hiệu lực" in chat.text

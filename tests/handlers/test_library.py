@@ -3,6 +3,7 @@ forged buttons and restricted documents get the polite "không tìm thấy"."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,16 @@ async def test_materials_by_topic_and_progress(member: Chat) -> None:
     await member.press("Xác nhận đã nghiên cứu")
     await member.press("Tiến độ học tập của tôi")
     assert "0/10 văn bản chỉ đạo và 1/7 tài liệu học tập" in member.text
-    assert "Chưa nghiên cứu" in member.text and len(member.labels()) == 6  # 5 next + menu
+    assert "Chưa nghiên cứu" in member.text and len(member.labels()) == 7  # 5 + next + menu
+    first = member.labels()[:5]
+    seen = set(first)
+    while "Trang sau ›" in member.labels():  # every unstudied document can be reached
+        await member.press("Trang sau ›")
+        seen |= {label for label in member.labels() if "›" not in label and "‹" not in label
+                 and "menu" not in label}
+    assert len(seen) == 16 and "16–16 trong 16" in member.text
+    await member.press("‹ Trang trước")
+    assert "11–15 trong 16" in member.text
 
 
 async def test_search_by_button_and_command(member: Chat) -> None:
@@ -181,6 +191,21 @@ async def test_file_sent_outside_any_form_is_refused(member: Chat) -> None:
                                          file=FileRef("f", "document", "a.pdf",
                                                       "application/pdf", 10)))
     assert "chưa cần tệp" in replies[0].text
+
+
+async def test_search_pages_through_every_hit_and_a_miss_offers_the_lists(member: Chat) -> None:
+    await member.say("/timkiem dan")
+    found = re.search(r"(\d+) mục", member.text)
+    assert found is not None
+    total = int(found.group(1))
+    assert total > 8  # more than one page
+    assert "Trang sau ›" in member.labels()  # was: the first 8, and no way to the rest
+    await member.press("Trang sau ›")
+    assert f"9–{min(16, total)})" in member.text and "‹ Trang trước" in member.labels()
+    await member.say("xyzzy")  # was: only «Hủy»
+    assert "Văn bản chỉ đạo" in member.labels() and "Tài liệu học tập" in member.labels()
+    await member.press("Văn bản chỉ đạo")
+    assert "Văn bản chỉ đạo" in member.text
 
 
 async def test_document_buttons_say_what_they_open(member: Chat) -> None:

@@ -269,10 +269,7 @@ async def test_forged_reminders_are_refused(deps: Deps, dispatcher: Dispatcher,
 
 async def choose(chat: Chat, label: str) -> None:
     """Type the number of the option whose label contains `label` (channels without buttons)."""
-    last = [r for r in chat.replies if r.buttons][-1]
-    labels = [b.label for row in last.buttons for b in row]
-    [number] = [n for n, text in enumerate(labels, start=1) if label in text]
-    await chat.say(str(number))
+    await chat.choose(label)
 
 
 async def test_publish_and_remind_by_typed_numbers(deps: Deps, dispatcher: Dispatcher,

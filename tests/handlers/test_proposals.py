@@ -139,9 +139,7 @@ async def test_the_main_path_by_numbered_replies(deps: Deps) -> None:
     reviewer = Chat(d, "r", channel="console", buttons=False)
 
     async def choose(chat: Chat, label: str) -> None:
-        labels = chat.labels()
-        index = next(i for i, x in enumerate(labels) if label in x)
-        await chat.say(str(index + 1))
+        await chat.choose(label)
 
     await author.say("/menu")
     await choose(author, "Đề xuất mô hình Dân vận khéo")

@@ -38,9 +38,9 @@ async def test_open_from_template_answer_by_buttons_and_see_results(
     members = [await make_member(deps, user_id=f"m{i}", unit="cb-a1") for i in range(6)]
     sid = await _open_template(cadre, "Mức độ hài lòng với bộ phận một cửa", "Chọn Đảng bộ Khối")
     survey = await deps.surveys.get(sid)
-    assert survey is not None and survey.audience == 7 and survey.anonymous
+    assert survey is not None and survey.audience == 6 and survey.anonymous  # not the author
     jobs = await deps.outbox.stats(f"sv-{sid}")
-    assert jobs.overall.total == 7  # everyone in the snapshot, the cadre included
+    assert jobs.overall.total == 6  # everyone in the snapshot, not the cadre who opened it
 
     for i, _member in enumerate(members):
         chat = Chat(dispatcher, f"m{i}")
@@ -65,7 +65,7 @@ async def test_open_from_template_answer_by_buttons_and_see_results(
 
     await cadre.press_raw(f"sv.r|{sid}")
     text = cadre.text
-    assert "Đã trả lời: 6/7" in text
+    assert "Đã trả lời: 6/6" in text
     assert "1–2 lần: 6 (100%)" in text and "Hướng dẫn chưa rõ ràng: 6 (100%)" in text
     assert "Điểm trung bình: 4,50" in text
     assert "6 ý kiến (trích một số)" in text
@@ -187,7 +187,7 @@ async def test_reminder_reaches_only_those_who_have_not_answered(
     sid = await _open_template(cadre, "tâm tư", "Chọn Chi bộ A1")
     await _answer_pulse(Chat(dispatcher, "done"), sid)
     await cadre.press_raw(f"sv.rm|{sid}")
-    assert "Đang gửi nhắc nhở tới 3 đồng chí chưa trả lời" in cadre.text  # 2 + the cadre
+    assert "Đang gửi nhắc nhở tới 2 đồng chí chưa trả lời" in cadre.text  # not the cadre
     assert "không được hiển thị" in cadre.text and "Nguyễn" not in cadre.text
     job = f"sv-{sid}.rm-{int(clock.now.timestamp())}"
     recipients = set(await deps.redis.hkeys(deps.keys.job_recipients(job)))

@@ -66,9 +66,9 @@ async def test_scheduled_opening_snapshots_then_closing_retires_and_tells_the_au
     fired = await asyncio.gather(scheduler.tick(), other.tick())
     assert sorted(fired[0] + fired[1]) == [f"svo-{sid}"]  # once across the two
     survey = await deps.surveys.get(sid)
-    assert survey is not None and not survey.pending and survey.audience == 3
+    assert survey is not None and not survey.pending and survey.audience == 2  # not the author
     notified = set(await deps.redis.hkeys(deps.keys.job_recipients(f"sv-{sid}")))
-    assert notified == {author.id, early.id, late.id}
+    assert notified == {early.id, late.id}  # not the author
     await make_member(deps, user_id="after", unit="cb-a1")  # joins after: not in the snapshot
     after = Chat(dispatcher, "after")
     await after.press_raw(f"sv.go|{sid}")

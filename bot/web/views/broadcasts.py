@@ -71,7 +71,8 @@ async def preview(request: web.Request, viewer: Viewer) -> web.Response:
         return render(request, "broadcasts.html", viewer, units=_units(viewer),
                       names=viewer.tree.units, roles=ROLES, mine=mine, text_max=TEXT_MAX,
                       error=draft, form=form)
-    recipients = await viewer.deps.broadcasts.audience(viewer.tree, draft.unit, draft.roles)
+    recipients = await viewer.deps.broadcasts.audience(viewer.tree, draft.unit, draft.roles,
+                                                       viewer.member.id)
     reachable = sum(1 for r in recipients if r.channel)
     return render(request, "broadcast_preview.html", viewer, b=draft, form=form,
                   reachable=reachable, unreachable=len(recipients) - reachable,
