@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TextIO
 
 import aiohttp
-from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.channels.console import CHANNEL as CONSOLE
 from bot.channels.console import ConsoleChannel, ConsoleSender, stdin_lines
+from bot.channels.http_guard import Limits, guard, guarded_runner, listen
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram import App, TelegramChannel, TelegramSender, build_application
 from bot.channels.telegram_ordered import ordered_telegram
@@ -41,6 +41,7 @@ from bot.engine.dispatcher import Dispatcher
 from bot.ops.metrics import MeteredRateLimiter, MeteredSender
 from bot.ops.web import add_ops_routes, ops_server
 from bot.org.access import is_staff
+from bot.privacy.files import ExportSweeper
 from bot.settings import Settings
 from bot.storage.connection import open_store
 from bot.storage.keys import Keys
@@ -217,13 +218,14 @@ async def _web_server(settings: Settings, deps: Deps, channel: TelegramChannel |
                                                     deps.sealer)
     for add_routes in zalo.routes:
         add_routes(app)
-    app[HEALTH] = zalo.health  # /healthz names Zalo trouble an operator must fix
+    app[HEALTH] = [*app.get(HEALTH, []), *zalo.health]  # Zalo trouble an operator must fix
     if files is not None:
         add_file_route(app, files)
-    runner = web.AppRunner(app)
+    limits = Limits.of(settings)
+    guard(app, limits)  # slow headers, slow bodies, too many connections
+    runner = guarded_runner(app, limits)
     await runner.setup()
-    site = web.TCPSite(runner, settings.http_host, settings.http_port)
-    await site.start()
+    listener = await listen(runner, settings.http_host, settings.http_port, limits)
     try:
         if channel is not None:
             url = f"{settings.webhook_url}{telegram_path(secret)}"
@@ -236,6 +238,7 @@ async def _web_server(settings: Settings, deps: Deps, channel: TelegramChannel |
         async with ordered.sweeping() if ordered else contextlib.nullcontext():
             yield
     finally:
+        listener.close()
         await runner.cleanup()
 
 
@@ -277,7 +280,7 @@ def delivery_services(deps: Deps,
     reroute = Rerouter(deps.members, deps.broadcasts.reach, deps.outbox, deps.clock)
     for sender, limiter in senders if settings.sender_workers > 0 else []:
         queue = DeliveryQueue(deps.redis, deps.keys, sender.channel, consumer,
-                              lease=settings.sender_lease_seconds)
+                              lease=settings.sender_lease_seconds, sealer=deps.sealer)
         worker = Worker(queue, MeteredSender(sender, deps.metrics), limiter,
                         concurrency=settings.sender_workers,
                         on_done=deps.tamtu.notifier.after(deps.broadcasts.notify_author),
@@ -287,6 +290,7 @@ def delivery_services(deps: Deps,
                     **SurveyTimes(deps).jobs(),  # survey opening/closing times
                     **tamtu_jobs(deps.tamtu, deps.units, deps.clock)})  # tâm tư
     services.append(Scheduler(deps.redis, deps.keys, fire, deps.clock).run)
+    services.append(ExportSweeper(settings.data_dir / "exports").run)  # exports expire
     return services
 
 

@@ -82,9 +82,10 @@ class Deps:
 def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> Deps:
     """Wire the stores to one Redis client and key namespace."""
     audit = AuditLog(redis, keys)
-    outbox = Outbox(redis, keys)
-    units, members = UnitStore(redis, keys), MemberStore(redis, keys)
     secret = _deployment_secret(settings)
+    sealer = Sealer(secret)
+    outbox = Outbox(redis, keys, sealer)
+    units, members = UnitStore(redis, keys), MemberStore(redis, keys)
     broadcasts = BroadcastService(redis, keys, units, members, outbox, audit,
                                   paid=settings.telegram_paid_rate > 0,
                                   reach=Reach(redis, keys,
@@ -93,13 +94,14 @@ def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> De
         settings=settings, redis=redis, keys=keys,
         units=units, members=members,
         invites=InviteStore(redis, keys),
-        conversations=ConversationStore(redis, keys, settings.dialog_ttl_hours * 3600),
+        conversations=ConversationStore(redis, keys, settings.dialog_ttl_hours * 3600,
+                                        sealer),
         audit=audit, links=links, outbox=outbox, broadcasts=broadcasts,
         account_links=AccountLinks(redis, keys),
         library=LibraryStore(redis, keys, FileStore(settings.data_dir / "files")),
         proposals=build_proposals(settings, redis, keys),
         surveys=SurveyStore(redis, keys, secret, settings.survey_min_group),
-        sealer=Sealer(secret),
+        sealer=sealer,
         tamtu=build_tamtu(settings, redis, keys, members, outbox, secret),
     )
 

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     http_host: str = "0.0.0.0"  # noqa: S104 - webhook mode listens behind a proxy
     http_port: int = Field(default=8080, ge=1, le=65535)
+    # Slow clients: a request's headers, and then its body, must arrive within this many
+    # seconds; open connections are capped (and kept under the process's file limit).
+    http_read_timeout: float = Field(default=10.0, gt=0, le=300)
+    http_max_connections: int = Field(default=1000, ge=8, le=100_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     dialog_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
     invite_days: int = Field(default=14, ge=1, le=365)
@@ -187,6 +191,17 @@ class Settings(BaseSettings):
                 "Thiếu DVBOT_WEBHOOK_SECRET: chế độ webhook cần một chuỗi bí mật 16–256 ký tự."
             )
         return self.webhook_secret.get_secret_value()
+
+    def require_shared_survey_secret(self) -> None:
+        """With an external store, every process must key surveys with the same secret: one
+        generated per process (per data directory) would not open another's marks."""
+        external = self.redis_url is not None and bool(self.redis_url.get_secret_value())
+        if external and not (self.survey_secret and self.survey_secret.get_secret_value()):
+            raise SettingsError(
+                "Thiếu DVBOT_SURVEY_SECRET: khi dùng Redis/Valkey riêng (DVBOT_REDIS_URL), mọi "
+                "tiến trình dvbot phải dùng chung một khóa bí mật; tạo một lần (openssl rand "
+                "-hex 32) và đặt giống nhau cho mọi tiến trình."
+            )
 
     # --- Zalo -------------------------------------------------------------------
     def has_telegram(self) -> bool:

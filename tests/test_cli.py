@@ -119,6 +119,23 @@ def test_settings_errors_are_one_line_without_traceback(
     assert expected in lines[0] and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("command", ["run", "worker"])
+def test_external_store_without_a_survey_secret_is_refused(tmp_path: Path, command: str) -> None:
+    """Regression: with `compose --scale`, each replica made its own secret in its own /data,
+    and members reaching another replica were told the survey was not for their unit."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DVBOT_")}
+    env.update(DVBOT_TELEGRAM_TOKEN="1:x", DVBOT_REDIS_URL="redis://127.0.0.1:9/0",
+               DVBOT_DATA_DIR=str(tmp_path / "data"))
+    result = subprocess.run([sys.executable, "-m", "bot", command], capture_output=True,
+                            text=True, env=env, cwd=tmp_path, timeout=60, check=False)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert "DVBOT_SURVEY_SECRET" in lines[0] and "mọi tiến trình" in lines[0]
+    assert not (tmp_path / "data" / "survey-secret.key").exists()  # no secret of its own
+
+
 def test_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.settings import load_settings
 

@@ -49,6 +49,7 @@ from bot.engine.dispatcher import Dispatcher
 from bot.engine.errors import handle_safely
 from bot.engine.messages import Attachment, FileRef, FileUnavailable, Incoming, Reply
 from bot.formatting import split_text
+from bot.privacy.logid import log_id
 
 log = logging.getLogger("dvbot.telegram")
 
@@ -217,7 +218,7 @@ class TelegramChannel:
                 metrics.reply(CHANNEL, SendResult.sent())
         except Forbidden as exc:
             metrics.reply(CHANNEL, classify(exc))
-            log.info("chat %s cannot be reached: %s", chat_id, exc.message)
+            log.info("chat %s cannot be reached: %s", log_id(str(chat_id)), exc.message)
         except TelegramError as exc:
             metrics.reply(CHANNEL, classify(exc))
             raise
@@ -274,7 +275,8 @@ class TelegramChannel:
                     await self.application.bot.send_message(incoming.chat_id,
                                                             wording.INTERNAL_ERROR)
                 except Exception:  # the apology itself must never raise
-                    log.warning("could not send the apology to chat %s", incoming.chat_id)
+                    log.warning("could not send the apology to chat %s",
+                                log_id(str(incoming.chat_id)))
 
 
 # --- outbox delivery: broadcasts and other bulk messages -----------------------------
@@ -294,7 +296,8 @@ class TelegramSender:
         except TelegramError as exc:
             result = classify(exc)
             if result.reason == BAD_REQUEST:
-                log.warning("Telegram refused a bulk message to %s: %s", address, exc.message)
+                log.warning("Telegram refused a bulk message to %s: %s", log_id(address),
+                            exc.message)
             return result
         return SendResult.sent()
 

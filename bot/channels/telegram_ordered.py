@@ -31,7 +31,7 @@ from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
 from bot.channels.telegram import CHANNEL, TelegramChannel
-from bot.privacy.seal import Sealer
+from bot.privacy.seal import SealBroken, Sealer
 from bot.storage.keys import Keys
 
 log = logging.getLogger("dvbot.ordered")
@@ -100,7 +100,12 @@ class Inbox:
             renewing = asyncio.create_task(self._keep(lock, token))
             try:
                 while popped := await self._redis.zpopmin(inbox):
-                    await handle(self._opened(str(popped[0][0]), inbox))
+                    try:
+                        raw = self._opened(str(popped[0][0]), inbox)
+                    except SealBroken:  # from before sealing, or another secret: cannot be read
+                        log.warning("dropped an inbox entry that does not open")
+                        continue
+                    await handle(raw)
                     handled += 1
             finally:
                 renewing.cancel()

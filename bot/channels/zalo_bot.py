@@ -41,6 +41,7 @@ from bot.engine.conversation import ConversationStore
 from bot.engine.dispatcher import Dispatcher
 from bot.engine.errors import handle_safely
 from bot.engine.messages import FileRef, Incoming, Reply
+from bot.privacy.logid import log_id
 
 log = logging.getLogger("dvbot.zalo_bot")
 
@@ -146,7 +147,7 @@ class ZaloBotChannel:
                 metrics.reply(CHANNEL, SendResult.sent())
         except ZaloBotError as exc:
             metrics.reply(CHANNEL, classify(exc))
-            log.warning("could not answer Zalo chat %s: %s", chat_id, exc)
+            log.warning("could not answer Zalo chat %s: %s", log_id(str(chat_id)), exc)
             if exc.quota:  # still "Quota exceeded" after bounded retries: the monthly quota
                 await self._reach.exhaust(CHANNEL, datetime.now(UTC))
             return

@@ -39,6 +39,7 @@ from bot.engine.conversation import ConversationStore
 from bot.engine.dispatcher import Dispatcher
 from bot.engine.errors import handle_safely
 from bot.engine.messages import Button, FileRef, Incoming, Reply
+from bot.privacy.logid import log_id
 
 log = logging.getLogger("dvbot.zalo_oa")
 
@@ -234,7 +235,8 @@ class ZaloOaChannel:
             except ZaloOaError as exc:
                 if not exc.retryable or attempt == 3:
                     self._dispatcher.deps.metrics.reply(CHANNEL, classify(exc))
-                    log.warning("could not answer Zalo OA user %s: %s", chat_id, exc)
+                    log.warning("could not answer Zalo OA user %s: %s", log_id(str(chat_id)),
+                                exc)
                     return False
                 await asyncio.sleep((2.0 if exc.code == RATE_LIMITED else 0.5)
                                     * 2 ** (attempt - 1))

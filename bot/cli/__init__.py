@@ -102,8 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         parse_levels(settings.proposal_levels)  # refuse a bad value before anything starts
+        if args.command in ("run", "worker"):  # processes that may run side by side
+            settings.require_shared_survey_secret()
         secrets = [s.get_secret_value() for s in (settings.telegram_token, settings.redis_url,
-                                                   settings.webhook_secret) if s is not None]
+                                                   settings.webhook_secret,
+                                                   settings.survey_secret) if s is not None]
         secrets += settings.zalo_secrets()
         # The console is a conversation: its log lines go to a file, never between the
         # bot's answers (a "WARNING dvbot.dispatch: forbidden" line read like a reply).

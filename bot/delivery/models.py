@@ -139,6 +139,7 @@ class Job:
 
     messages: tuple[StoredMessage, ...]
     paid: bool
+    sealed: bool = False  # recipients are random tokens with sealed addresses
 
 
 def retried(d: Delivery) -> Delivery:

@@ -2,11 +2,17 @@
 
 Any flow can use it: `await outbox.enqueue(job_id, recipients, replies)`. Job ids are
 deterministic (e.g. "bc-42"), so repeating a call after a crash changes nothing.
+
+A `sealed` job (survey notices and reminders: who is reminded is who has not answered) keeps
+no list of its recipients: each delivery carries a random token instead of the member id and
+the chat address sealed with the deployment secret, report groups are dropped, and the
+per-recipient bookkeeping is deleted as soon as the job is done (see `DeliveryQueue`).
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -20,12 +26,15 @@ from bot.delivery.models import JobStats, Recipient, StoredMessage
 from bot.delivery.reach import BILLED, OFFER_LATER
 from bot.delivery.sender import NO_ACCOUNT
 from bot.engine.messages import Reply
+from bot.privacy.seal import Sealer
 from bot.storage.keys import Keys
 
 GROUP = "send"  # the consumer group every sender worker reads through
 REPORT_TTL = 180 * 86_400  # a finished job's counters and recipient lists are kept this long
 PENDING_TTL = 30 * 86_400  # missed notices are offered for this long
 SENDING, DONE, CANCELLED = "sending", "done", "cancelled"
+SEALED_MARK = "~"  # starts the token and the address of a delivery of a sealed job
+ADDRESS_SEAL = "outbox-address"  # sealing purpose of the addresses of sealed jobs
 
 # KEYS: rcpt, ack, stats. ARGV: member. -1: not a recipient, 0: already confirmed, 1: counted.
 _CONFIRM = """
@@ -74,17 +83,22 @@ return 1
 class Outbox:
     """Jobs of many deliveries: expansion, schedule, cancellation, counters, confirmations."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, sealer: Sealer | None = None) -> None:
         self._redis = redis
         self._keys = keys
+        self._sealer = sealer
         self._confirm = redis.register_script(_CONFIRM)
         self._cancel = redis.register_script(_CANCEL)
         self._add = redis.register_script(_ADD)
 
     async def enqueue(self, job_id: str, recipients: Sequence[Recipient],
-                      messages: Sequence[Reply], *, paid: bool = False) -> bool:
+                      messages: Sequence[Reply], *, paid: bool = False,
+                      sealed: bool = False) -> bool:
         """Expand a job into one delivery stream per channel, atomically; False when it was
-        expanded (or cancelled) before. Every Reply is one platform message per recipient."""
+        expanded (or cancelled) before. Every Reply is one platform message per recipient;
+        `sealed` keeps no trace of who the recipients are (see the module docstring)."""
+        if sealed:
+            recipients = self._sealed(job_id, recipients)
         channels = sorted({r.channel for r in recipients if r.channel})
         # Activate first: a crash before the expansion leaves an inert entry the workers drop,
         # while the reverse order could leave expanded deliveries nobody ever reads.
@@ -98,7 +112,7 @@ class Outbox:
                 if await pipe.hexists(meta, "state"):
                     return False
                 pipe.multi()  # type: ignore[no-untyped-call]
-                self._expand(pipe, job_id, channels, recipients, messages, paid)
+                self._expand(pipe, job_id, channels, recipients, messages, paid, sealed)
                 await pipe.execute()
             except WatchError:
                 return False  # another process expanded (or cancelled) it meanwhile
@@ -153,13 +167,15 @@ class Outbox:
             await self._redis.zrem(self._keys.pending_notices(member_id), *job_ids)
 
     def _expand(self, pipe: Any, job_id: str, channels: list[str],
-                recipients: Sequence[Recipient], messages: Sequence[Reply], paid: bool) -> None:
+                recipients: Sequence[Recipient], messages: Sequence[Reply], paid: bool,
+                sealed: bool = False) -> None:
         keys = self._keys
         stored = "[" + ",".join(StoredMessage.of(m).model_dump_json() for m in messages) + "]"
         # With nobody to send to (everyone lacks an account) the job is finished at once.
         pipe.hset(keys.job(job_id), mapping={
             "state": SENDING if channels else DONE, "messages": stored, "paid": int(paid),
-            "channels": ",".join(channels), "created": time.time()})
+            "channels": ",".join(channels), "created": time.time(),
+            "sealed": int(sealed)})
         for channel in channels:
             pipe.xgroup_create(keys.job_queue(job_id, channel), GROUP, id="0", mkstream=True)
         stats: Counter[str] = Counter()
@@ -167,19 +183,28 @@ class Outbox:
         for r in recipients:
             stats.update(_counted("total", r.group))
             if r.channel is None:
-                failed[r.member_id] = r.reason or NO_ACCOUNT
+                if not sealed:
+                    failed[r.member_id] = r.reason or NO_ACCOUNT
                 stats.update(_counted("failed", r.group))
                 continue
             if r.cost == BILLED:
                 stats.update(_counted("billed", r.group))
             pipe.xadd(keys.job_queue(job_id, r.channel),
                       {"m": r.member_id, "a": r.address, "g": r.group, "n": 0})
-        if recipients:
+        if recipients and not sealed:
             pipe.hset(keys.job_recipients(job_id),
                       mapping={r.member_id: r.group for r in recipients})
         if failed:
             pipe.hset(keys.job_failed(job_id), mapping=failed)
         pipe.hset(keys.job_stats(job_id), mapping={"total": 0, **stats})
+
+    def _sealed(self, job_id: str, recipients: Sequence[Recipient]) -> list[Recipient]:
+        """The recipients as a sealed job stores them: random token, sealed address, no group."""
+        if self._sealer is None:
+            raise ValueError("a sealed job needs the outbox's sealer")
+        return [Recipient(SEALED_MARK + secrets.token_hex(8), r.channel,
+                          SEALED_MARK + self._sealer.seal_text(ADDRESS_SEAL, r.address, job_id)
+                          if r.channel else "") for r in recipients]
 
     async def schedule(self, job_id: str, at: datetime) -> None:
         """Fire the job at `at` (the Scheduler calls the job kind's fire function)."""

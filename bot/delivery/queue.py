@@ -16,7 +16,15 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from bot.delivery.models import Delivery, Job, StoredMessage
-from bot.delivery.outbox import GROUP, REPORT_TTL, SENDING, report_keys
+from bot.delivery.outbox import (
+    ADDRESS_SEAL,
+    GROUP,
+    REPORT_TTL,
+    SEALED_MARK,
+    SENDING,
+    report_keys,
+)
+from bot.privacy.seal import Sealer
 from bot.storage.keys import Keys
 
 RECLAIM_BATCH = 20
@@ -90,8 +98,9 @@ class DeliveryQueue:
 
     def __init__(self, redis: Redis, keys: Keys, channel: str, consumer: str, *,
                  lease: float = 30.0, poll: float = 0.5,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, sealer: Sealer | None = None) -> None:
         self.channel = channel
+        self._sealer = sealer
         self.consumer = consumer
         self._redis = redis
         self._keys = keys
@@ -185,11 +194,11 @@ class DeliveryQueue:
         cached = self._cache.get(job_id)
         if cached is not None:
             return cached
-        raw = await self._redis.hmget(self._keys.job(job_id), ["messages", "paid"])
+        raw = await self._redis.hmget(self._keys.job(job_id), ["messages", "paid", "sealed"])
         if raw[0] is None:
             return None
         messages = tuple(StoredMessage.model_validate(m) for m in json.loads(raw[0]))
-        job = Job(messages, raw[1] == "1")
+        job = Job(messages, raw[1] == "1", raw[2] == "1")
         if len(self._cache) > 64:  # a handful of jobs run at once; keep memory flat
             self._cache.clear()
         self._cache[job_id] = job
@@ -209,6 +218,20 @@ class DeliveryQueue:
             return None
         return int(parts or 0)
 
+    def address(self, d: Delivery) -> str:
+        """Where to send: the chat address, opened if the job is sealed."""
+        if d.address[:1] != SEALED_MARK:
+            return d.address
+        if self._sealer is None:
+            raise ValueError("a sealed job needs the queue's sealer")
+        return self._sealer.open_text(ADDRESS_SEAL, d.address[1:], d.job_id)
+
+    def chat_key(self, d: Delivery) -> str:
+        """The chat as the shared rate limiter names it: a keyed pseudonym when a sealer is
+        set, so the limiter's keys do not list who a sealed job (a reminder) went to."""
+        address = self.address(d)
+        return self._sealer.tag("chat", address) if self._sealer is not None else address
+
     # ---------------------------------------------------------------- recording
     async def mark_part(self, d: Delivery, done: int) -> None:
         """Remember that the first `done` parts of a multi-part job went out."""
@@ -221,7 +244,8 @@ class DeliveryQueue:
         first = await self._mark_sent(keys=[k.job_sent(d.job_id), k.job_parts(d.job_id),
                                             k.job_stats(d.job_id)],
                                       args=[d.member_id, d.group])
-        await self._redis.hdel(k.unreachable(), d.member_id)  # reachable again, if marked
+        if d.member_id[:1] != SEALED_MARK:
+            await self._redis.hdel(k.unreachable(), d.member_id)  # reachable again, if marked
         return bool(first)
 
     async def mark_final(self, d: Delivery, reason: str, counter: str) -> bool:
@@ -230,7 +254,8 @@ class DeliveryQueue:
         first = await self._mark_final(
             keys=[k.job_failed(d.job_id), k.job_stats(d.job_id), k.job_sent(d.job_id)],
             args=[d.member_id, d.group, reason, counter])
-        await self._redis.hset(k.unreachable(), d.member_id, f"{self.channel}:{reason}")
+        if d.member_id[:1] != SEALED_MARK:  # a sealed job knows no member to mark
+            await self._redis.hset(k.unreachable(), d.member_id, f"{self.channel}:{reason}")
         return bool(first)
 
     async def ack(self, d: Delivery) -> None:
@@ -259,6 +284,9 @@ class DeliveryQueue:
             keys = [self._keys.job(job_id), *queues, *report_keys(self._keys, job_id)]
             if await self._finish(keys=keys, args=[len(queues), REPORT_TTL, self._clock()]):
                 finished.append(job_id)
+                if await self._redis.hget(self._keys.job(job_id), "sealed") == "1":
+                    # Served: even the random tokens of who got it go, only the counts stay.
+                    await self._redis.delete(*report_keys(self._keys, job_id)[:-1])
             await self._forget(job_id)
         return finished
 

@@ -129,7 +129,8 @@ class Worker:
         await self.queue.ack(d)
 
     async def _send(self, d: Delivery, job: Job, index: int) -> SendResult:
-        result = await self.sender.deliver(d.address, job.messages[index].reply(), paid=job.paid)
+        result = await self.sender.deliver(self.queue.address(d), job.messages[index].reply(),
+                                           paid=job.paid)
         if result.status is Status.SENT:
             if index + 1 < len(job.messages):
                 await self.queue.mark_part(d, index + 1)
@@ -142,7 +143,7 @@ class Worker:
         if self.limiter is None:
             return not stop.is_set()
         while True:
-            slot = await self.limiter.reserve(d.address, paid=paid)
+            slot = await self.limiter.reserve(self.queue.chat_key(d), paid=paid)
             # A long pause (429): hand the delivery back rather than sit on it until the lease
             # runs out and another process takes it over too.
             if not slot.reserved and slot.wait > self.limiter.horizon:
@@ -164,7 +165,7 @@ class Worker:
         elif result.status is Status.TRANSIENT:
             self._troubled += 1
             if d.attempt + 1 >= self.max_attempts:
-                log.warning("giving up on %s after %d attempts: %s", d.member_id,
+                log.warning("giving up on a delivery of %s after %d attempts: %s", d.job_id,
                             d.attempt + 1, result.reason)
                 await self.queue.mark_final(d, GAVE_UP, "failed")
                 await self.queue.ack(d)

@@ -1,4 +1,8 @@
-"""Per-account conversation state in Redis: open dialog, numbered options, and a lock."""
+"""Per-account conversation state in Redis: open dialog, numbered options, and a lock.
+
+Dialogs and numbered options are sealed at rest (AES-GCM, key from the deployment secret,
+bound to their key): a dialog may hold an anonymous survey's answers in progress, and the
+options on screen which boxes were ticked, so neither may sit in the store's files in clear."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+from bot.privacy.seal import SealBroken, Sealer
 from bot.storage.keys import Keys
 from bot.storage.unlocks import RELEASE, RENEW, Unlocks
 
@@ -72,17 +77,39 @@ class Options(BaseModel):
 class ConversationStore:
     """Dialog state and numbered options per (channel, user), each with a TTL."""
 
-    def __init__(self, redis: Redis, keys: Keys, ttl_seconds: int) -> None:
+    def __init__(self, redis: Redis, keys: Keys, ttl_seconds: int, sealer: Sealer) -> None:
         self._redis = redis
         self._keys = keys
         self._ttl = ttl_seconds
+        self._sealer = sealer
         self._unlock = redis.register_script(RELEASE)
         self._unlocks = Unlocks(redis)
 
+    def _seal(self, key: str, state: BaseModel) -> str:
+        return self._sealer.seal_text("conversation", state.model_dump_json(), key)
+
+    def _open(self, key: str, raw: object) -> str | None:
+        if not raw:
+            return None
+        try:
+            return self._sealer.open_text("conversation", str(raw), key)
+        except SealBroken:
+            # Written before sealing, or under another secret: a lost step, not a stuck account.
+            log.warning("dropping conversation state that does not open")
+            return None
+
+    def _dialog(self, key: str, raw: object) -> Dialog | None:
+        text = self._open(key, raw)
+        return Dialog.model_validate_json(text) if text else None
+
+    def _options(self, key: str, raw: object) -> Options | None:
+        text = self._open(key, raw)
+        return Options.model_validate_json(text) if text else None
+
     async def dialog(self, channel: str, user_id: str) -> Dialog | None:
         """The open dialog, or None."""
-        raw = await self._redis.get(self._keys.dialog(channel, user_id))
-        return Dialog.model_validate_json(raw) if raw else None
+        key = self._keys.dialog(channel, user_id)
+        return self._dialog(key, await self._redis.get(key))
 
     async def save_dialog(self, channel: str, user_id: str, dialog: Dialog | None) -> None:
         """Store the dialog with a fresh TTL; None deletes it (empty state is not stored)."""
@@ -90,12 +117,12 @@ class ConversationStore:
         if dialog is None:
             await self._redis.delete(key)
         else:
-            await self._redis.set(key, dialog.model_dump_json(), ex=self._ttl)
+            await self._redis.set(key, self._seal(key, dialog), ex=self._ttl)
 
     async def options(self, channel: str, user_id: str) -> Options | None:
         """Numbered options currently on screen, or None."""
-        raw = await self._redis.get(self._keys.options(channel, user_id))
-        return Options.model_validate_json(raw) if raw else None
+        key = self._keys.options(channel, user_id)
+        return self._options(key, await self._redis.get(key))
 
     async def save_options(self, channel: str, user_id: str, options: Options | None) -> None:
         """Remember what the numbers mean; None clears them."""
@@ -103,7 +130,7 @@ class ConversationStore:
         if options is None or options.empty:
             await self._redis.delete(key)
         else:
-            await self._redis.set(key, options.model_dump_json(), ex=self._ttl)
+            await self._redis.set(key, self._seal(key, options), ex=self._ttl)
 
     @asynccontextmanager
     async def locked(
@@ -163,8 +190,8 @@ class ConversationStore:
                 rest = await pipe.execute()
         dialog, options = state
         return Held(channel=channel, user_id=user_id, token=mine,
-                    dialog=Dialog.model_validate_json(dialog) if dialog else None,
-                    options=Options.model_validate_json(options) if options else None,
+                    dialog=self._dialog(self._keys.dialog(channel, user_id), dialog),
+                    options=self._options(self._keys.options(channel, user_id), options),
                     member_id=str(rest[0]) if rest[0] else None, also=tuple(rest[1:]))
 
     async def _try(self, lock: str, token: str, renew: bool, lease: float, extra: list[str],
@@ -217,7 +244,7 @@ class ConversationStore:
         if value is None:
             pipe.delete(key)
         else:
-            pipe.set(key, value.model_dump_json(), ex=self._ttl)
+            pipe.set(key, self._seal(key, value), ex=self._ttl)
 
     async def settle(self) -> None:
         """Send the lock releases still pending (before shutdown, or a look at the store)."""

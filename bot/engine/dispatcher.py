@@ -17,6 +17,7 @@ from bot.org.access import Forbidden
 from bot.org.member_cache import MemberCache
 from bot.org.models import Member
 from bot.org.tree import OrgTree
+from bot.privacy.logid import log_id
 
 log = logging.getLogger("dvbot.dispatch")
 
@@ -116,11 +117,12 @@ class Dispatcher:
         try:
             action = Action.parse(payload)
         except BadPayload:
-            log.info("refused a garbled button payload from %s", request.account)
+            log.info("refused a garbled button payload from %s", log_id(request.account))
             return notice(wording.BAD_BUTTON, request.dialog)
         route = self.router.actions.get(action.route)
         if route is None:
-            log.info("refused unknown button route %r from %s", action.route, request.account)
+            log.info("refused unknown button route %r from %s", action.route,
+                     log_id(request.account))
             return notice(wording.BAD_BUTTON, request.dialog)
         return await self._run(route, _with(request, args=action.args))
 
@@ -162,7 +164,8 @@ class Dispatcher:
         try:
             return await route.handler(request)
         except Forbidden as exc:
-            log.warning("forbidden: %s tried %s", request.account, route.handler.__qualname__)
+            log.warning("forbidden: %s tried %s", log_id(request.account),
+                        route.handler.__qualname__)
             return notice(str(exc) or wording.FORBIDDEN, request.dialog)
 
 

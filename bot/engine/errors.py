@@ -12,6 +12,7 @@ from bot.engine.dispatcher import Dispatcher
 from bot.engine.messages import Incoming, Reply
 from bot.ops.logs import RequestId
 from bot.ops.metrics import Stopwatch
+from bot.privacy.logid import log_id
 
 log = logging.getLogger("dvbot.errors")
 
@@ -33,8 +34,8 @@ async def _handle(dispatcher: Dispatcher, incoming: Incoming) -> tuple[list[Repl
     try:
         return await dispatcher.handle(incoming), "ok"
     except Busy:
-        log.warning("account %s:%s still busy; asked to resend", incoming.channel,
-                    incoming.user_id)
+        log.warning("account %s still busy; asked to resend",
+                    log_id(f"{incoming.channel}:{incoming.user_id}"))
         return [Reply(wording.BUSY)], "busy"
     except (ConnectionError, TimeoutError):
         log.exception("store unavailable while handling %s update", incoming.channel)

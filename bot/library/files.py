@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from bot.library.models import StoredFile
+from bot.privacy.files import private_dir
 
 MB = 1024 * 1024
 # Longest message each channel shows in one piece (Telegram: 4,096 characters).
@@ -83,7 +84,7 @@ class FileStore:
     def _write(target: Path, data: bytes) -> None:
         if target.is_file() and target.stat().st_size == len(data):
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(target.parent)  # 0700: attachments of cadres' drafts and members' photos
         fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".part-")
         try:
             with os.fdopen(fd, "wb") as handle:

@@ -56,10 +56,12 @@ def setup_logging(level: str, secrets: list[str], fmt: str = "text",
 
 
 def quiet_loggers(level: int) -> None:
-    """Loggers kept above `level`: noisy ones, and python-telegram-bot's, which at DEBUG logs
-    every update (who wrote what: an anonymous thread's text next to the sender's id) and the
-    parameters of every Bot API call; they stay at INFO even when dvbot runs at DEBUG."""
-    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler"):
+    """Loggers kept above `level`: noisy ones, and those that print whole requests below
+    WARNING (httpx and aiohttp every URL and access line), and python-telegram-bot's, which at
+    DEBUG logs every update (who wrote what: an anonymous answer or thread next to the sender's
+    id) and the parameters of every Bot API call; they stay at INFO even at DEBUG."""
+    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler", "aiohttp",
+                  "hpack", "matplotlib", "PIL", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, level))
     logging.getLogger("telegram").setLevel(max(logging.INFO, level))
 

@@ -12,9 +12,11 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
-from bot.channels.webhook import build_web_app
+from bot.channels.http_guard import Limits, guard, guarded_runner, listen
+from bot.channels.webhook import HEALTH, build_web_app
 from bot.deps import Deps
 from bot.ops.metrics import CONTENT_TYPE
+from bot.storage.aof_check import load_warning
 from bot.web.routes import add_dashboard
 
 log = logging.getLogger("dvbot.ops")
@@ -38,6 +40,14 @@ def add_ops_routes(app: web.Application, deps: Deps, channels: Sequence[str]) ->
     """Add /metrics and the web dashboard to an app that already serves /healthz."""
     app[DEPS] = deps
     app[CHANNELS] = list(channels)
+    data_dir = deps.settings.data_dir
+
+    async def store_lost_data() -> dict[str, str]:
+        """A truncated AOF at the embedded store's start: the last writes are gone."""
+        warning = load_warning(data_dir)
+        return {"store": warning} if warning else {}
+
+    app[HEALTH] = [*app.get(HEALTH, []), store_lost_data]  # /healthz detail
     app.router.add_get("/metrics", metrics)
     add_dashboard(app, deps)  # the dashboard is served wherever /healthz is
 
@@ -50,15 +60,20 @@ async def ops_server(deps: Deps, channels: Sequence[str]) -> AsyncIterator[None]
     settings = deps.settings
     app = build_web_app(deps.redis, deps.conversations, None, "")
     add_ops_routes(app, deps, channels)
-    runner = web.AppRunner(app, access_log=None)
+    limits = Limits.of(settings)
+    guard(app, limits)
+    runner = guarded_runner(app, limits, access_log=False)
     await runner.setup()
+    listener = None
     try:
         try:
-            await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+            listener = await listen(runner, settings.http_host, settings.http_port, limits)
             log.info("health and metrics on %s:%s", settings.http_host, settings.http_port)
         except OSError as exc:
             log.warning("could not serve /healthz and /metrics on port %s: %s",
                         settings.http_port, exc)
         yield
     finally:
+        if listener is not None:
+            listener.close()
         await runner.cleanup()

@@ -14,16 +14,20 @@ import os
 import secrets
 from pathlib import Path
 
+from bot.privacy.files import private_dir
+
 SECRET_FILE = "survey-secret.key"  # noqa: S105 - a file name, not a secret
 
 
 def deployment_secret(configured: str | None, data_dir: Path) -> bytes:
-    """The configured secret, else the one in DATA_DIR (created atomically, mode 0600)."""
+    """The configured secret, else the one in DATA_DIR (created atomically, mode 0600).
+
+    Every process reads it at start, so this is also where DATA_DIR is made private (0700)."""
+    private_dir(data_dir)
     if configured:
         return configured.encode()
     path = data_dir / SECRET_FILE
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
         try:
             # O_EXCL: two processes starting together must not each write their own secret.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

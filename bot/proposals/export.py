@@ -12,6 +12,7 @@ from openpyxl import Workbook
 
 from bot.formatting import vn_datetime
 from bot.org.tree import OrgTree
+from bot.privacy.files import write_private
 from bot.proposals.models import Proposal
 
 HEADER = ["Mã", "Tên mô hình", "Lĩnh vực", "Đơn vị", "Chủ thể thực hiện", "Người đề xuất",
@@ -39,7 +40,7 @@ def write_csv(path: Path, rows: list[list[str]]) -> None:
     writer = csv.writer(buffer)
     writer.writerow(HEADER)
     writer.writerows(_safe(r) for r in rows)
-    path.write_text(buffer.getvalue(), encoding="utf-8-sig")
+    write_private(path, buffer.getvalue().encode("utf-8-sig"))  # members' names: owner only
 
 
 def write_xlsx(path: Path, rows: list[list[str]]) -> None:
@@ -51,7 +52,9 @@ def write_xlsx(path: Path, rows: list[list[str]]) -> None:
     sheet.append(HEADER)
     for row in rows:
         sheet.append(_safe(row))
-    book.save(path)
+    out = io.BytesIO()
+    book.save(out)
+    write_private(path, out.getvalue())
 
 
 def _safe(row: list[str]) -> list[str]:

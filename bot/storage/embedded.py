@@ -36,6 +36,7 @@ from typing import Self
 from redis.asyncio import Redis
 from redis.exceptions import AuthenticationError, BusyLoadingError, RedisError
 
+from bot.storage.aof_check import note_start
 from bot.storage.presence import ADMIN_TIMEOUT, Presence, client_name_for_pid
 from bot.storage.valkey_process import (
     HOST,
@@ -246,6 +247,7 @@ class EmbeddedValkey:
         finally:
             await client.aclose()
         self._set_running(port, password, server)
+        note_start(self.state_dir, self.log_path, offset, proc.pid)  # a truncated AOF: loudly
 
     def _set_running(self, port: int, password: str, server: ServerProcess) -> None:
         """Remember the server we now use."""

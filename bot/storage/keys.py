@@ -74,6 +74,10 @@ class Keys:
         """String: per-account lock so two updates of one person never interleave."""
         return f"{self._account(channel, user_id)}:lock"
 
+    def code_guesses(self, channel: str, user_id: str) -> str:
+        """Counter of wrong invite/link codes an account typed this minute (with a TTL)."""
+        return f"{self._account(channel, user_id)}:guesses"
+
     def seen_update(self, channel: str, update_id: str) -> str:
         """Marker that an update was taken, so a redelivered webhook is handled once."""
         return f"{self.prefix}:seen:{channel}:{update_id}"
@@ -309,6 +313,11 @@ class Keys:
     def survey_named(self, survey_id: str) -> str:
         """Hash: member id -> their answers, for named surveys only."""
         return f"{self.prefix}:{{sv:{survey_id}}}:named"
+
+    def survey_pending(self, survey_id: str, unit: str) -> str:
+        """List of sealed anonymous answer sets of one recording unit, waiting until k of
+        them can be counted together."""
+        return f"{self.prefix}:{{sv:{survey_id}}}:pending:{unit}"
 
     def survey_reminder(self, survey_id: str) -> str:
         """String with a TTL: start of the last reminder window (epoch seconds)."""

@@ -213,6 +213,7 @@ def spawn(
             stderr=subprocess.STDOUT,
             cwd=state_dir,
             start_new_session=True,
+            umask=0o077,  # the AOF holds everything: files 0600
         )
 
 

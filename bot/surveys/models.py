@@ -118,7 +118,11 @@ class Survey(Spec):
         return not self.pending and self.opens_at <= now < self.closes_at
 
     def results_visible(self, now: datetime) -> bool:
-        """The visibility policy."""
+        """The visibility policy. Anonymous results open only at closing, whatever the
+        policy says: two views taken while answers come in would differ by one person's
+        answers, so a cadre comparing them would see that person's choices."""
+        if self.anonymous:
+            return now >= self.closes_at
         return self.visibility is Visibility.WHILE_OPEN or now >= self.closes_at
 
 

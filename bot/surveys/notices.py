@@ -35,11 +35,15 @@ def opening_message(survey: Survey, unit_name: str) -> Reply:
 
 
 def reminder_message(survey: Survey) -> Reply:
-    """"Đồng chí chưa trả lời …" with the button."""
-    text = (f"<b>Nhắc nhở trả lời khảo sát</b>\nĐồng chí chưa trả lời khảo sát "
-            f"<b>{esc(survey.title)}</b>; hạn trả lời {vn_datetime(survey.closes_at)}. "
-            "Bấm «Trả lời khảo sát» bên dưới, hoặc gõ /khaosat.")
-    return Reply(text, buttons=((answer_button(survey),),))
+    """"Đồng chí chưa trả lời …", with the button for a named survey only: on channels
+    without buttons a bulk message's buttons are remembered per account as numbered options,
+    which for an anonymous survey's reminder would leave a trace of who had not answered."""
+    lead = (f"<b>Nhắc nhở trả lời khảo sát</b>\nĐồng chí chưa trả lời khảo sát "
+            f"<b>{esc(survey.title)}</b>; hạn trả lời {vn_datetime(survey.closes_at)}. ")
+    if survey.anonymous:
+        return Reply(lead + "Đồng chí gõ /khaosat để trả lời.")
+    return Reply(lead + "Bấm «Trả lời khảo sát» bên dưới, hoặc gõ /khaosat.",
+                 buttons=((answer_button(survey),),))
 
 
 async def recipients(members: MemberStore, tree: OrgTree, survey: Survey, ids: list[str]

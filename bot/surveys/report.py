@@ -28,7 +28,10 @@ SAMPLE = 5  # free texts quoted per question in the chat; the export has them al
 
 @dataclass(frozen=True)
 class Report:
-    """Everything the renderers need, already suppressed for k."""
+    """Everything the renderers need, already suppressed for k: `cells` holds the survey's
+    unit and the shown units only, and the survey's unit without its answer counts when it
+    has fewer than k answers. Text, chart, CSV and XLSX all draw from this one value, so no
+    output can show what another one hides."""
 
     survey: Survey
     tree: OrgTree
@@ -53,10 +56,8 @@ async def gather(store: SurveyStore, survey: Survey, tree: OrgTree, *,
                  all_texts: bool = False) -> Report:
     """Read counters (and a sample of free texts, or all of them) and apply suppression."""
     k = min_group(survey, store.min_group)
-    cells = rollup(tree, survey.unit, recorded_cells(await store.tally(survey.id)))
-    rows = breakdown(tree, survey.unit, cells, k)
-    report = Report(survey, tree, k, cells, rows)
-    if cells.get(survey.unit, Cell()).answers < k:
+    report = suppressed(survey, tree, k, await store.tally(survey.id))
+    if not report.enough:
         return report
     for index, question in enumerate(survey.questions):
         if question.kind is Kind.TEXT:
@@ -64,6 +65,17 @@ async def gather(store: SurveyStore, survey: Survey, tree: OrgTree, *,
                                                     None if all_texts else SAMPLE)
             report.text_counts[index] = await store.text_count(survey.id, index)
     return report
+
+
+def suppressed(survey: Survey, tree: OrgTree, k: int, tally: dict[str, int]) -> Report:
+    """The one suppressed result every output is drawn from (see `Report`)."""
+    cells = rollup(tree, survey.unit, recorded_cells(tally))
+    rows = breakdown(tree, survey.unit, cells, k)
+    root = cells.get(survey.unit, Cell())
+    visible = {r.unit: cells[r.unit] for r in rows if r.shown}
+    if root.answers < k:  # only how many answered, nothing of what
+        root = Cell(audience=root.audience, answers=root.answers)
+    return Report(survey, tree, k, {**visible, survey.unit: root}, rows)
 
 
 def render(report: Report, now: datetime) -> str:

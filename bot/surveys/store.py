@@ -3,8 +3,9 @@
 Recording an answer is one Lua script on one survey's keys (one hash tag): check the person is
 in the snapshot, add their mark to the "done" set, and bump the tally counters (O(number of
 answers), independent of how many have answered). For an anonymous survey nothing it writes
-names the person: the mark is an HMAC (see bot.privacy.secret), the counters are per recording
-unit, and free texts go into a sorted set with random scores, without ids or timestamps.
+names the person: the mark is an HMAC (see bot.privacy.secret), the answer set waits sealed
+until k of its recording unit can be counted together (bot.surveys.ballots), and free texts go
+into a sorted set with random scores, without ids or timestamps.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from bot.org.tree import OrgTree
+from bot.privacy.seal import Sealer
 from bot.privacy.secret import mark, new_salt
 from bot.storage.keys import Keys
+from bot.surveys.ballots import Ballots
 from bot.surveys.models import Answer, Kind, Spec, Survey
 
 # KEYS: aud, done, tally, texts, named. ARGV: who, mode (a: anonymous, n: named, c: named and
@@ -86,6 +89,7 @@ class SurveyStore:
         self._keys = keys
         self._secret = secret
         self.min_group = min_group
+        self._ballots = Ballots(redis, keys, Sealer(secret), min_group)
         self._record = redis.register_script(_RECORD)
         self._tally = redis.register_script(_TALLY)
 
@@ -242,7 +246,9 @@ class SurveyStore:
         if salt is None:
             return NOT_IN_AUDIENCE
         fields, texts = answer_fields(survey, answers)
-        mode = "a" if survey.anonymous else ("c" if survey.allow_change else "n")
+        if survey.anonymous:
+            return await self._cast(survey, self.who(survey, str(salt), member_id), fields, texts)
+        mode = "c" if survey.allow_change else "n"
         k = self._keys
         args: list[str | float] = [self.who(survey, str(salt), member_id), mode,
                                    "" if survey.anonymous else json.dumps(list(answers)),
@@ -268,13 +274,31 @@ class SurveyStore:
         return survey
 
     async def retire(self, survey: Survey) -> None:
-        """After closing an anonymous survey, drop the salt, snapshot marks and done marks:
-        only the aggregates remain, and nobody (with or without the secret) can tell who
-        answered. Named surveys keep theirs (they name people by design)."""
+        """After closing an anonymous survey, drop the salt, snapshot marks and done marks,
+        then count the answer sets still waiting: only the aggregates remain, and nobody
+        (with or without the secret) can tell who answered. Named surveys keep theirs (they
+        name people by design)."""
         if survey.anonymous:
             k = self._keys
             await self._redis.delete(k.survey_salt(survey.id), k.survey_audience(survey.id),
                                      k.survey_done(survey.id))
+            fields = map(str, await self._redis.hkeys(k.survey_tally(survey.id)))
+            units = [f[2:] for f in fields if f.startswith("a|")]
+            await self._ballots.settle(survey.id, survey.unit, units)
+
+    async def answered(self, survey: Survey) -> int:
+        """How many have answered: counted answers, or, for an anonymous survey still open,
+        its done marks (answer sets wait uncounted until k of a unit are in)."""
+        if survey.anonymous and await self._redis.exists(self._keys.survey_salt(survey.id)):
+            return int(await self._redis.scard(self._keys.survey_done(survey.id)))
+        return sum(v for f, v in (await self.tally(survey.id)).items() if f.startswith("n|"))
+
+    async def _cast(self, survey: Survey, who: str, fields: list[str],
+                    texts: list[tuple[int, str]]) -> int:
+        unit = await self._redis.hget(self._keys.survey_audience(survey.id), who)
+        if unit is None:
+            return NOT_IN_AUDIENCE
+        return await self._ballots.cast(survey.id, who, str(unit), fields, texts)
 
     async def unanswered(self, survey: Survey, member_ids: Sequence[str]) -> list[str]:
         """Which of `member_ids` are in the snapshot and have not answered (for reminders)."""

@@ -10,6 +10,7 @@ from bot.engine.conversation import Dialog
 from bot.engine.messages import Reply, rows
 from bot.engine.router import Outcome, Request, Router
 from bot.org.account_links import TTL_SECONDS, LinkStatus, normalize_link_code
+from bot.org.guesses import CodeGuesses, wait_text
 from handlers.account.cancel import CANCEL
 from handlers.account.menu import BACK, main_menu
 
@@ -62,7 +63,14 @@ async def with_code(request: Request, typed: str) -> Outcome:
         return Outcome([await main_menu(request, lead="Tài khoản này đã đăng ký rồi, "
                                                      "không cần liên kết.")])
     channel, user_id = request.incoming.channel, request.incoming.user_id
+    guesses = CodeGuesses(request.deps.redis, request.deps.keys)
+    wait = await guesses.wait_seconds(channel, user_id)
+    if wait:
+        return Outcome([Reply(wait_text(wait), buttons=rows(CANCEL))],
+                       dialog=Dialog(flow=FLOW, step="link.code"))
     status, member = await request.deps.account_links.redeem(code, channel, user_id)
+    if status is LinkStatus.INVALID:
+        await guesses.wrong(channel, user_id)
     if status is not LinkStatus.OK or member is None:
         text = STATUS_TEXT[status].format(channel=CHANNEL_NAMES.get(channel, channel))
         return Outcome([Reply(text)])

@@ -9,6 +9,7 @@ from bot.engine.conversation import Dialog
 from bot.engine.messages import Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
 from bot.formatting import esc, fold
+from bot.org.guesses import CodeGuesses, wait_text
 from bot.org.invites import InviteCheck, InviteStatus, normalize_code
 from bot.org.models import Grant, Role
 from handlers.account.cancel import CANCEL
@@ -58,7 +59,14 @@ async def with_code(request: Request, typed: str) -> Outcome:
         return Outcome([Reply("Mã mời gồm 10 ký tự (ví dụ: <code>K7QXM3PA9C</code>). "
                               "Xin đồng chí gửi lại mã.")],
                        dialog=Dialog(flow=FLOW, step="start.code"))
+    guesses = CodeGuesses(request.deps.redis, request.deps.keys)
+    incoming = request.incoming
+    wait = await guesses.wait_seconds(incoming.channel, incoming.user_id)
+    if wait:
+        return Outcome([Reply(wait_text(wait))], dialog=Dialog(flow=FLOW, step="start.code"))
     check = await request.deps.invites.check(code, request.now())
+    if check.status is InviteStatus.MISSING:
+        await guesses.wrong(incoming.channel, incoming.user_id)
     if check.status is not InviteStatus.OK or check.invite is None:
         return Outcome([Reply(STATUS_TEXT[check.status])],
                        dialog=Dialog(flow=FLOW, step="start.code"))

@@ -209,16 +209,19 @@ async def _settings(request: Request, spec: Spec, problem: str = "") -> Outcome:
         text = f"{problem}\n\n{text}"
     k = request.deps.surveys.min_group
     if spec.anonymous:
-        text += f"\nẨn danh: kết quả chỉ hiển thị theo nhóm từ {k} người trở lên."
+        text += (f"\nẨn danh: kết quả chỉ hiển thị theo nhóm từ {k} người trở lên, và chỉ xem "
+                 "được sau khi khảo sát đóng.")
         if audience < k:
             text += (f"\n⚠ Đơn vị này chỉ có {audience} đồng chí, ít hơn {k}: kết quả của khảo "
                      "sát ẩn danh này sẽ không bao giờ hiển thị được. Đồng chí nên chọn đơn vị "
                      "lớn hơn, hoặc đổi sang khảo sát có ghi tên.")
-    vis = ("xem được khi đang mở" if spec.visibility is Visibility.WHILE_OPEN
-           else "chỉ xem sau khi đóng")
+    # Anonymous results open only at closing (see Survey.results_visible), so their row says so.
+    vis = ("chỉ xem sau khi đóng (khảo sát ẩn danh)" if spec.anonymous
+           else "xem được khi đang mở (đổi)" if spec.visibility is Visibility.WHILE_OPEN
+           else "chỉ xem sau khi đóng (đổi)")
     buttons = [Button(f"Ẩn danh: {'Có' if spec.anonymous else 'Không'} (đổi)",
                       act("svc.t", "anon")),
-               Button(f"Kết quả: {vis} (đổi)", act("svc.t", "vis"))]
+               Button(f"Kết quả: {vis}", act("svc.t", "vis"))]
     # Every row is always there, so no option number moves when a setting changes.
     change = ("Không (khảo sát ẩn danh)" if spec.anonymous
               else "Có (đổi)" if spec.allow_change else "Không (đổi)")

@@ -16,8 +16,10 @@ from bot.engine.router import Outcome, Request, Router
 from bot.formatting import esc, short, split_text, vn_datetime, vn_number
 from bot.org import access
 from bot.org.models import Role
+from bot.privacy.files import private_dir, sweep, write_private
 from bot.surveys.charts import chart_png
 from bot.surveys.export import to_csv, to_xlsx
+from bot.surveys.lifecycle import scrub_later
 from bot.surveys.models import Answer, Survey
 from bot.surveys.notices import REMIND_WINDOW, recipients, reminder_message
 from bot.surveys.report import Report, gather, render
@@ -61,12 +63,13 @@ async def results(request: Request) -> Outcome:
                 "và thông báo được gửi khi mở; chưa có câu trả lời nào.")
         return screen(request, text, tools)
     if not survey.results_visible(now):
-        tally = await request.deps.surveys.tally(survey.id)
-        answered = sum(v for f, v in tally.items() if f.startswith("n|"))
+        answered = await request.deps.surveys.answered(survey)
+        why = ("Khảo sát ẩn danh: kết quả chỉ xem được sau khi đóng, để không ai suy ra câu trả "
+               "lời của từng người bằng cách so sánh hai lần xem" if survey.anonymous
+               else "Theo cài đặt của khảo sát, kết quả chỉ xem được sau khi đóng")
         text = (f"<b>{esc(survey.title)}</b>\nĐã trả lời: "
                 f"<b>{vn_number(answered)}/{vn_number(survey.audience)}</b>. "
-                f"Theo cài đặt của khảo sát, kết quả chỉ xem được sau khi đóng "
-                f"({vn_datetime(survey.closes_at)}).")
+                f"{why} ({vn_datetime(survey.closes_at)}).")
         return screen(request, text, tools)
     report = await gather(request.deps.surveys, survey, await request.tree())
     parts = split_text(render(report, now), PART)
@@ -79,7 +82,7 @@ async def chart(request: Request) -> Outcome:
     """The bar chart as a photo."""
     survey, report = await _visible_report(request)
     path = _out_path(request, survey, "png")
-    path.write_bytes(chart_png(report))
+    write_private(path, chart_png(report))
     caption = f"Biểu đồ kết quả: {esc(survey.title[:150])}"
     return Outcome([Reply("", photo=Attachment(path, path.name, caption=caption),
                           buttons=rows(_back(survey)))])
@@ -93,7 +96,7 @@ async def export(request: Request) -> Outcome:
         raise access.Forbidden("Định dạng tệp không hợp lệ.")
     people = await _people(request, survey)
     path = _out_path(request, survey, kind)
-    path.write_bytes(to_csv(report, people) if kind == "csv" else to_xlsx(report, people))
+    write_private(path, to_csv(report, people) if kind == "csv" else to_xlsx(report, people))
     caption = f"Kết quả khảo sát «{esc(survey.title[:150])}» ({kind.upper()})"
     return Outcome([Reply("", document=Attachment(path, path.name, caption=caption),
                           buttons=rows(_back(survey)))])
@@ -114,8 +117,9 @@ async def remind(request: Request) -> Outcome:
     pending = await deps.surveys.unanswered(survey, await deps.surveys.audience_ids(
         tree, survey.unit, without=await deps.surveys.author_of(survey.id)))
     targets, skipped = await recipients(deps.members, tree, survey, pending)
+    # Sealed: who is reminded is who has not answered (see bot.delivery.outbox).
     await deps.outbox.enqueue(f"sv-{survey.id}.rm-{stamp}", targets, [reminder_message(survey)],
-                              paid=deps.settings.telegram_paid_rate > 0)
+                              paid=deps.settings.telegram_paid_rate > 0, sealed=True)
     text = (f"Đang gửi nhắc nhở tới <b>{vn_number(len(targets))}</b> đồng chí chưa trả lời."
             if targets else "Không còn đồng chí nào cần nhắc (hoặc chưa có tài khoản nhận tin).")
     if skipped:
@@ -139,6 +143,8 @@ async def close_now(request: Request) -> Outcome:
     """Close, retire the marks, and show the results."""
     survey = await managed(request)
     await request.deps.surveys.close(survey, request.now())
+    if survey.anonymous:  # the history of who was marked as answered goes too
+        await scrub_later(request.deps.outbox, request.now())
     await request.deps.audit.record(request.me.id, "survey_close", id=survey.id)
     return await results(request)
 
@@ -172,8 +178,8 @@ async def _people(request: Request, survey: Survey) -> list[tuple[str, str, list
 
 
 def _out_path(request: Request, survey: Survey, ext: str) -> Path:
-    folder = request.deps.settings.data_dir / "exports"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(request.deps.settings.data_dir / "exports")
+    sweep(folder)  # also swept every minute by the running bot (ExportSweeper)
     stamp = request.now().strftime("%Y%m%d-%H%M%S")
     return folder / f"khao-sat-{survey.id}-{stamp}.{ext}"
 

@@ -117,13 +117,15 @@ async def test_proposal_with_photo_by_numbers_review_notice_and_links(
     assert "Đã gửi đề xuất DVK-" in sent
     code = sent.split("Đã gửi đề xuất ")[1].split()[0]
 
-    # The photo is stored: checked by Pillow, kept on disk by its hash.
+    # The photo is stored: checked and re-encoded by Pillow, kept on disk by its hash.
     stored = await bot.deps.proposals.store.get(code)
     assert stored is not None and len(stored.photos) == 1
     photo = stored.photos[0]
     assert (photo.width, photo.height) == (64, 48)
     path = bot.deps.library.files.path(photo.file)
-    assert path.read_bytes() == standin.images["anh.jpg"][0]
+    # Re-encoded from its pixels (metadata dropped), so the same picture, not the same bytes.
+    with Image.open(path) as kept, Image.open(io.BytesIO(standin.images["anh.jpg"][0])) as sent_:
+        assert kept.format == "JPEG" and kept.size == sent_.size and not kept.getexif()
 
     # A reviewer on Zalo sees the photo as a signed URL of the bot's own server, then the card.
     queue = await say(standin, REVIEWER, "/thamdinh")

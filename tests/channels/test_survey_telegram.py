@@ -18,8 +18,9 @@ async def test_cadre_opens_and_member_answers_with_buttons(live_bot: LiveBot) ->
     [picker] = await live_bot.press(CADRE, start, button_data(start, "tâm tư"))
     [preview] = await live_bot.press(CADRE, picker, button_data(picker, "Chọn Đảng bộ cơ sở A"))
     assert "Xem trước khảo sát" in text(preview) and "<b>1</b> đồng chí" in text(preview)
-    [preview] = await live_bot.press(CADRE, preview, button_data(preview, "chỉ xem sau khi đóng"))
-    assert "Kết quả: xem được khi đang mở" in str(preview.reply_markup)
+    # Anonymous: results open at closing, no setting to change that.
+    assert "chỉ xem được sau khi khảo sát đóng" in text(preview)
+    assert "Kết quả: chỉ xem sau khi đóng (khảo sát ẩn danh)" in str(preview.reply_markup)
     [opened] = await live_bot.press(CADRE, preview, button_data(preview, "Mở khảo sát"))
     assert opened.method == "editMessageText" and "Đã mở khảo sát" in text(opened)
 
@@ -46,7 +47,10 @@ async def test_cadre_opens_and_member_answers_with_buttons(live_bot: LiveBot) ->
     [done] = await live_bot.press(ALICE, confirm, button_data(confirm, "Gửi câu trả lời"))
     assert "Đã ghi nhận câu trả lời" in text(done)
 
-    [results] = await live_bot.press(CADRE, opened, button_data(opened, "Xem kết quả"))
+    [waiting] = await live_bot.press(CADRE, opened, button_data(opened, "Xem kết quả"))
+    assert "Đã trả lời: <b>1/1</b>" in text(waiting) and "sau khi đóng" in text(waiting)
+    [ask] = await live_bot.press(CADRE, waiting, button_data(waiting, "Đóng khảo sát"))
+    [results] = await live_bot.press(CADRE, ask, button_data(ask, "Đóng khảo sát"))
     assert "Đã trả lời: <b>1/1</b>" in text(results) and "Chưa đủ 5 phản hồi" in text(results)
     survey_id = button_data(results, "Biểu đồ").split("|")[1]
     tally = await live_bot.deps.surveys.tally(survey_id)

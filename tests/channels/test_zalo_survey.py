@@ -85,11 +85,13 @@ async def test_member_answers_a_survey_by_typed_numbers(standin: ZaloBotStandin,
     done = await say(standin, number_of(confirm, "Gửi câu trả lời"))
     assert "Đã ghi nhận câu trả lời" in done
 
+    again = await say(standin, "/khaosat")
+    assert "✓ Ý kiến về sinh hoạt chi bộ — đã trả lời" in again
+    assert "n|cb-a1" not in await deps.surveys.tally(survey.id)  # waits sealed: 1 < k
+    await deps.surveys.retire(survey)  # what closing does: counts what waits
     tally = await deps.surveys.tally(survey.id)
     assert tally["n|cb-a1"] == 1
     assert tally["cb-a1|0|0"] == 1 and "cb-a1|0|1" not in tally
     assert tally["cb-a1|1|0"] == 1 and tally["cb-a1|1|2"] == 1 and tally["cb-a1|2|3"] == 1
     texts = await deps.surveys.texts(survey.id, 3)
     assert [t.text for t in texts] == ["Nên sinh hoạt chuyên đề thường xuyên hơn"]
-    again = await say(standin, "/khaosat")
-    assert "✓ Ý kiến về sinh hoạt chi bộ — đã trả lời" in again

@@ -23,6 +23,7 @@ from tests.proposals.test_crashes import *  # noqa: F403
 from tests.proposals.test_durable import *  # noqa: F403
 from tests.proposals.test_service import *  # noqa: F403
 from tests.storage.test_atomic import *  # noqa: F403
+from tests.storage.test_history import *  # noqa: F403
 from tests.surveys.test_anonymity import *  # noqa: F403
 from tests.surveys.test_outputs import *  # noqa: F403
 from tests.surveys.test_results import *  # noqa: F403

@@ -19,6 +19,7 @@ from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.runner import running
 from bot.delivery.sender import SendResult
 from bot.delivery.worker import Worker
+from bot.deps import Deps
 from bot.engine.messages import Reply
 from bot.storage.keys import Keys
 
@@ -97,3 +98,14 @@ def until(predicate: Callable[[], bool], timeout: float = 5.0) -> asyncio.Future
             await asyncio.sleep(0.01)
 
     return asyncio.ensure_future(poll())
+
+
+async def deliver_job(deps: Deps, job_id: str) -> RecordingSender:
+    """Send a whole job (sealed ones too) through a worker with the deployment's sealer; the
+    addresses the sender saw, in `sent`."""
+    sender = RecordingSender()
+    queue = DeliveryQueue(deps.redis, deps.keys, sender.channel, "t", poll=0.05,
+                          sealer=deps.sealer)
+    async with workers(Worker(queue, sender, None, poll=0.05)):
+        await wait_done(deps.outbox, job_id)
+    return sender

@@ -150,3 +150,18 @@ async def test_user_text_is_escaped_in_replies(dispatcher: Dispatcher, deps: Dep
     assert "<b>Văn</b>" not in raw
     await chat.say("/<i>x</i>")
     assert "<i>" not in chat.replies[0].text
+
+
+async def test_dialog_and_options_are_sealed_at_rest(dispatcher: Dispatcher, deps: Deps,
+                                                     redis: Redis) -> None:
+    """The dialog may hold an anonymous answer in progress, the options which boxes are
+    ticked: neither is in the store in clear; state that does not open is dropped."""
+    await make_member(deps, user_id="u", unit="cb-a1")
+    dialog = Dialog(flow="sv", step="sv.text", data={"sid": "3", "answers": [2, [0, 1]]})
+    await deps.conversations.save_dialog("telegram", "u", dialog)
+    raw = str(await redis.get(deps.keys.dialog("telegram", "u")))
+    assert "answers" not in raw and "sv.text" not in raw
+    assert await deps.conversations.dialog("telegram", "u") == dialog
+    await redis.set(deps.keys.dialog("telegram", "u"), dialog.model_dump_json())  # unsealed
+    assert await deps.conversations.dialog("telegram", "u") is None
+    assert await dispatcher.handle(Incoming("telegram", "u", "u", text="/menu"))  # not stuck

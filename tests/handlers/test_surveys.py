@@ -9,6 +9,7 @@ from bot.deps import Deps
 from bot.engine.dispatcher import Dispatcher
 from bot.org.models import Role
 from tests.conftest import Clock, make_member
+from tests.delivery.conftest import deliver_job
 from tests.handlers.chat import Chat
 
 
@@ -64,6 +65,10 @@ async def test_open_from_template_answer_by_buttons_and_see_results(
         assert await deps.conversations.dialog("telegram", f"m{i}") is None
 
     await cadre.press_raw(f"sv.r|{sid}")
+    assert "Đã trả lời: 6/6" in cadre.text and "chỉ xem được sau khi đóng" in cadre.text
+    assert "Biểu đồ" not in cadre.labels()  # anonymous: no view while answers come in
+    await cadre.press("Đóng khảo sát")
+    await cadre.press("Đóng khảo sát")
     text = cadre.text
     assert "Đã trả lời: 6/6" in text
     assert "1–2 lần: 6 (100%)" in text and "Hướng dẫn chưa rõ ràng: 6 (100%)" in text
@@ -164,6 +169,9 @@ async def test_numbered_replies_only(deps: Deps, dispatcher: Dispatcher) -> None
     assert "Xác nhận câu trả lời" in member.text
     await member.say("1")                              # ✓ Gửi câu trả lời
     assert "Đã ghi nhận câu trả lời" in member.text
+    survey = await deps.surveys.get(sid)
+    assert survey is not None and "n|khoi" not in await deps.surveys.tally(sid)  # 1 < k waits
+    await deps.surveys.close(survey, deps.clock())
     tally = await deps.surveys.tally(sid)
     assert tally["khoi|0|2"] == 1 and tally["khoi|1|1"] == 1 and tally["khoi|3|4"] == 1
 
@@ -182,15 +190,23 @@ async def test_cadre_routes_refuse_a_member(deps: Deps, dispatcher: Dispatcher,
 async def test_reminder_reaches_only_those_who_have_not_answered(
         deps: Deps, dispatcher: Dispatcher, clock: Clock) -> None:
     cadre = await _cadre(deps, dispatcher, "cb-a1")
-    done = await make_member(deps, user_id="done", unit="cb-a1")
-    waiting = [await make_member(deps, user_id=f"w{i}", unit="cb-a1") for i in range(2)]
+    await make_member(deps, user_id="done", unit="cb-a1")
+    for i in range(2):
+        await make_member(deps, user_id=f"w{i}", unit="cb-a1")
     sid = await _open_template(cadre, "tâm tư", "Chọn Chi bộ A1")
     await _answer_pulse(Chat(dispatcher, "done"), sid)
     await cadre.press_raw(f"sv.rm|{sid}")
     assert "Đang gửi nhắc nhở tới 2 đồng chí chưa trả lời" in cadre.text  # not the cadre
     assert "không được hiển thị" in cadre.text and "Nguyễn" not in cadre.text
     job = f"sv-{sid}.rm-{int(clock.now.timestamp())}"
-    recipients = set(await deps.redis.hkeys(deps.keys.job_recipients(job)))
-    assert done.id not in recipients and {w.id for w in waiting} <= recipients
+    # The job keeps no list of whom it reminds: random tokens and sealed addresses only.
+    assert not await deps.redis.exists(deps.keys.job_recipients(job))
+    stream = await deps.redis.xrange(deps.keys.job_queue(job, "telegram"))
+    assert len(stream) == 2 and all(f["m"][0] == f["a"][0] == "~" and f["g"] == ""
+                                    for _id, f in stream)
+    assert "w0" not in str(stream) and "cadre" not in str(stream)
+    reached = {a for a, text, _at in (await deliver_job(deps, job)).sent if "Nhắc nhở" in text}
+    assert reached == {"w0", "w1"}  # never "done", who answered, nor the author
+    assert not await deps.redis.exists(deps.keys.job_sent(job))  # served: tokens deleted too
     await cadre.press_raw(f"sv.rm|{sid}")
     assert "trong vòng một giờ" in cadre.text

@@ -14,7 +14,10 @@ from bot.cli import main
 from bot.delivery.outbox import Recipient
 from bot.deps import Deps
 from bot.engine.messages import Reply
-from bot.ops.backup import BackupError, export, parse, restore
+from bot.ops.backup import BackupError, export, signing_key
+from bot.ops.backup_check import read
+from bot.ops.point_in_time import point_in_time
+from bot.ops.restore import restore
 from bot.org.models import Role
 from bot.storage.connection import connect
 from tests.conftest import make_member
@@ -79,18 +82,33 @@ async def fill(deps: Deps) -> None:
     await redis.set("other:key", "not ours")
 
 
+KEY = signing_key(b"test deployment secret")
+
+
+async def lines_of(redis: Redis) -> list[str]:
+    """A signed backup of the live store, as lines."""
+    return [line async for line in export([redis], "dv", KEY)]
+
+
+def records_of(lines: list[str]) -> list[dict[str, Any]]:
+    """The checked records of a backup."""
+    return read(lines, "dv", KEY).records
+
+
 async def test_round_trip_compares_every_key(deps: Deps, redis: Redis) -> None:
     await fill(deps)
     before = await snapshot(redis)
     assert {kind for kind, _value, _ttl in before.values()} == {
         "string", "hash", "list", "set", "zset", "stream"}
-    lines = [line async for line in export(redis, "dv")]
-    assert json.loads(lines[0])["version"] == 1
-    assert json.loads(lines[-1]) == {"end": True, "keys": len(before)}
+    lines = await lines_of(redis)
+    assert json.loads(lines[0])["version"] == 2
+    trailer = json.loads(lines[-1])
+    assert trailer["end"] is True and trailer["keys"] == len(before)
+    assert len(trailer["sha256"]) == 64 and len(trailer["hmac"]) == 64
     await redis.flushall()
-    header, records = parse(lines)
-    assert header["prefix"] == "dv"
-    assert await restore(redis, "dv", records) == len(before)
+    backup = read(lines, "dv", KEY)
+    assert backup.header["prefix"] == "dv" and backup.signed
+    assert await restore(redis, "dv", backup.records) == len(before)
     after = await snapshot(redis)
     assert after.keys() == before.keys()
     for key, (kind, value, ttl) in before.items():
@@ -101,9 +119,9 @@ async def test_round_trip_compares_every_key(deps: Deps, redis: Redis) -> None:
 
 async def test_restored_queue_resumes(deps: Deps, redis: Redis) -> None:
     await fill(deps)
-    lines = [line async for line in export(redis, "dv")]
+    lines = await lines_of(redis)
     await redis.flushall()
-    await restore(redis, "dv", parse(lines)[1])
+    await restore(redis, "dv", records_of(lines))
     stream = deps.keys.job_queue("bc-1", "telegram")
     # Nothing new for the group, and the unfinished claim can be taken over by another worker.
     assert await redis.xreadgroup("send", "worker-2", {stream: ">"}) == []
@@ -113,58 +131,66 @@ async def test_restored_queue_resumes(deps: Deps, redis: Redis) -> None:
 
 async def test_restore_refuses_a_store_with_data_unless_forced(deps: Deps, redis: Redis) -> None:
     await fill(deps)
-    lines = [line async for line in export(redis, "dv")]
+    lines = await lines_of(redis)
     await redis.set("dv:t:string", "changed")
     with pytest.raises(BackupError, match="--force"):
-        await restore(redis, "dv", parse(lines)[1])
+        await restore(redis, "dv", records_of(lines))
     assert await redis.get("dv:t:string") == "changed"
-    await restore(redis, "dv", parse(lines)[1], force=True)
+    await restore(redis, "dv", records_of(lines), force=True)
     assert await redis.get("dv:t:string") == "chữ có dấu"
 
 
 @pytest.mark.parametrize(("broken", "message"), [
     (lambda ls: ls[:-1], "cắt dở"),
     (lambda ls: ls[:-2] + ls[-1:], "cắt dở"),
-    (lambda ls: [ls[0].replace('"version": 1', '"version": 9'), *ls[1:]], "phiên bản"),
+    (lambda ls: [ls[0].replace('"version": 2', '"version": 9'), *ls[1:]], "phiên bản"),
     (lambda ls: ['{"format": "other"}', *ls[1:]], "không phải tệp sao lưu"),
     (lambda ls: [ls[0], "{not json", *ls[1:]], "không phải JSON"),
+    (lambda ls: [ls[0], "[1, 2]", *ls[1:]], "không phải một bản ghi"),
+    (lambda ls: [ls[0].replace('"dv"', '"dvdemo"'), *ls[1:]], "tiền tố"),
 ])
 async def test_damaged_files_are_refused_before_writing(deps: Deps, redis: Redis, broken: Any,
                                                         message: str) -> None:
     await fill(deps)
-    lines = [line async for line in export(redis, "dv")]
+    lines = await lines_of(redis)
     with pytest.raises(BackupError, match=message):
-        parse(broken(lines))
+        read(broken(lines), "dv", KEY)
 
 
-async def test_export_pauses_writers_for_a_consistent_point_in_time(
-        deps: Deps, redis: Redis, valkey_url: str) -> None:
+async def test_a_snapshot_copies_one_instant_while_writes_go_on(
+        deps: Deps, redis: Redis, valkey_url: str, tmp_path: Path) -> None:
+    """The copy is of the moment the snapshot was taken; nobody's writes wait for it."""
     await fill(deps)
     other = connect(valkey_url)  # another process: single server or cluster alike
     lines = []
-    late: asyncio.Task[Any] | None = None
-    async for line in export(redis, "dv"):
-        lines.append(line)
-        if late is None and len(lines) == 2:
-            late = asyncio.create_task(other.set("dv:late", "1"))
-            await asyncio.sleep(0.2)
-            assert not late.done()  # the write waits for the export, it does not fail
-    assert late is not None
-    assert await asyncio.wait_for(late, 5)
+    async with point_in_time(redis, tmp_path / "scratch") as source:
+        assert source.how == "snapshot"
+        for _ in range(20):  # a writer during the export is served at once
+            started = asyncio.get_running_loop().time()
+            await other.set("dv:late", "1")
+            assert asyncio.get_running_loop().time() - started < 0.5
+        lines = [line async for line in export(source.clients, "dv", KEY,
+                                               consistent=lambda: source.consistent)]
     await other.aclose()
     assert not any('"dv:late"' in line for line in lines)
+    assert json.loads(lines[-1])["consistent"] is True
     assert await redis.get("dv:late") == "1"
+    assert not (tmp_path / "scratch").exists()  # the RDB copies are gone
+    await redis.flushall()
+    assert await restore(redis, "dv", records_of(lines)) == len(lines) - 2
 
 
 def test_cli_backup_and_restore(deps: Deps, redis: Redis, valkey_url: str, tmp_path: Path,
                                 monkeypatch: pytest.MonkeyPatch,
                                 capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("DVBOT_REDIS_URL", valkey_url)
+    monkeypatch.setenv("DVBOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
     file = tmp_path / "dvbot.jsonl"
     assert main(["backup", str(file)]) == 0
     assert "Đã sao lưu" in capsys.readouterr().out
     assert file.stat().st_mode & 0o077 == 0  # members' data: owner only
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     assert main(["restore", str(file)]) == 1  # the store is not empty
     assert "--force" in capsys.readouterr().err
     assert main(["restore", str(file), "--force"]) == 0

@@ -62,3 +62,18 @@ async def test_waiting_updates_are_sealed_in_the_store(redis: Redis) -> None:
         handled.append(got)
 
     assert await inbox.drain("918273645500", keep) == 1 and handled == [raw]
+
+
+async def test_an_entry_that_does_not_open_is_dropped_not_stuck(redis: Redis) -> None:
+    from bot.privacy.seal import Sealer
+
+    keys = Keys("dv")
+    await redis.zadd(keys.inbox("telegram", "7"), {'{"update_id": 1}': 1})  # before sealing
+    inbox = Inbox(redis, keys, "telegram", sealer=Sealer(b"s" * 32))
+    await inbox.add("7", 2, "two")
+    handled: list[str] = []
+
+    async def keep(text: str) -> None:
+        handled.append(text)
+
+    assert await inbox.drain("7", keep) == 1 and handled == ["two"]

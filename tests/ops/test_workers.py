@@ -80,7 +80,7 @@ async def cluster(redis: Redis, valkey_url: str, tmp_path: Path) -> AsyncIterato
                        DVBOT_TELEGRAM_API_URL=standin.url, DVBOT_DATA_DIR=str(tmp_path / "d"),
                        DVBOT_WEBHOOK_URL="https://bot.example.org", DVBOT_WEBHOOK_SECRET=secret,
                        DVBOT_HTTP_HOST="127.0.0.1", DVBOT_HTTP_PORT=str(port),
-                       DVBOT_LOG_FORMAT="json")
+                       DVBOT_LOG_FORMAT="json", DVBOT_SURVEY_SECRET=secret)
             processes.append(await asyncio.create_subprocess_exec(
                 DVBOT, "run", env=env, cwd=tmp_path, stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE))

@@ -47,3 +47,12 @@ def test_refuses_altered_or_garbage() -> None:
 def test_short_secret_refused() -> None:
     with pytest.raises(ValueError, match="16 bytes"):
         Sealer(b"short")
+
+
+def test_tags_are_stable_keyed_and_per_purpose() -> None:
+    sealer = Sealer(SECRET)
+    assert sealer.tag("chat", "424242") == sealer.tag("chat", "424242")
+    assert "424242" not in sealer.tag("chat", "424242")
+    assert sealer.tag("chat", "424242") != sealer.tag("other", "424242")
+    assert sealer.tag("chat", "424242") != Sealer(b"another secret of enough length!").tag(
+        "chat", "424242")

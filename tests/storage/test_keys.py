@@ -21,6 +21,7 @@ def test_key_strings_are_pinned() -> None:
     assert k.options("console", "local") == "dv:{u:console:local}:opts"
     assert k.lock("telegram", "123") == "dv:{u:telegram:123}:lock"
     assert k.seen_update("telegram", "99") == "dv:seen:telegram:99"
+    assert k.code_guesses("zalo", "7") == "dv:{u:zalo:7}:guesses"
     assert k.audit() == "dv:audit"
     assert k.web_link("ab12") == "dv:web:link:ab12"
     assert k.web_session("cd34") == "dv:web:sess:cd34"
@@ -158,10 +159,12 @@ def test_survey_keys_are_pinned_and_share_one_slot() -> None:
     assert k.survey_texts("7") == "dv:{sv:7}:texts"
     assert k.survey_named("7") == "dv:{sv:7}:named"
     assert k.survey_reminder("7") == "dv:{sv:7}:remind"
+    assert k.survey_pending("7", "cb-a1") == "dv:{sv:7}:pending:cb-a1"
     assert k.survey_author("7") == "dv:svauthor:7"
     tags = {key[key.index("{") + 1:key.index("}")] for key in (
         k.survey("7"), k.survey_salt("7"), k.survey_audience("7"), k.survey_done("7"),
-        k.survey_tally("7"), k.survey_texts("7"), k.survey_named("7"), k.survey_reminder("7"))}
+        k.survey_tally("7"), k.survey_texts("7"), k.survey_named("7"), k.survey_reminder("7"),
+        k.survey_pending("7", "cb-a1"))}
     assert tags == {"sv:7"}
 
 

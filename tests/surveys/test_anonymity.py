@@ -92,15 +92,15 @@ async def test_no_key_written_by_an_anonymous_survey_names_a_member(
     assert f"dv:{{sv:{sid}}}:done" in written
     assert leaks(written, needles) == [] and leaks(survey_keys, needles) == []
     # Nothing written while answering is outside the survey's keys (dialogs were discarded,
-    # no audit entry, no per-member index).
-    assert {k for k in written if f"{{sv:{sid}}}" not in k} == set()
-    # Free texts carry no order of arrival: scores are random within the question's band.
-    texts = await deps.surveys.texts(sid, 4)
-    assert sorted(t.text for t in texts) == sorted(f"Kiến nghị của người thứ {i}"
-                                                   for i in range(13))
-    # cb-a2 (2 members < k) and cb-b1's... recording units chosen at opening
+    # no audit entry, no per-member index) but the AOF rewrite's schedule entry.
+    assert {k for k in written if f"{{sv:{sid}}}" not in k} == {deps.keys.jobs_due()}
+    due = set(await deps.redis.zrange(deps.keys.jobs_due(), 0, -1)) - {f"svx-{sid}"}
+    assert due and all(str(j).startswith("aof-") for j in due)
+    # Counted k (5) at a time per recording unit (cb-a2 has 2 members < k, so it records
+    # under dbcs-a): 5 of cb-a1's 6, none of dbcs-a's 2, all 5 of cb-b1; the rest wait sealed.
     tally = await deps.surveys.tally(sid)
-    assert tally["n|cb-a1"] == 6 and tally["n|dbcs-a"] == 2 and tally["n|cb-b1"] == 5
+    assert tally["n|cb-a1"] == 5 and "n|dbcs-a" not in tally and tally["n|cb-b1"] == 5
+    assert len(await deps.surveys.texts(sid, 4)) == 10
 
     survey = await deps.surveys.get(sid)
     assert survey is not None
@@ -111,6 +111,14 @@ async def test_no_key_written_by_an_anonymous_survey_names_a_member(
     for gone in ("salt", "aud", "done"):
         assert f"dv:{{sv:{sid}}}:{gone}" not in left
     assert "Đã trả lời: <b>13/13</b>" in boss.replies[0].text  # the author is not in it
+    # At closing cb-a1's sixth joins its 5; dbcs-a's 2 are counted under the survey's unit.
+    tally = await deps.surveys.tally(sid)
+    assert (tally["n|cb-a1"], tally["n|cb-b1"], tally["n|khoi"]) == (6, 5, 2)
+    assert not [k for k in left if ":pending:" in k]
+    # Free texts carry no order of arrival: scores are random within the question's band.
+    texts = await deps.surveys.texts(sid, 4)
+    assert sorted(t.text for t in texts) == sorted(f"Kiến nghị của người thứ {i}"
+                                                   for i in range(13))
 
 
 async def test_marks_need_the_deployment_secret(deps: Deps) -> None:
@@ -144,5 +152,10 @@ async def test_concurrent_answers_are_counted_exactly_once(deps: Deps) -> None:
     results = await asyncio.gather(*(submit(m.id) for m in members for _ in range(3)))
     assert results.count(RECORDED) == 40 and results.count(ALREADY) == 80
     tally = await deps.surveys.tally(survey.id)
-    assert tally["n|cb-a1"] == 40 and tally["cb-a1|0|0"] == 40 and tally["cb-a1|0|2"] == 40
+    # Counted k (5) or more at a time: fewer than k may still wait, sealed.
+    assert 36 <= tally["n|cb-a1"] <= 40 and tally["cb-a1|0|0"] == tally["n|cb-a1"]
+    await deps.surveys.close(survey, deps.clock())
+    tally = await deps.surveys.tally(survey.id)
+    assert tally["n|cb-a1"] + tally.get("n|khoi", 0) == 40
+    assert tally["cb-a1|0|2"] + tally.get("khoi|0|2", 0) == 40
     assert "cb-a1|0|1" not in tally and await deps.surveys.text_count(survey.id, 1) == 40

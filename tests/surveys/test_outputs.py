@@ -14,9 +14,10 @@ from openpyxl import load_workbook
 from bot.deps import Deps
 from bot.engine.dispatcher import Dispatcher
 from bot.org.models import Role
-from bot.surveys.charts import chart_png
+from bot.surveys.charts import chart_data, chart_png
+from bot.surveys.export import summary_rows, text_rows, to_csv
 from bot.surveys.models import Kind, Question, Spec
-from bot.surveys.report import gather
+from bot.surveys.report import gather, render
 from bot.surveys.store import REPLACED
 from tests.conftest import make_member
 from tests.handlers.chat import Chat
@@ -39,6 +40,8 @@ async def _survey(deps: Deps, *, anonymous: bool = True, allow_change: bool = Fa
     for i, m in enumerate(members):
         text = "Nhỏ lẻ ở A2" if m.unit == "cb-a2" else f"=cmd {i}"
         await deps.surveys.record(survey, m.id, [i % 5, i % 3, text])
+    if anonymous:  # anonymous results open at closing
+        await deps.surveys.close(survey, deps.clock())
     return survey.id
 
 
@@ -74,7 +77,9 @@ async def test_exports_through_the_buttons(deps: Deps, dispatcher: Dispatcher) -
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     texts = [r for r in rows if len(r) == 4 and r[0] == "3"]
     a2 = [r for r in texts if r[3] == "Nhỏ lẻ ở A2"]
-    assert len(a2) == 2 and {r[2] for r in a2} == {"Đảng bộ cơ sở A"}  # never "Chi bộ A2"
+    # cb-a2's two (fewer than k, never counted alone) were counted under the survey's unit at
+    # closing: never attributed to "Chi bộ A2" nor to its đảng bộ.
+    assert len(a2) == 2 and {r[2] for r in a2} == {"Đảng bộ Khối Thử nghiệm"}
     assert all(r[2] != "Chi bộ A2" for r in rows if len(r) > 2)
     assert any(r[3] == "'=cmd 0" for r in texts)  # formulas defused
     summary = [r for r in rows if len(r) == 6 and r[2] == "Đảng bộ Khối Thử nghiệm"]
@@ -103,3 +108,23 @@ async def test_named_survey_lists_people_and_allows_a_change(deps: Deps) -> None
     assert "=cmd 0" not in [t.text for t in await deps.surveys.texts(sid, 2)]
     answers = await deps.surveys.named_answers(sid)
     assert answers[member.id] == [4, 2, "Đổi ý"]
+
+
+async def test_with_fewer_than_k_answers_no_output_shows_any_answer(deps: Deps) -> None:
+    """Regression: with 1 answer of 10 the text said "Chưa đủ 5 phản hồi" while the chart
+    drew that one person's answers as 100 % bars. Every output comes from one suppressed
+    result: no counts in it, no bars, no rows in the files."""
+    members = [await make_member(deps, user_id=f"u{i}", unit="cb-a1") for i in range(10)]
+    survey = await deps.surveys.open(SPEC, unit="cb-a1", author_name="X",
+                                     tree=await deps.units.tree(), now=deps.clock(),
+                                     closes_at=deps.clock().replace(year=2027))
+    await deps.surveys.record(survey, members[0].id, [4, 1, "Chỉ một người"])
+    survey = await deps.surveys.close(survey, deps.clock())
+    report = await gather(deps.surveys, survey, await deps.units.tree(), all_texts=True)
+    assert report.total.answers == 1 and not report.total.counts and not report.texts
+    assert chart_data(report) == []
+    assert list(summary_rows(report)) == [] and list(text_rows(report)) == []
+    png = chart_png(report)
+    assert png.startswith(b"\x89PNG") and len(png) < 30_000  # a sentence, not bars
+    assert "Chỉ một người" not in to_csv(report, []).decode("utf-8-sig")
+    assert "Chưa đủ 5 phản hồi" in render(report, deps.clock())

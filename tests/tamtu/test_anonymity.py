@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from bot.deps import Deps, Links, build_deps
 from bot.engine.dispatcher import Dispatcher
 from bot.engine.messages import FileRef, Incoming
-from bot.ops.backup import export
+from bot.ops.backup import export, signing_key
 from bot.org.models import Role
 from bot.privacy.seal import SealBroken, Sealer
 from bot.settings import Settings
@@ -224,7 +224,7 @@ async def test_nothing_on_disk_in_redis_or_in_logs_links_a_member_to_an_anonymou
     assert linked([" ".join(c) for c in after], about, people) == []
 
     # 3. A backup file.
-    backup = [line async for line in export(deps.redis, "dv", pause=False)]
+    backup = [line async for line in export([deps.redis], "dv", signing_key(b"test secret"))]
     assert len(backup) > 10 and linked(backup, about, people) == []
 
     # 4. The DEBUG logs of the whole run.

@@ -102,7 +102,8 @@ async def test_a_cadre_works_through_the_dashboard(live: tuple[LiveBot, Org], pa
     [reminder] = await bot.standin.wait_sent(TG["author"], timeout=10)
     assert reminder.text and "Nhắc nhở nghiên cứu văn bản" in reminder.text
 
-    # Khảo sát: the results page and the XLSX download.
+    # Khảo sát: the results page and the XLSX download (anonymous: open once closed).
+    await bot.deps.surveys.close(org.survey, bot.deps.clock())
     await page.get_by_role("link", name="Khảo sát").click()
     await page.get_by_role("link", name="Tâm tư tháng này").click()
     await shot(page, "4-khao-sat")

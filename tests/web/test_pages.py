@@ -155,6 +155,10 @@ async def test_survey_results_and_xlsx_come_from_the_suppressed_report(
     await deps.surveys.record(org.survey, org.author.id, [4])
     await browser.sign_in(org.khoi_cadre.id)
     status, html = await browser.get(f"/web/khao-sat/{org.survey.id}")
+    # Anonymous: nothing but the policy while open (two views would differ by one answer).
+    assert status == 200 and "chỉ xem được sau khi đóng" in html and "tai-ve.xlsx" not in html
+    await deps.surveys.close(org.survey, deps.clock())
+    status, html = await browser.get(f"/web/khao-sat/{org.survey.id}")
     assert status == 200 and "Tâm tư tháng này" in html
     assert "Chưa đủ" in html  # one answer: nothing under k is shown
     async with browser.session.get(browser.url(
