@@ -107,8 +107,10 @@ async def _run(cwd: Path, *args: str, **env: str) -> tuple[int, str, str]:
 async def test_rejected_token_is_one_line_without_the_token(tmp_path: Path,
                                                             valkey_url: str) -> None:
     async with BotApiStandin(token="123:ABC") as standin:  # answers 401 to any other token
+        # An external store needs the shared survey secret, refused before the token otherwise.
         env = {"DVBOT_TELEGRAM_TOKEN": REJECTED, "DVBOT_TELEGRAM_API_URL": standin.url,
-               "DVBOT_REDIS_URL": valkey_url, "DVBOT_DATA_DIR": str(tmp_path / "data")}
+               "DVBOT_REDIS_URL": valkey_url, "DVBOT_DATA_DIR": str(tmp_path / "data"),
+               "DVBOT_SURVEY_SECRET": "a-shared-secret-for-every-process-0123"}
         for command in ("run", "worker"):
             code, _out, err = await _run(tmp_path, command, **env)
             assert code == 2, err
