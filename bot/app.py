@@ -89,11 +89,14 @@ async def run_console(settings: Settings, *, demo: bool, stdin: TextIO = sys.std
                 ops_server(deps, []) if web else contextlib.nullcontext()):
             if web:
                 await _print_web_link(deps, console.user_id, stdout)
-            # A dialog left open (a half-filled form) is resumed, never covered by /menu.
-            resumed = await console.resume()
-            first = None if resumed else "/menu" if demo else "/start"
-            await console.run(stdin_lines(stdin), first=first)
-            await settle(deps, [CONSOLE, "demo"])
+            try:
+                # A dialog left open (a half-filled form) is resumed, never covered by /menu.
+                resumed = await console.resume()
+                first = None if resumed else "/menu" if demo else "/start"
+                await console.run(stdin_lines(stdin), first=first)
+                await settle(deps, [CONSOLE, "demo"])
+            finally:
+                await deps.conversations.settle()
 
 
 async def start_demo(console: ConsoleChannel, deps: Deps, settings: Settings, *, person: str,
@@ -143,6 +146,7 @@ async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None
         application = await _telegram(settings, stack, polling=secret is None)
         username = application.bot.username if application is not None else None
         deps = make_deps(settings, redis, username=username)
+        stack.push_async_callback(deps.conversations.settle)  # after the last update
         router = build_router()
         dispatcher = Dispatcher(router, deps)
         senders: list[tuple[Sender, RateLimiter | None]] = []

@@ -36,7 +36,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from bot import wording
 from bot.channels.telegram_processor import PerAccountOrder
 from bot.channels.telegram_start import TelegramUnavailable, why
-from bot.channels.telegram_transport import AiohttpRequest
+from bot.channels.telegram_transport import AiohttpRequest, JsonData
 from bot.delivery.sender import (
     BAD_REQUEST,
     BLOCKED,
@@ -117,6 +117,14 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
          for row in reply.buttons])
 
 
+def keyboard_json(reply: Reply) -> dict[str, Any] | None:
+    """The same keyboard as the Bot API's JSON, built without PTB objects (the reply path)."""
+    if not reply.buttons:
+        return None
+    return {"inline_keyboard": [[{"text": b.label, "callback_data": b.action} for b in row]
+                                for row in reply.buttons]}
+
+
 def media(attachment: Attachment) -> str | bytes:
     """What to pass to sendPhoto/sendDocument: the file_id of a file already on Telegram, or
     the bytes of a local file."""
@@ -189,7 +197,8 @@ class TelegramChannel:
         query = update.callback_query
         if query is not None:
             try:
-                await with_retries(query.answer)
+                await with_retries(lambda: self._call("answerCallbackQuery",
+                                                      callback_query_id=query.id))
             except TelegramError as exc:
                 # Answering only stops the spinner; a query that went stale while the bot was
                 # down must still be acted on.
@@ -214,14 +223,20 @@ class TelegramChannel:
             metrics.reply(CHANNEL, classify(exc))
             raise
 
+    async def _call(self, method: str, **params: Any) -> Any:
+        """One Bot API call with a JSON body; the answer is not turned into PTB objects (the
+        reply path reads none of it). Errors are PTB's, as from the Bot's own methods."""
+        bot = self.application.bot
+        return await bot.request.post(f"{bot.base_url}/{method}", JsonData(params))
+
     async def _send_one(self, chat_id: int, reply: Reply, origin: Message | None) -> None:
         bot = self.application.bot
-        markup = keyboard(reply)
+        markup = keyboard_json(reply)
         if reply.edit and origin is not None and len(reply.text) <= MessageLimit.MAX_TEXT_LENGTH:
             try:
-                await with_retries(lambda: bot.edit_message_text(
-                    reply.text, chat_id=chat_id, message_id=origin.message_id,
-                    parse_mode=ParseMode.HTML, reply_markup=markup))
+                await with_retries(lambda: self._call(
+                    "editMessageText", chat_id=chat_id, message_id=origin.message_id,
+                    text=reply.text, parse_mode=ParseMode.HTML, reply_markup=markup))
                 return
             except BadRequest as exc:
                 if "not modified" in exc.message:
@@ -232,7 +247,7 @@ class TelegramChannel:
             # Buttons go under the last part, where the person finishes reading.
             await self._send_text(chat_id, part, markup if index == len(parts) - 1 else None)
         # Without text the buttons go under the file instead (the last one sent).
-        file_markup = markup if not parts else None
+        file_markup = keyboard(reply) if not parts else None
         if reply.document is not None:
             doc = reply.document
             await with_retries(lambda: bot.send_document(
@@ -246,11 +261,9 @@ class TelegramChannel:
                 caption=photo.caption or None, parse_mode=ParseMode.HTML,
                 reply_markup=file_markup))
 
-    async def _send_text(self, chat_id: int, text: str,
-                         markup: InlineKeyboardMarkup | None) -> None:
-        bot = self.application.bot
-        await with_retries(lambda: bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
-                                                    reply_markup=markup))
+    async def _send_text(self, chat_id: int, text: str, markup: dict[str, Any] | None) -> None:
+        await with_retries(lambda: self._call("sendMessage", chat_id=chat_id, text=text,
+                                              parse_mode=ParseMode.HTML, reply_markup=markup))
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Last resort: log with traceback and apologise, never crash the bot."""

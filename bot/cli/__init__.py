@@ -15,6 +15,7 @@ from bot.channels.telegram_start import TelegramUnavailable
 from bot.cli import backup
 from bot.cli import content as content_cli
 from bot.cli import proposals as proposals_cli
+from bot.cli.loop import run_fast
 from bot.cli.parser import VnArgumentParser
 from bot.demo import UnknownPerson
 from bot.deps import Deps
@@ -112,9 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         log_file = settings.data_dir / CONSOLE_LOG if args.command == "console" else None
         setup_logging(settings.log_level, secrets, settings.log_format, log_file)
         if args.command == "run":
-            asyncio.run(run_bot(settings))
+            run_fast(run_bot(settings))
         elif args.command == "worker":
-            asyncio.run(run_worker(settings))
+            run_fast(run_worker(settings))
         elif args.command == "console":
             if (args.reset or args.person != "admin") and not args.demo:
                 raise CliError("--as và --reset chỉ dùng trong chế độ dùng thử.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -20,15 +20,9 @@ from redis.asyncio.cluster import RedisCluster
 
 from bot.privacy.seal import SealBroken, Sealer
 from bot.storage.keys import Keys
+from bot.storage.unlocks import RELEASE, RENEW, Unlocks
 
 log = logging.getLogger("dvbot.conversation")
-
-# Delete the lock only if we still own it: a lock that expired and was retaken by another
-# worker must not be released by us.
-_UNLOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 @dataclass(frozen=True)
@@ -41,6 +35,7 @@ class Held:
     dialog: Dialog | None
     options: Options | None
     member_id: str | None  # the member behind the account, None if not registered
+    also: tuple[Any, ...] = ()  # the values of the keys `hold` was asked to read as well
 
 
 class Busy(Exception):
@@ -87,7 +82,8 @@ class ConversationStore:
         self._keys = keys
         self._ttl = ttl_seconds
         self._sealer = sealer
-        self._unlock = redis.register_script(_UNLOCK)
+        self._unlock = redis.register_script(RELEASE)
+        self._unlocks = Unlocks(redis)
 
     def _seal(self, key: str, state: BaseModel) -> str:
         return self._sealer.seal_text("conversation", state.model_dump_json(), key)
@@ -155,64 +151,107 @@ class ConversationStore:
         finally:
             await self._unlock(keys=[key], args=[token])
 
-    # --- one update's state in two round trips (throughput) ------------------------
-    async def hold(self, channel: str, user_id: str, *, lease: float = 30.0,
-                   wait: float = 15.0) -> Held:
-        """Take the account's lock and read its dialog and options in one round trip.
+    # --- one update's state: one round trip in, one out (and none out if nothing changed) ---
+    async def hold(self, channel: str, user_id: str, *, also: Sequence[str] = (),
+                   lease: float = 30.0, wait: float = 15.0) -> Held:
+        """Take the account's lock and read its dialog, options, identity and the keys `also`
+        in one round trip.
 
         The reads are pipelined *after* the SET NX on the same connection (and, on a cluster,
         the same node: the keys share the account's hash tag), so they see the state as the
         previous holder left it; when the lock is taken they are thrown away and we retry.
-        On a single server the identity is read in the same trip (on a cluster it lives in
-        another slot, whose node may answer before the lock is ours: read after it instead).
-        Release with `release`, which writes the new state and unlocks in one trip."""
-        token = secrets.token_hex(8)
+        On a single server the identity and `also` are read in the same trip (on a cluster
+        they live in other slots, whose nodes may answer before the lock is ours: read after
+        it instead). A lock whose release this process has not sent yet is taken back and its
+        lease renewed in that same trip. Release with `release`."""
         lock = self._keys.lock(channel, user_id)
+        token = self._unlocks.take_back(lock)
+        extra = [self._keys.identity(channel, user_id), *also]
         same_trip = not isinstance(self._redis, RedisCluster)
         deadline = asyncio.get_running_loop().time() + wait
         delay = 0.005
         while True:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.set(lock, token, nx=True, px=int(lease * 1000))
-                pipe.get(self._keys.dialog(channel, user_id))
-                pipe.get(self._keys.options(channel, user_id))
-                if same_trip:
-                    pipe.get(self._keys.identity(channel, user_id))
-                got, dialog, options, *identity = await pipe.execute()
+            if token is None:
+                await self._unlocks.settled(lock)  # our own release of it, on its way
+            mine = token or secrets.token_hex(8)
+            got, state, rest = await self._try(lock, mine, token is not None, lease,
+                                               extra if same_trip else [], channel, user_id)
             if got:
                 break
+            token = None  # taken back but lost (its lease ran out): queue like anyone
             if asyncio.get_running_loop().time() > deadline:
                 raise Busy(f"{channel}:{user_id}")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.2)
         if not same_trip:
-            identity = [await self._redis.get(self._keys.identity(channel, user_id))]
-        return Held(channel=channel, user_id=user_id, token=token,
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in extra:
+                    pipe.get(key)
+                rest = await pipe.execute()
+        dialog, options = state
+        return Held(channel=channel, user_id=user_id, token=mine,
                     dialog=self._dialog(self._keys.dialog(channel, user_id), dialog),
                     options=self._options(self._keys.options(channel, user_id), options),
-                    member_id=str(identity[0]) if identity[0] else None)
+                    member_id=str(rest[0]) if rest[0] else None, also=tuple(rest[1:]))
+
+    async def _try(self, lock: str, token: str, renew: bool, lease: float, extra: list[str],
+                   channel: str, user_id: str) -> tuple[bool, list[Any], list[Any]]:
+        """One attempt: take (or renew) the lock, read the state and `extra`."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            if renew:
+                pipe.eval(RENEW, 1, lock, token, int(lease * 1000))
+            else:
+                pipe.set(lock, token, nx=True, px=int(lease * 1000))
+            keys = [self._keys.dialog(channel, user_id), self._keys.options(channel, user_id),
+                    *extra]
+            if isinstance(self._redis, RedisCluster):  # its pipelines refuse MGET
+                for key in keys:
+                    pipe.get(key)
+                got, *values = await pipe.execute()
+            else:  # one command instead of one per key: less to pack and parse
+                pipe.mget(keys)
+                got, values = await pipe.execute()
+        return bool(got), values[:2], values[2:]
 
     async def release(self, held: Held, *, dialog: Dialog | None = None,
                       options: Options | None = None, save: bool = False,
                       save_options: bool = False) -> None:
         """Unlock, first storing the dialog (`save`) and the options (`save_options`) in the
-        same round trip. Without `save` (the flow failed) the state stays as it was."""
+        same round trip. Without `save` (the flow failed) the state stays as it was. State
+        that did not change is not written: the lock goes back with the next batch of
+        releases (bot/storage/unlocks.py), which refreshes the TTL of what was kept."""
         c, u = held.channel, held.user_id
+        if options is None or options.empty:
+            options = None
+        new_dialog = save and dialog != held.dialog
+        new_options = save_options and options != held.options
+        if not new_dialog and not new_options:
+            kept = [key for key, value in ((self._keys.dialog(c, u), held.dialog),
+                                           (self._keys.options(c, u), held.options))
+                    if value is not None]
+            self._unlocks.release(self._keys.lock(c, u), held.token, touch=tuple(kept),
+                                  ttl=self._ttl)
+            return
         async with self._redis.pipeline(transaction=False) as pipe:
-            if save:
-                if dialog is None:
-                    pipe.delete(self._keys.dialog(c, u))
-                else:
-                    key = self._keys.dialog(c, u)
-                    pipe.set(key, self._seal(key, dialog), ex=self._ttl)
-            if save_options:
-                if options is None or options.empty:
-                    pipe.delete(self._keys.options(c, u))
-                else:
-                    key = self._keys.options(c, u)
-                    pipe.set(key, self._seal(key, options), ex=self._ttl)
-            pipe.eval(_UNLOCK, 1, self._keys.lock(c, u), held.token)
+            if new_dialog:
+                self._put(pipe, self._keys.dialog(c, u), dialog)
+            if new_options:
+                self._put(pipe, self._keys.options(c, u), options)
+            pipe.eval(RELEASE, 1, self._keys.lock(c, u), held.token)
             await pipe.execute()
+
+    def _put(self, pipe: Any, key: str, value: BaseModel | None) -> None:
+        if value is None:
+            pipe.delete(key)
+        else:
+            pipe.set(key, self._seal(key, value), ex=self._ttl)
+
+    async def settle(self) -> None:
+        """Send the lock releases still pending (before shutdown, or a look at the store)."""
+        await self._unlocks.settle()
+        if self._unlocks.batches:
+            log.info("lock releases so far: %d in %d batches", self._unlocks.released,
+                     self._unlocks.batches)
 
     async def first_time(self, channel: str, update_id: str, ttl: int = 86_400) -> bool:
         """True the first time an update id is seen (webhooks can be delivered twice)."""

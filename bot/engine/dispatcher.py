@@ -14,7 +14,9 @@ from bot.engine.messages import Button, Incoming, Reply
 from bot.engine.router import Outcome, Request, Route, Router
 from bot.formatting import esc, fold, nfc, vn_number
 from bot.org.access import Forbidden
+from bot.org.member_cache import MemberCache
 from bot.org.models import Member
+from bot.org.tree import OrgTree
 from bot.privacy.logid import log_id
 
 log = logging.getLogger("dvbot.dispatch")
@@ -33,15 +35,23 @@ class Dispatcher:
     def __init__(self, router: Router, deps: Deps) -> None:
         self.router = router
         self.deps = deps
+        self._members = MemberCache(deps.redis, deps.keys)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Handle one update; the lock is taken before any state is loaded."""
         conversations = self.deps.conversations
-        # Three round trips for a plain update: lock + state, member, save + unlock.
-        held = await conversations.hold(incoming.channel, incoming.user_id)
+        # One round trip in: lock, dialog, options, identity, the tree's version and the
+        # member record (cached, parsed again only when it changed); one out if the state
+        # changed, else the lock goes back with a batch of other accounts' releases.
+        channel, user_id = incoming.channel, incoming.user_id
+        member_key = self._members.key_for(channel, user_id)
+        also = [self.deps.keys.units_version(), *([member_key] if member_key else [])]
+        held = await conversations.hold(channel, user_id, also=also)
         try:
-            member = await self.deps.members.get(held.member_id) if held.member_id else None
-            outcome = await self._route(incoming, member, held.dialog, held.options)
+            member = await self._members.resolve(channel, user_id, held.member_id,
+                                                 held.also[1] if member_key else None)
+            org = await self.deps.units.tree_at(int(held.also[0] or 0))
+            outcome = await self._route(incoming, member, held.dialog, held.options, org)
         except BaseException:
             await conversations.release(held)
             raise
@@ -62,9 +72,9 @@ class Dispatcher:
         step = self.router.steps.get(dialog.step) if dialog else None
         return step is not None and dialog is not None and step.takes_text(dialog)
 
-    async def _route(self, inc: Incoming, member: Member | None,
-                     dialog: Dialog | None, options: Options | None) -> Outcome:
-        base = Request(inc, self.deps, self.router, member, dialog)
+    async def _route(self, inc: Incoming, member: Member | None, dialog: Dialog | None,
+                     options: Options | None, org: OrgTree | None = None) -> Outcome:
+        base = Request(inc, self.deps, self.router, member, dialog, org=org)
         if inc.action is not None:
             return await self._on_action(base, inc.action)
         if inc.file is not None:
@@ -78,7 +88,7 @@ class Dispatcher:
         if len(text) > MAX_TEXT:
             return notice(wording.TOO_LONG.format(length=vn_number(len(text)),
                                                   limit=vn_number(MAX_TEXT)), dialog)
-        request = Request(inc, self.deps, self.router, member, dialog, text=text)
+        request = Request(inc, self.deps, self.router, member, dialog, text=text, org=org)
         if text.startswith("/"):
             return await self._on_command(request, text)
         if fold(text) in self.router.keywords:
@@ -127,7 +137,8 @@ class Dispatcher:
             # From here on it is a button press, as if pressed: flows that tell typed text
             # from a press (a skipped note) must not see the typed words as content.
             pressed = Request(replace(request.incoming, text=None, action=meant.action),
-                              request.deps, request.router, request.member, dialog)
+                              request.deps, request.router, request.member, dialog,
+                              org=request.org)
             outcome = await self._on_action(pressed, meant.action)
             if meant.from_notice and outcome.dialog is None and dialog is not None:
                 outcome.dialog = dialog  # a notice's button never ends the dialog it interrupted
@@ -160,5 +171,5 @@ class Dispatcher:
 
 def _with(request: Request, *, args: tuple[str, ...]) -> Request:
     return Request(request.incoming, request.deps, request.router, request.member,
-                   request.dialog, text=request.text, args=args)
+                   request.dialog, text=request.text, args=args, org=request.org)
 

@@ -25,6 +25,7 @@ class Request:
     dialog: Dialog | None
     text: str = ""
     args: tuple[str, ...] = ()
+    org: OrgTree | None = None  # the tree as of this update, when the dispatcher has it
 
     @property
     def me(self) -> Member:
@@ -39,7 +40,7 @@ class Request:
 
     async def tree(self) -> OrgTree:
         """Current organization snapshot."""
-        return await self.deps.units.tree()
+        return self.org if self.org is not None else await self.deps.units.tree()
 
     def now(self) -> datetime:
         """Current time from the injected clock."""

@@ -2,8 +2,9 @@
 
 The report never loads members: the denominator of every unit is SCARD of its member set, the
 numerator is the unit's counter in the document's ack hash (moved atomically with the ack), so a
-Khối of 11,000 members costs one pipelined round trip. Only the "not yet" list reads ids, and
-only the names of the page shown are fetched.
+Khối of 11,000 members costs one pipelined round trip. The "not yet" list counts the same way
+and reads the ids of only the units its page falls in, so its first page costs the same at
+110,000 members as at 11,000 (per unit counts aside); only a reminder reads every id.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from redis.asyncio import Redis
 from bot.library.audience import member_ids, reach
 from bot.org.models import Member
 from bot.org.tree import OrgTree
+from bot.org.unit_sizes import UnitSizes
 from bot.storage.keys import Keys
 
 CHUNK = 1000  # SMISMEMBER arguments per call
@@ -45,17 +47,13 @@ class Report:
 
 
 async def coverage(redis: Redis, keys: Keys, tree: OrgTree, doc_id: str, unit_id: str,
-                   audience: str | None) -> Report:
-    """Acknowledged / members for `unit_id` and each of its children."""
+                   audience: str | None, sizes: UnitSizes | None = None) -> Report:
+    """Acknowledged / members for `unit_id` and each of its children (unit sizes from
+    `sizes`, the process's counts, when given)."""
     units = reach(tree, audience, unit_id)
-    async with redis.pipeline(transaction=False) as pipe:
-        for unit in units:
-            pipe.scard(keys.unit_members(unit))
-        pipe.hmget(keys.document_ack_units(doc_id), units or [unit_id])
-        replies = await pipe.execute()
-    sizes = dict(zip(units, (int(n) for n in replies[:-1]), strict=True))
-    acks = {u: int(n or 0) for u, n in zip(units, replies[-1], strict=False)}
-    return _report(tree, unit_id, units, sizes, acks)
+    counted, acked = await _counts(redis, keys, doc_id, units, sizes)
+    return _report(tree, unit_id, units, dict(zip(units, counted, strict=True)),
+                   dict(zip(units, acked, strict=True)))
 
 
 def _report(tree: OrgTree, unit_id: str, units: list[str], sizes: dict[str, int],
@@ -79,8 +77,65 @@ def _report(tree: OrgTree, unit_id: str, units: list[str], sizes: dict[str, int]
 async def not_acknowledged(redis: Redis, keys: Keys, tree: OrgTree, doc_id: str, unit_id: str,
                            audience: str | None) -> list[str]:
     """Member ids under `unit_id` (in the audience) who have not acknowledged, unit by unit."""
-    ids = [m for members in await member_ids(redis, keys, reach(tree, audience, unit_id))
-           for m in members]
+    return await _missing(redis, keys, doc_id, reach(tree, audience, unit_id))
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """One page of the "not yet" list: who, and how many in all."""
+
+    total: int
+    page: int
+    pages: int
+    ids: list[str]
+
+
+async def not_acknowledged_page(redis: Redis, keys: Keys, tree: OrgTree, doc_id: str,
+                                unit_id: str, audience: str | None, page: int, size: int,
+                                sizes: UnitSizes | None = None) -> Waiting:
+    """Page `page` (clamped) of `not_acknowledged`, in the same order, reading the member
+    ids of only the units the page falls in."""
+    units = reach(tree, audience, unit_id)
+    counted, acked = await _counts(redis, keys, doc_id, units, sizes)
+    counts = [max(0, n - a) for n, a in zip(counted, acked, strict=True)]
+    total = sum(counts)
+    pages = max(1, -(-total // size))
+    page = min(max(page, 0), pages - 1)
+    start, offset, skip = page * size, 0, 0
+    chosen: list[str] = []
+    for unit, count in zip(units, counts, strict=True):
+        end = offset + count
+        if count and end > start:
+            skip = skip if chosen else start - offset
+            chosen.append(unit)
+            if end >= start + size:
+                break
+        offset = end
+    ids = await _missing(redis, keys, doc_id, chosen)
+    return Waiting(total, page, pages, ids[skip:skip + size])
+
+
+async def _counts(redis: Redis, keys: Keys, doc_id: str, units: list[str],
+                  sizes: UnitSizes | None) -> tuple[list[int], list[int]]:
+    """Home members of each unit, and how many of them acknowledged (its counter)."""
+    if not units:
+        return [], []
+    if sizes is not None:
+        counted = await sizes.of(units)
+        acked = await redis.hmget(keys.document_ack_units(doc_id), units)
+    else:
+        async with redis.pipeline(transaction=False) as pipe:
+            for unit in units:
+                pipe.scard(keys.unit_members(unit))
+            pipe.hmget(keys.document_ack_units(doc_id), units)
+            *scards, acked = await pipe.execute()
+        counted = [int(n) for n in scards]
+    return counted, [int(a or 0) for a in acked]
+
+
+async def _missing(redis: Redis, keys: Keys, doc_id: str, units: list[str]) -> list[str]:
+    """Home members of `units` (in order) who have not acknowledged."""
+    ids = [m for members in await member_ids(redis, keys, units) for m in members]
     missing: list[str] = []
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
@@ -105,20 +160,24 @@ def _child(tree: OrgTree, unit: str, root: str) -> str:
 
 
 async def coverage_many(redis: Redis, keys: Keys, tree: OrgTree, docs: list[tuple[str, str | None]],
-                        unit_id: str) -> list[Report]:
+                        unit_id: str, known: UnitSizes | None = None) -> list[Report]:
     """`coverage` of several documents (id, audience) under one unit in one round trip: the
-    member counts of the subtree are read once for all of them (the dashboard's heat table)."""
+    member counts of the subtree are read once for all of them (the dashboard's heat table),
+    or taken from `known`, the process's unit sizes."""
     units = tree.subtree(unit_id)
+    counted = await known.of(units) if known is not None else None
     async with redis.pipeline(transaction=False) as pipe:
-        for unit in units:
+        for unit in units if counted is None else ():
             pipe.scard(keys.unit_members(unit))
         for doc_id, _audience in docs:
             pipe.hmget(keys.document_ack_units(doc_id), units)
-        replies = await pipe.execute()
-    sizes = dict(zip(units, (int(n) for n in replies[:len(units)]), strict=True))
+        replies = await pipe.execute() if docs or counted is None else []
+    if counted is None:
+        counted, replies = [int(n) for n in replies[:len(units)]], replies[len(units):]
+    sizes = dict(zip(units, counted, strict=True))
     branch = {u: _child(tree, u, unit_id) for u in units if u != unit_id}
     reports = []
-    for (_doc_id, audience), acked in zip(docs, replies[len(units):], strict=True):
+    for (_doc_id, audience), acked in zip(docs, replies, strict=True):
         reached = set(reach(tree, audience, unit_id))
         acks = {u: int(n or 0) for u, n in zip(units, acked, strict=True) if u in reached}
         reports.append(_report(tree, unit_id, [u for u in units if u in reached], sizes, acks,

@@ -4,6 +4,10 @@
 it because letters and digits are split into tokens ("25", "nq") and because the compact
 spellings of every số hiệu are indexed as well. Each worker builds the index from its catalog
 snapshot, so a query never touches Redis.
+
+Ranking works on arrays over every entry (numpy): a query adds up its words' weights and
+counts them per entry in a few vector operations, and only the page shown is sorted, so a
+catalog of 20,000 documents where one common word matches nearly all of them stays cheap.
 """
 
 from __future__ import annotations
@@ -12,6 +16,10 @@ import bisect
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from itertools import takewhile
+
+import numpy as np
+from numpy.typing import NDArray
 
 from bot.formatting import fold
 from bot.library.models import Entry
@@ -51,7 +59,7 @@ def _fields(entry: Entry) -> Iterable[tuple[str, str]]:
 
 
 class SearchIndex:
-    """Inverted index: token -> {entry id: best field weight}."""
+    """Inverted index: token -> {entry id: best field weight}, and the same as arrays."""
 
     def __init__(self, entries: Iterable[Entry]) -> None:
         self._postings: dict[str, dict[str, float]] = defaultdict(dict)
@@ -61,6 +69,16 @@ class SearchIndex:
         for entry in entries:
             self._add(entry)
         self._vocab = sorted(self._postings)
+        self._ids = list(self._order)
+        self._index = {entry_id: n for n, entry_id in enumerate(self._ids)}
+        # Tie-break rank of every entry: newest first, then by title (larger ranks first).
+        ranked = sorted(self._ids, key=self._order.__getitem__)
+        self._rank = np.empty(len(self._ids), dtype=np.int64)
+        self._rank[[self._index[i] for i in ranked]] = np.arange(len(ranked))
+        self._in_force = np.array([self._current[i] for i in self._ids], dtype=bool)
+        self._arrays = {token: (np.array([self._index[i] for i in posting], dtype=np.int64),
+                                np.array(list(posting.values()), dtype=np.float64))
+                        for token, posting in self._postings.items()}
 
     def _add(self, entry: Entry) -> None:
         # Ties are broken newest first, then by title.
@@ -82,42 +100,64 @@ class SearchIndex:
     def search(self, query: str) -> list[str]:
         """Entry ids, best match first; documents matching every content word rank first,
         documents no longer in force last."""
-        words = list(dict.fromkeys(tokens(query)))
-        if not words:
-            return []
-        required = [w for w in words if w not in STOPWORDS] or words
-        scores: dict[str, float] = defaultdict(float)
-        hits: dict[str, int] = defaultdict(int)
-        for index, word in enumerate(words):
-            prefix = index == len(words) - 1 and word.isalpha() and len(word) >= 2
-            for entry_id, weight in self._match(word, prefix).items():
-                scores[entry_id] += weight
-                hits[entry_id] += word in required
-        exact: set[str] = set()
-        for form in self._compact_forms(query):
-            for entry_id in self._compact.get(form, ()):
-                exact.add(entry_id)
-                scores[entry_id] += COMPACT_BOOST
-                hits[entry_id] = max(hits[entry_id], len(required))
-        ranked = [i for i in scores if hits[i] > 0]
-        ranked.sort(key=lambda i: (hits[i], scores[i], self._order[i]), reverse=True)
-        complete = [i for i in ranked if hits[i] >= len(required)] or ranked
-        # Documents no longer in force come after every current one, in the same order,
-        # unless the query is their own số hiệu.
-        return sorted(complete, key=lambda i: not (self._current[i] or i in exact))
+        return self._rank_page(query, frozenset(), None)[1]
 
-    def _match(self, word: str, prefix: bool) -> dict[str, float]:
-        found = dict(self._postings.get(word, {}))
+    def top(self, query: str, limit: int,
+            hidden: frozenset[str] = frozenset()) -> tuple[int, list[str]]:
+        """How many entries match (leaving out `hidden`), and the best `limit` of them in
+        `search`'s order; only those are sorted."""
+        return self._rank_page(query, hidden, limit)
+
+    def _rank_page(self, query: str, hidden: frozenset[str],
+                   limit: int | None) -> tuple[int, list[str]]:
+        words = list(dict.fromkeys(tokens(query)))
+        if not words or not self._ids:
+            return 0, []
+        required = [w for w in words if w not in STOPWORDS] or words
+        scores = np.zeros(len(self._ids))
+        hits = np.zeros(len(self._ids), dtype=np.int64)
+        for index, word in enumerate(words):
+            weight = self._weights(word, index == len(words) - 1 and word.isalpha()
+                                   and len(word) >= 2)
+            scores += weight
+            if word in required:
+                hits += weight > 0
+        compact = [self._index[i] for f in self._compact_forms(query)
+                   for i in self._compact.get(f, ())]
+        scores[compact] += COMPACT_BOOST
+        hits[compact] = len(required)
+        shown = hits >= len(required)
+        if not shown.any():
+            shown = hits > 0
+        shown[[self._index[i] for i in hidden if i in self._index]] = False
+        found = np.flatnonzero(shown)
+        # Documents no longer in force come after every current one, unless the query is their
+        # own số hiệu; then hits, then score (multiples of 0.5), then the tie-break rank — one
+        # sortable key (below 2**53, so exact in float64).
+        first = self._in_force.copy()
+        first[compact] = True
+        key = ((first[found] * 1_000_000_000 + hits[found] * 1_000_000 + scores[found] * 2)
+               * len(self._ids) + self._rank[found])
+        if limit is not None and limit < len(found):
+            best = np.argpartition(-key, limit)[:limit]
+            found, key = found[best], key[best]
+        page = found[np.argsort(-key, kind="stable")]
+        return int(shown.sum()), [self._ids[n] for n in page.tolist()]
+
+    def _weights(self, word: str, prefix: bool) -> NDArray[np.float64]:
+        """The word's weight in every entry; with `prefix`, longer words count half ("dan
+        va" also finds "dân vận")."""
+        weight = np.zeros(len(self._ids))
+        if word in self._arrays:
+            where, values = self._arrays[word]
+            weight[where] = values
         if prefix:
-            # The last word may still be being typed: "dan va" also finds "dân vận".
             start = bisect.bisect_left(self._vocab, word)
-            for candidate in self._vocab[start:start + 200]:
-                if not candidate.startswith(word):
-                    break
-                if candidate != word:
-                    for entry_id, weight in self._postings[candidate].items():
-                        found[entry_id] = max(found.get(entry_id, 0.0), weight / 2)
-        return found
+            for token in takewhile(lambda c: c.startswith(word), self._vocab[start:start + 200]):
+                if token != word:
+                    where, values = self._arrays[token]
+                    weight[where] = np.maximum(weight[where], values / 2)
+        return weight
 
     @staticmethod
     def _compact_forms(query: str) -> set[str]:
@@ -125,3 +165,4 @@ class SearchIndex:
         forms = {compact(query)}
         forms.update(compact(word) for word in query.split())
         return {f for f in forms if any(c.isdigit() for c in f) and len(f) >= 3}
+

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Literal
 
 from redis.asyncio import Redis
@@ -13,6 +15,7 @@ from bot.formatting import fold
 from bot.library.files import FileStore
 from bot.library.models import DOCUMENT, Directive, Entry, Material, Record
 from bot.library.search import SearchIndex
+from bot.org.unit_sizes import UnitSizes
 from bot.storage.keys import Keys
 
 # Count an acknowledgement once: the unit counter moves only when the member is new in the set,
@@ -71,6 +74,24 @@ class Library:
         """Entries matching the query, best first."""
         return [self.entries[i] for i in self.index.search(query)]
 
+    def top(self, query: str, limit: int,
+            readable: Callable[[str], bool]) -> tuple[int, list[Entry]]:
+        """How many entries whose audience is `readable` match the query, and the best
+        `limit` of them: a page is ranked, not every match."""
+        hidden = frozenset(entry_id for audience, ids in self.audiences.items()
+                           if not readable(audience) for entry_id in ids)
+        count, page = self.index.top(query, limit, hidden)
+        return count, [self.entries[i] for i in page]
+
+    @cached_property
+    def audiences(self) -> dict[str, list[str]]:
+        """Entry ids per audience unit (entries for everyone are in none)."""
+        found: dict[str, list[str]] = {}
+        for entry in self.entries.values():
+            if entry.audience is not None:
+                found.setdefault(entry.audience, []).append(entry.id)
+        return found
+
 
 class LibraryStore:
     """Documents as JSON records, a catalog hash, and per-process snapshots of the catalog."""
@@ -81,6 +102,7 @@ class LibraryStore:
         self.files = files
         self._ack = redis.register_script(_ACK)
         self._cached: tuple[int, Library] | None = None
+        self.sizes = UnitSizes(redis, keys)  # unit sizes for coverage reports, per process
 
     async def snapshot(self) -> Library:
         """Current catalog: one GET per call, a reload only after something changed."""

@@ -168,6 +168,13 @@ class UnitStore:
             self._cached = (version, OrgTree.of(units))
         return self._cached[1]
 
+    async def tree_at(self, version: int) -> OrgTree:
+        """The snapshot of `version`, read with the account's state: no round trip unless
+        the tree changed since this process last loaded it."""
+        if self._cached is not None and self._cached[0] == version:
+            return self._cached[1]
+        return await self.tree()
+
     async def import_units(self, units: list[Unit]) -> tuple[int, int]:
         """Validate against what is stored, then write all in one transaction.
 

@@ -12,7 +12,14 @@ from bot.engine.messages import Button
 from bot.engine.router import Outcome, Request, Router
 from bot.formatting import esc, short, vn_number
 from bot.library.audience import reach
-from bot.library.coverage import Report, Row, coverage, members_by_id, not_acknowledged
+from bot.library.coverage import (
+    Report,
+    Row,
+    coverage,
+    members_by_id,
+    not_acknowledged,
+    not_acknowledged_page,
+)
 from bot.library.models import Entry
 from bot.library.status import require_current
 from bot.org import access
@@ -73,20 +80,22 @@ async def missing(request: Request) -> Outcome:
     """Names of the members under a unit who have not studied the directive yet."""
     doc_id, unit_id, page = arg(request, 0), arg(request, 1), page_arg(request, 2)
     _library, entry = await readable(request, doc_id)
+    require_current(entry)
     tree = await request.tree()
     access.require(request.me, Role.CADRE, unit_id, tree)
-    ids = await reminder_recipients(request, entry, unit_id)
-    pages = max(1, -(-len(ids) // NAMES_PAGE))
-    page = min(page, pages - 1)
-    chunk = ids[page * NAMES_PAGE:(page + 1) * NAMES_PAGE]
-    people = await members_by_id(request.deps.redis, request.deps.keys, chunk)
+    deps = request.deps
+    waiting = await not_acknowledged_page(deps.redis, deps.keys, tree, entry.id, unit_id,
+                                          entry.audience, page, NAMES_PAGE,
+                                          deps.library.sizes)
+    page, pages = waiting.page, waiting.pages
+    people = await members_by_id(deps.redis, deps.keys, waiting.ids)
     lines = [f"<b>Chưa nghiên cứu {esc(entry.label)}</b>",
-             f"{esc(tree.path(unit_id))}: {vn_number(len(ids))} đồng chí"
+             f"{esc(tree.path(unit_id))}: {vn_number(waiting.total)} đồng chí"
              + (f" — trang {page + 1}/{pages}" if pages > 1 else ""), ""]
     start = page * NAMES_PAGE
     lines += [f"{start + n}. {esc(m.name)} — {esc(_unit_name(tree, m.unit))}"
               for n, m in enumerate(people, start=1)]
-    if not ids:
+    if not waiting.total:
         lines.append("Tất cả đảng viên trong đơn vị đã nghiên cứu văn bản này.")
     nav = []
     if page > 0:
@@ -94,7 +103,7 @@ async def missing(request: Request) -> Outcome:
     if page + 1 < pages:
         nav.append(Button("Trang sau ›", act("cov.n", doc_id, unit_id, str(page + 1))))
     back = Button("« Về báo cáo", act("cov.u", doc_id, unit_id))
-    remind = [remind_button(doc_id, unit_id)] if ids else []
+    remind = [remind_button(doc_id, unit_id)] if waiting.total else []
     return screen(request, "\n".join(lines), [*nav, *remind, back, BACK])
 
 
@@ -116,7 +125,8 @@ async def reminder_recipients(request: Request, entry: Entry, unit_id: str) -> l
 async def _report(request: Request, entry: Entry, unit_id: str) -> Outcome:
     tree = await request.tree()
     deps = request.deps
-    report = await coverage(deps.redis, deps.keys, tree, entry.id, unit_id, entry.audience)
+    report = await coverage(deps.redis, deps.keys, tree, entry.id, unit_id, entry.audience,
+                            deps.library.sizes)
     text = _render(tree, entry, report)
     buttons = [Button(short(f"› {tree.units[r.unit_id].name} ({r.percent}%)"),
                       act("cov.u", entry.id, r.unit_id)) for r in report.children]

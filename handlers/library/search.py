@@ -7,9 +7,10 @@ from bot.engine.conversation import Dialog
 from bot.engine.messages import Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
 from bot.formatting import esc
+from bot.library.audience import can_read
 from handlers.account.cancel import CANCEL
 from handlers.account.menu import BACK
-from handlers.library.ui import PAGE, item_button, visible, vn_date
+from handlers.library.ui import PAGE, item_button, vn_date
 
 STEP = "find.q"
 QUERY_MAX = 100
@@ -47,21 +48,24 @@ async def page(request: Request) -> Outcome:
 async def _answer(request: Request, query: str, number: int = 0) -> Outcome:
     query = " ".join(query.split())[:QUERY_MAX]
     library = await request.deps.library.snapshot()
-    found = await visible(request, library.search(query))
+    tree, me = await request.tree(), request.me
+    # Only the pages up to this one are ranked, not every match.
+    count, best = library.top(query, (number + 1) * PAGE,
+                              lambda audience: can_read(me, audience, tree))
     # Stay open: the next words refine the search; the words are kept for the next page.
     dialog = Dialog(flow="find", step=STEP, data={"q": query})
-    if not found:
+    if not count:
         text = (f"Không tìm thấy văn bản, tài liệu nào khớp với “{esc(query)}”. Đồng chí thử "
                 "từ khóa khác, ngắn hơn, hoặc gõ số hiệu (ví dụ <code>43-KL/TW</code>), hoặc "
                 "xem danh sách văn bản, tài liệu.")
         browse = (Button("Văn bản chỉ đạo", act("dir")), Button("Tài liệu học tập", act("mat")))
         return Outcome([Reply(text, buttons=rows(*browse, CANCEL, BACK))], dialog=dialog)
     acked = await request.deps.library.acked(request.me.id)
-    number = min(number, (len(found) - 1) // PAGE)
-    shown = found[number * PAGE:(number + 1) * PAGE]
+    number = min(number, (count - 1) // PAGE)
+    shown = best[number * PAGE:(number + 1) * PAGE]
     more = (f" (hiện {number * PAGE + 1}–{number * PAGE + len(shown)})"
-            if len(found) > PAGE else "")
-    lines = [f"<b>Kết quả cho “{esc(query)}”</b>: {len(found)} mục{more}.", ""]
+            if count > PAGE else "")
+    lines = [f"<b>Kết quả cho “{esc(query)}”</b>: {count} mục{more}.", ""]
     lines += [f"• <b>{esc(e.label)}</b>"
               + (f" ({vn_date(e.issued)})" if e.issued else f" — {esc(e.topic or '')}")
               for e in shown]
@@ -69,7 +73,7 @@ async def _answer(request: Request, query: str, number: int = 0) -> Outcome:
     buttons = [item_button(e, acked) for e in shown]
     if number > 0:
         buttons.append(Button("‹ Trang trước", act("find.pg", str(number - 1))))
-    if (number + 1) * PAGE < len(found):
+    if (number + 1) * PAGE < count:
         buttons.append(Button("Trang sau ›", act("find.pg", str(number + 1))))
     return Outcome([Reply("\n".join(lines), buttons=rows(*buttons, CANCEL, BACK))],
                    dialog=dialog)

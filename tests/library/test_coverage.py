@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.deps import Deps
 from bot.library.audience import recipients
-from bot.library.coverage import coverage, not_acknowledged
+from bot.library.coverage import coverage, not_acknowledged, not_acknowledged_page
 from bot.library.models import Directive
 from tests.conftest import make_member
 
@@ -57,3 +57,26 @@ async def test_recipients_of_a_new_directive(deps: Deps) -> None:
     found = await recipients(deps.redis, deps.keys, tree, doc.audience)
     assert sorted(found) == sorted([ids["a1"], ids["a2"], ids["a3"], ids["a4"]])
     assert len(await recipients(deps.redis, deps.keys, tree, None)) == 7
+
+
+async def test_not_yet_pages_are_slices_of_the_whole_list(deps: Deps) -> None:
+    """Each page, read from the units it falls in only, is exactly that slice of the full
+    list (same order), with the total and page count of the full list."""
+    units = ["cb-a1", "cb-a2", "dbcs-a", "cb-b1", "khoi"]
+    ids = [(await make_member(deps, user_id=f"p{n}", unit=units[n % 5])).id for n in range(37)]
+    for n, member_id in enumerate(ids):
+        if n % 3 == 0:
+            await deps.library.ack("25-nq-tw", member_id, units[n % 5])
+    tree = await deps.units.tree()
+    everyone = await not_acknowledged(deps.redis, deps.keys, tree, "25-nq-tw", "khoi", None)
+    assert len(everyone) == 24
+    for page in range(6):
+        got = await not_acknowledged_page(deps.redis, deps.keys, tree, "25-nq-tw", "khoi",
+                                          None, page, 5)
+        assert (got.total, got.pages) == (24, 5)
+        shown = min(page, 4)
+        assert (got.page, got.ids) == (shown, everyone[shown * 5:shown * 5 + 5])
+    few = await not_acknowledged_page(deps.redis, deps.keys, tree, "12-nq-du", "khoi",
+                                      "cb-a1", 0, 5)
+    assert (few.total, few.ids) == (8, (await not_acknowledged(
+        deps.redis, deps.keys, tree, "12-nq-du", "khoi", "cb-a1"))[:5])

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bench.search_bench import catalog
 from bot.deps import Deps
+from bot.library.search import COMPACT_BOOST, STOPWORDS, SearchIndex, tokens
 from bot.library.store import Library
 from tests.library.helpers import import_shipped
 
@@ -51,3 +53,48 @@ async def test_nonsense_finds_nothing(library: Library) -> None:
 
 async def test_last_word_may_be_unfinished(library: Library) -> None:
     assert library.search("dan van khe")[0].id == "dan-van-kheo"
+
+
+def _reference_order(index: SearchIndex, query: str) -> list[str]:
+    """The ranking rule written out plainly: entries with every content word first (else
+    any), by words matched, summed field weights (+50 for a spelled-out số hiệu), newest,
+    title."""
+    words = list(dict.fromkeys(tokens(query)))
+    required = [w for w in words if w not in STOPWORDS] or words
+    scores: dict[str, float] = {}
+    hits: dict[str, int] = {}
+    for n, word in enumerate(words):
+        prefix = n == len(words) - 1 and word.isalpha() and len(word) >= 2
+        found = dict(index._postings.get(word, {}))
+        for token in (t for t in index._vocab if prefix and t.startswith(word) and t != word):
+            for entry_id, weight in index._postings[token].items():
+                found[entry_id] = max(found.get(entry_id, 0.0), weight / 2)
+        for entry_id, weight in found.items():
+            scores[entry_id] = scores.get(entry_id, 0.0) + weight
+            hits[entry_id] = hits.get(entry_id, 0) + (word in required)
+    for form in index._compact_forms(query):
+        for entry_id in index._compact.get(form, ()):
+            scores[entry_id] = scores.get(entry_id, 0.0) + COMPACT_BOOST
+            hits[entry_id] = len(required)
+    ranked = sorted((i for i in scores if hits[i] > 0), reverse=True,
+                    key=lambda i: (hits[i], scores[i], index._order[i]))
+    return [i for i in ranked if hits[i] >= len(required)] or ranked
+
+
+QUERIES = ["nghi quyet 25", "25nq", "dân vận khéo", "quy chế dân chủ ở cơ sở", "43-KL/TW",
+           "chuan muc dao duc can bo", "ket luan 12", "xyzzy khong co", "dan van chinh quy",
+           "05-CT/TW", "tôn giáo", "o", "so"]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_top_is_the_first_page_of_the_full_ranking(query: str) -> None:
+    """`top` ranks only a page over thousands of matches; it must be exactly the first page
+    of the plain ranking, and leave out what the reader may not see."""
+    entries = catalog(3000, seed=11)
+    index = SearchIndex(entries)
+    expected = _reference_order(index, query)
+    assert index.search(query) == expected
+    assert index.top(query, 8) == (len(expected), expected[:8])
+    hidden = frozenset(expected[::3])
+    shown = [i for i in expected if i not in hidden]
+    assert index.top(query, 8, hidden) == (len(shown), shown[:8])

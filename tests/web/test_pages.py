@@ -262,6 +262,8 @@ async def test_heat_table_figures_equal_the_one_document_report(deps: Deps, org:
         many = await coverage_many(deps.redis, deps.keys, tree, docs, unit)
         one = [await coverage(deps.redis, deps.keys, tree, d, unit, a) for d, a in docs]
         assert many == one, unit
+        known = deps.library.sizes  # the sizes the dashboard passes, kept per process
+        assert await coverage_many(deps.redis, deps.keys, tree, docs, unit, known) == one
 
 
 async def test_member_pages_cover_the_subtree_once_in_order(deps: Deps, org: Org) -> None:

@@ -11,6 +11,7 @@ from bot.org.models import Role
 from bot.storage.connection import connect
 from bot.web.server import DASHBOARD
 from bot.web.sessions import WebSessions
+from tests.library.helpers import import_shipped
 from tests.web.conftest import Browser
 from tests.web.seed import Org
 
@@ -159,3 +160,13 @@ async def test_store_away_gets_a_polite_page_and_no_traceback(browser: Browser, 
         browser.server.app._state[DASHBOARD] = dashboard  # type: ignore[attr-defined]
         await broken.redis.aclose()
     assert status == 503 and "tạm thời không trả lời" in html and "Traceback" not in html
+
+
+async def test_no_coverage_page_for_a_document_no_longer_in_force(browser: Browser, deps: Deps,
+                                                                 org: Org) -> None:
+    await import_shipped(deps)  # 290-QĐ/TW is replaced by 23-QĐ/TW
+    await browser.sign_in(org.khoi_cadre.id)
+    status, html = await browser.get("/web/van-ban")
+    assert status == 200 and "23-QĐ/TW" in html and "290-QĐ/TW" not in html
+    for path in ("/web/van-ban/290-qd-tw/khoi", "/web/van-ban/290-qd-tw/khoi/nhac-nho"):
+        assert (await browser.get(path))[0] == 404, path

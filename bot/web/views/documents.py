@@ -15,10 +15,11 @@ from bot.library.coverage import (
     coverage,
     coverage_many,
     members_by_id,
-    not_acknowledged,
+    not_acknowledged_page,
 )
 from bot.library.models import Entry
 from bot.library.notices import REMIND_WINDOW, clock_time
+from bot.library.status import require_current
 from bot.org import access
 from bot.org.models import Role
 from bot.web.server import Viewer, page, page_number, redirect, render
@@ -55,6 +56,7 @@ async def _entry(viewer: Viewer, doc_id: str, unit_id: str) -> Entry:
     if entry is None or entry.type != "directive" or not reach(viewer.tree, entry.audience,
                                                                unit_id):
         raise access.Forbidden(NOT_YOURS)
+    require_current(entry)  # no coverage or reminder about a document no longer in force
     return entry
 
 
@@ -66,7 +68,8 @@ async def heat(request: web.Request, viewer: Viewer) -> web.Response:
     library = await deps.library.snapshot()
     entries = [e for e in library.directives() if reach(tree, e.audience, unit_id)]
     reports = await coverage_many(deps.redis, deps.keys, tree,
-                                  [(e.id, e.audience) for e in entries], unit_id)
+                                  [(e.id, e.audience) for e in entries], unit_id,
+                                  deps.library.sizes)
     columns = [Column(e, r) for e, r in zip(entries, reports, strict=True)]
     children = [c for c in tree.children.get(unit_id, ())
                 if any(col.cell(c) is not None for col in columns)]
@@ -85,15 +88,15 @@ async def unit_list(request: web.Request, viewer: Viewer) -> web.Response:
     viewer.require(Role.CADRE, unit_id)
     entry = await _entry(viewer, doc_id, unit_id)
     report = await coverage(deps.redis, deps.keys, tree, entry.id, unit_id, entry.audience)
-    ids = await not_acknowledged(deps.redis, deps.keys, tree, entry.id, unit_id, entry.audience)
-    pages = max(1, -(-len(ids) // PAGE))
-    number = min(page_number(request), pages)
-    people = await members_by_id(deps.redis, deps.keys,
-                                 ids[(number - 1) * PAGE:number * PAGE])
+    waiting = await not_acknowledged_page(deps.redis, deps.keys, tree, entry.id, unit_id,
+                                          entry.audience, page_number(request) - 1, PAGE,
+                                          deps.library.sizes)
+    number, pages = waiting.page + 1, waiting.pages
+    people = await members_by_id(deps.redis, deps.keys, waiting.ids)
     window = await reminders.window(deps, entry, unit_id)
     return render(request, "document_unit.html", viewer, entry=entry, unit=tree.units[unit_id],
                   path_name=tree.path(unit_id), report=report, people=people, names=tree.units,
-                  missing=len(ids), page=number, pages=pages, first=(number - 1) * PAGE,
+                  missing=waiting.total, page=number, pages=pages, first=(number - 1) * PAGE,
                   window=window, sent=request.query.get("da-nhac", ""),
                   window_at=clock_time(window) if window else "",
                   window_end=clock_time(window + REMIND_WINDOW) if window else "")
