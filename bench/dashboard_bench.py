@@ -139,6 +139,11 @@ async def run(runs: int, folder: Path) -> None:
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         sid, _ = await WebSessions(redis, deps.keys).open(cadre.id)
         survey_id = (await deps.surveys.recent_ids(1))[0]
+        survey = await deps.surveys.get(survey_id)
+        assert survey is not None
+        if survey.is_open(datetime.now(UTC)):
+            # Anonymous results open only at closing: close one to time its results page.
+            await deps.surveys.close(survey, datetime.now(UTC))
         code = (await deps.proposals.store.all_codes())[0]
         pages = ["/web/", "/web/van-ban", "/web/van-ban?don-vi=db00", "/web/van-ban/01-nq-du/khoi",
                  "/web/khao-sat", f"/web/khao-sat/{survey_id}", "/web/de-xuat",

@@ -8,6 +8,7 @@ from bot.deps import Deps
 from bot.web.server import DASHBOARD, HERE, Dashboard, templates
 from bot.web.sessions import WebSessions
 from bot.web.views import (
+    annual,
     broadcasts,
     documents,
     members,
@@ -25,7 +26,7 @@ def add_dashboard(app: web.Application, deps: Deps) -> None:
     app.router.add_static("/web/tep", HERE / "static", append_version=False)
     app.router.add_get("/web/", overview.overview)
     app.router.add_get("/web", _to_home)
-    for group in (signin, documents, proposals, members, surveys, broadcasts, tamtu):
+    for group in (signin, documents, annual, proposals, members, surveys, broadcasts, tamtu):
         group.add_routes(app)
 
 

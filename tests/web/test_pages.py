@@ -286,3 +286,18 @@ async def test_a_page_number_that_is_not_a_number_is_page_one(browser: Browser,
                  "/web/dang-vien?trang=99999999999"):
         status, html = await browser.get(path)
         assert status == 200 and "Trang 1/1" in html, path
+
+
+async def test_the_years_dan_van_kheo_figures_with_chart_and_xlsx(browser: Browser,
+                                                                  org: Org) -> None:
+    await browser.sign_in(org.khoi_cadre.id)
+    status, html = await browser.get("/web/de-xuat/bao-cao?nam=2026")
+    assert status == 200 and "2026" in html and "Đảng bộ cơ sở A" in html
+    async with browser.session.get(browser.url(
+            "/web/de-xuat/bao-cao/tai-ve.xlsx?nam=2026")) as reply:
+        assert reply.status == 200 and (await reply.read())[:2] == b"PK"
+    async with browser.session.get(browser.url(
+            "/web/de-xuat/bao-cao/bieu-do.png?nam=2026")) as reply:
+        assert reply.status == 200 and (await reply.read())[:4] == b"\x89PNG"
+    await browser.sign_in(org.b_cadre.id)
+    assert (await browser.get("/web/de-xuat/bao-cao?don-vi=dbcs-a"))[0] == 404
