@@ -50,6 +50,13 @@ def _unit(request: web.Request, viewer: Viewer) -> str:
     return unit_id
 
 
+async def _doc_and_unit(request: web.Request, viewer: Viewer) -> tuple[Entry, str]:
+    """The directive and unit of the path, once the viewer's cadre scope covers the unit."""
+    unit_id = request.match_info["unit"]
+    viewer.require(Role.CADRE, unit_id)
+    return await _entry(viewer, request.match_info["doc"], unit_id), unit_id
+
+
 async def _entry(viewer: Viewer, doc_id: str, unit_id: str) -> Entry:
     library = await viewer.deps.library.snapshot()
     entry = library.entries.get(doc_id)
@@ -84,9 +91,7 @@ async def heat(request: web.Request, viewer: Viewer) -> web.Response:
 async def unit_list(request: web.Request, viewer: Viewer) -> web.Response:
     """One directive under one unit: the totals and the paged list of who has not studied."""
     deps, tree = viewer.deps, viewer.tree
-    doc_id, unit_id = request.match_info["doc"], request.match_info["unit"]
-    viewer.require(Role.CADRE, unit_id)
-    entry = await _entry(viewer, doc_id, unit_id)
+    entry, unit_id = await _doc_and_unit(request, viewer)
     report = await coverage(deps.redis, deps.keys, tree, entry.id, unit_id, entry.audience)
     waiting = await not_acknowledged_page(deps.redis, deps.keys, tree, entry.id, unit_id,
                                           entry.audience, page_number(request) - 1, PAGE,
@@ -106,9 +111,7 @@ async def unit_list(request: web.Request, viewer: Viewer) -> web.Response:
 async def ask_remind(request: web.Request, viewer: Viewer) -> web.Response:
     """"Gửi nhắc nhở tới N đồng chí?": the exact count first, as in the chat."""
     deps, tree = viewer.deps, viewer.tree
-    doc_id, unit_id = request.match_info["doc"], request.match_info["unit"]
-    viewer.require(Role.CADRE, unit_id)
-    entry = await _entry(viewer, doc_id, unit_id)
+    entry, unit_id = await _doc_and_unit(request, viewer)
     plan = await reminders.plan(deps, tree, entry, unit_id)
     return render(request, "document_remind.html", viewer, entry=entry, unit=tree.units[unit_id],
                   path_name=tree.path(unit_id), plan=plan,
@@ -120,9 +123,7 @@ async def ask_remind(request: web.Request, viewer: Viewer) -> web.Response:
 async def remind(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """"Nhắc nhở": the same service and window as the chat's button."""
     deps, tree = viewer.deps, viewer.tree
-    doc_id, unit_id = request.match_info["doc"], request.match_info["unit"]
-    viewer.require(Role.CADRE, unit_id)
-    entry = await _entry(viewer, doc_id, unit_id)
+    entry, unit_id = await _doc_and_unit(request, viewer)
     sent = await reminders.send(deps, tree, entry, unit_id, viewer.member.id, deps.clock())
     outcome = str(sent.queued) if sent.queued else ("0" if not sent.window else "trung")
     return redirect(f"/web/van-ban/{entry.id}/{unit_id}?da-nhac={outcome}")
