@@ -18,7 +18,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 async def _report(request: web.Request, viewer: Viewer) -> Annual:
     roots = viewer.scopes(Role.CADRE)
     if not roots:
-        raise access.Forbidden("Báo cáo dành cho cán bộ có phạm vi quản lý.")
+        raise access.Forbidden("Báo cáo dành cho cán bộ được phân công phụ trách đơn vị.")
     unit = request.query.get("don-vi", roots[0])
     raw = request.query.get("nam", "")
     year = int(raw) if raw.isdigit() and len(raw) == 4 else (
