@@ -33,6 +33,7 @@ from telegram.ext import ContextTypes, TypeHandler
 from bot.channels.telegram import CHANNEL, TelegramChannel
 from bot.privacy.seal import SealBroken, Sealer
 from bot.storage.keys import Keys
+from bot.storage.unlocks import RELEASE, RENEW
 
 log = logging.getLogger("dvbot.ordered")
 
@@ -41,14 +42,6 @@ SWEEP_EVERY = 1.0  # seconds between two looks at the index of non-empty inboxes
 SWEEP_AGE = 3.0  # an inbox this old was left behind: a live worker drains within milliseconds
 SWEEP_BATCH = 100
 INBOX_PURPOSE = "inbox"
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"""
 
 
 @dataclass(frozen=True)
@@ -70,8 +63,8 @@ class Inbox:
         self._keys = keys
         self._channel = channel
         self._lease_ms = int(lease * 1000)
-        self._release = redis.register_script(_RELEASE)
-        self._renew = redis.register_script(_RENEW)
+        self._release = redis.register_script(RELEASE)
+        self._renew = redis.register_script(RENEW)
 
     async def add(self, user_id: str, update_id: int, raw: str) -> None:
         """Accept one update (call after the update_id was marked as seen)."""
