@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -29,6 +29,7 @@ from bot.storage.keys import Keys
 
 RECLAIM_BATCH = 20
 PROMOTE_BATCH = 200
+OnDone = Callable[[str], Awaitable[None]]  # after-job hook, given the job id
 STALE_ACTIVATION = 600.0  # seconds an activated job may wait for its expansion
 
 # KEYS: sent, parts, stats. ARGV: member, group. 1 when newly recorded.
@@ -271,8 +272,10 @@ class DeliveryQueue:
         await self._requeue(keys=self._job_keys(d.job_id),
                             args=[d.entry_id, d.as_json(), delay, self._clock()])
 
-    async def finish_idle(self) -> list[str]:
-        """Mark jobs with nothing left as done; returns their ids."""
+    async def finish_idle(self, on_done: OnDone | None = None) -> list[str]:
+        """Mark jobs with nothing left as done; returns their ids. `on_done` runs for each
+        while the job is still listed as active, so whatever it enqueues (the author's "sent"
+        notice) is already due before anyone watching the active set sees it empty."""
         finished: list[str] = []
         for job_id in await self._active():
             channels = str(await self._redis.hget(self._keys.job(job_id), "channels") or "")
@@ -287,6 +290,8 @@ class DeliveryQueue:
                 if await self._redis.hget(self._keys.job(job_id), "sealed") == "1":
                     # Served: even the random tokens of who got it go, only the counts stay.
                     await self._redis.delete(*report_keys(self._keys, job_id)[:-1])
+                if on_done is not None:
+                    await on_done(job_id)
             await self._forget(job_id)
         return finished
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from bot.delivery.models import Delivery, Job, retried
-from bot.delivery.queue import DeliveryQueue
+from bot.delivery.queue import DeliveryQueue, OnDone
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sender import BLOCKED, GAVE_UP, Sender, SendResult, Status
 
@@ -24,7 +24,6 @@ log = logging.getLogger("dvbot.delivery")
 T = TypeVar("T")
 MAX_ATTEMPTS = 8  # transient failures per delivery before it counts as failed (~4 min)
 BACKOFF_CAP = 60.0
-OnDone = Callable[[str], Awaitable[None]]
 # (delivery, channel, final reason) -> True when it was handed to another channel.
 Reroute = Callable[[Delivery, str, str], Awaitable[bool]]
 
@@ -185,10 +184,12 @@ class Worker:
         if now < self._finish_at:
             return
         self._finish_at = now + self.poll
-        for job_id in await self.queue.finish_idle():
-            log.info("job %s finished", job_id)
-            if self.on_done is not None:
-                try:
-                    await self.on_done(job_id)
-                except Exception:
-                    log.exception("the after-job hook of %s failed", job_id)
+        await self.queue.finish_idle(self._after_job)
+
+    async def _after_job(self, job_id: str) -> None:
+        log.info("job %s finished", job_id)
+        if self.on_done is not None:
+            try:
+                await self.on_done(job_id)
+            except Exception:
+                log.exception("the after-job hook of %s failed", job_id)

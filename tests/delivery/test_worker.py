@@ -191,6 +191,22 @@ async def test_on_done_runs_once_per_job(redis: Redis) -> None:
     assert sorted(finished) == ["bc-9", "dir-1"]
 
 
+async def test_on_done_runs_while_the_job_is_still_active(redis: Redis) -> None:
+    """Whoever waits for "nothing active" (the console before it exits) must not slip into the
+    gap between a job ending and its hook enqueueing the author's notice."""
+    outbox, sender = Outbox(redis, KEYS), RecordingSender()
+    seen: list[float | None] = []
+
+    async def done(job_id: str) -> None:
+        seen.append(await redis.zscore(KEYS.jobs_active("telegram"), job_id))
+
+    await outbox.enqueue("bc-10", people(3), [Reply("x")])
+    async with workers(make_worker(redis, sender, on_done=done)):
+        await until(lambda: len(seen) == 1)
+    assert seen[0] is not None
+    assert await redis.zscore(KEYS.jobs_active("telegram"), "bc-10") is None
+
+
 async def test_worker_survives_a_store_outage(redis: Redis, valkey_url: str) -> None:
     """A Redis error inside the loop is logged and retried, not fatal."""
     outbox, sender = Outbox(redis, KEYS), RecordingSender()
