@@ -62,9 +62,9 @@ async def test_the_stand_in_refuses_what_a_plain_split_would_send(
     first, *_ = split_text(long_bold_reply().text, 4096)
     assert first.count("<b>") > first.count("</b>")
     replies = Replies(bot, Metrics())
-    with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+    with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
         await replies.call("sendMessage", chat_id=CHAT, text=first, parse_mode="HTML")
-    with pytest.raises(BadRequest, match="(?i)unsupported start tag"):
+    with pytest.raises(BadRequest, match=r"(?i)unsupported start tag"):
         await replies.call("sendMessage", chat_id=CHAT, text="<script>x</script>",
                            parse_mode="HTML")
     # Without parse_mode the text is taken as it is.
