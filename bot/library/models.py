@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.library.identity import parse_ref, with_year
+from bot.library.identity import fits_with_year, parse_ref, with_year
 from bot.library.sohieu import MAX_ID, BadSoHieu, parse
 from bot.org.models import UNIT_ID
 
@@ -174,6 +174,12 @@ class Directive(_Document):
             raise ValueError("ended: văn bản hết hiệu lực cần ghi ngày hết hiệu lực")
         if self.ended is not None and self.ended < self.issued:
             raise ValueError("ended: ngày hết hiệu lực trước ngày ban hành")
+        return self
+
+    @model_validator(mode="after")
+    def _id_fits(self) -> Directive:
+        if self.id_year and not fits_with_year(parse(self.so_hieu).doc_id):
+            raise ValueError("id_year: số hiệu quá dài để ghi kèm năm vào mã văn bản")
         return self
 
     @property

@@ -77,7 +77,8 @@ def require_current(entry: Entry) -> None:
 
 def check_links(docs: Iterable[tuple[str, Directive | Material]]) -> list[str]:
     """Problems with `replaces`/`replaced_by`: unknown or ambiguous documents, or ends that
-    disagree. A bare số hiệu shared by documents of two terms must name the year."""
+    disagree. A bare số hiệu shared by documents of two terms must name the year (in
+    `amends` and `related` too)."""
     directives = [(origin, doc) for origin, doc in docs if isinstance(doc, Directive)]
     problems: list[str] = []
     for origin, doc in directives:
@@ -88,6 +89,11 @@ def check_links(docs: Iterable[tuple[str, Directive | Material]]) -> list[str]:
                                         external)
                 if problem:
                     problems.append(problem)
+        for field in ("amends", "related"):  # may name documents outside the library
+            for ref in map(parse_ref, getattr(doc, field)):
+                found = matching(ref, (d for _o, d in directives))
+                if len(found) > 1:
+                    problems.append(f"{origin}: {field}: {ambiguity(ref, found)}")
         for ref in external:
             if matching(ref, (d for _o, d in directives)):
                 problems.append(f"{origin}: external: {ref.text} đã có trong thư viện, bỏ khỏi "

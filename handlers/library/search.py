@@ -66,6 +66,9 @@ async def _answer(request: Request, query: str, number: int = 0) -> Outcome:
     more = (f" (hiện {number * PAGE + 1}–{number * PAGE + len(shown)})"
             if count > PAGE else "")
     lines = [f"<b>Kết quả cho «{esc(query)}»</b>: {count} mục{more}.", ""]
+    if len(same := library.numbered(query)) > 1:  # numbering restarts each khóa
+        lines[-1:-1] = [f"Có {len(same)} văn bản cùng số hiệu này, ban hành ở các khóa khác "
+                        "nhau: đồng chí xem ngày ban hành để chọn đúng văn bản."]
     lines += [f"• <b>{esc(e.label)}</b>"
               + (f" ({vn_date(e.issued)})" if e.issued else f" — {esc(e.topic or '')}")
               for e in shown]

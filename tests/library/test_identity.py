@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import main
 from bot.deps import Deps
 from bot.engine.dispatcher import Dispatcher
 from bot.library.identity import parse_ref
@@ -116,12 +117,36 @@ async def test_the_store_keeps_the_id_a_document_already_has(deps: Deps,
 
 @pytest.fixture
 async def two_terms(deps: Deps, tmp_path: Path) -> None:
-    write(tmp_path, "directives/124-2018.md", OLD)
-    write(tmp_path, "directives/124-2023.md", NEW)
-    write(tmp_path, "directives/130.md", directive(
+    # 130-QĐ/TW was stored while its related 124-QĐ/TW was unique; the newer 124 came later.
+    write(tmp_path / "a", "directives/124-2018.md", OLD)
+    write(tmp_path / "a", "directives/130.md", directive(
         "130-QĐ/TW", title="Văn bản liên quan", issued="2025-09-01",
         extra="related: [124-QĐ/TW]"))
-    await import_folder(deps, tmp_path)
+    await import_folder(deps, tmp_path / "a")
+    write(tmp_path / "b", "directives/124-2023.md", NEW)
+    await import_folder(deps, tmp_path / "b")
+
+
+def test_content_check_refuses_an_ambiguous_related_document(tmp_path: Path) -> None:
+    write(tmp_path, "directives/old.md", OLD)
+    write(tmp_path, "directives/new.md", NEW)
+    write(tmp_path, "directives/130.md", directive(
+        "130-QĐ/TW", title="Văn bản liên quan", issued="2025-09-01",
+        extra="related: [124-QĐ/TW, 999-QĐ/TW]"))
+    problems = load_library(tmp_path).problems
+    assert problems == ["directives/130.md: related: 124-QĐ/TW khớp 2 văn bản (ban hành năm "
+                        "2018, 2023); ghi kèm năm, ví dụ 124-QĐ/TW (2023)"]
+
+
+def test_content_check_on_the_command_line_refuses_an_ambiguous_link(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, "directives/old.md", OLD)
+    write(tmp_path, "directives/new.md", NEW)
+    write(tmp_path, "directives/130.md", directive(
+        "130-QĐ/TW", title="Văn bản thay thế", issued="2025-09-01",
+        extra="replaces: [124-QĐ/TW]"))
+    assert main(["content", "check", "--dir", str(tmp_path)]) == 1
+    assert "ghi kèm năm, ví dụ 124-QĐ/TW (2023)" in capsys.readouterr().err
 
 
 async def test_a_member_chooses_between_two_terms_by_button(deps: Deps, two_terms: None) -> None:
@@ -141,6 +166,9 @@ async def test_a_member_chooses_between_two_terms_by_button(deps: Deps, two_term
     assert "chưa có văn bản số 999-QĐ/TW" in chat.text
     await chat.say("/vanban xyz")
     assert "không đúng dạng" in chat.text
+    await chat.say("/timkiem 124-QĐ/TW")
+    assert "Có 2 văn bản cùng số hiệu này" in chat.text
+    assert "(02/02/2018)" in chat.text and "(04/10/2023)" in chat.text
 
 
 async def test_the_choice_works_by_typed_numbers(deps: Deps, two_terms: None) -> None:
