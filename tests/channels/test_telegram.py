@@ -328,6 +328,19 @@ async def test_retry_after_429_delivers_the_reply_once(live_bot: LiveBot) -> Non
     assert sum("Hướng dẫn sử dụng" in t for t in texts) == 1
 
 
+async def test_polling_waits_out_a_429_and_backs_off_a_server_error(live_bot: LiveBot) -> None:
+    standin = live_bot.standin
+    standin.fail_next("getUpdates", retry_after=1)  # the polls after the one now waiting
+    standin.fail_next("getUpdates", status=502)
+    [first] = await live_bot.send(ALICE, "/help")
+    [second] = await live_bot.send(ALICE, "/abcxyz", timeout=10)
+    assert "Hướng dẫn sử dụng" in text(first) and "Không có lệnh" in text(second)
+    too_many, broken = standin.failures
+    assert (too_many.method, too_many.status, broken.status) == ("getUpdates", 429, 502)
+    assert broken.time - too_many.time >= 1.0  # waited as Telegram asked
+    assert live_bot.running()
+
+
 async def test_blocked_user_is_logged_and_bot_keeps_running(
         live_bot: LiveBot, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="dvbot.telegram")
