@@ -86,12 +86,11 @@ def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> De
     audit = AuditLog(redis, keys)
     secret = _deployment_secret(settings)
     sealer = Sealer(secret)
-    outbox = Outbox(redis, keys, sealer)
+    reach = Reach(redis, keys, billed_allowed=settings.zalo_oa_billed, sealer=sealer)
+    outbox = Outbox(redis, keys, sealer, reach)
     units, members = UnitStore(redis, keys), MemberStore(redis, keys)
     broadcasts = BroadcastService(redis, keys, units, members, outbox, audit,
-                                  paid=settings.telegram_paid_rate > 0,
-                                  reach=Reach(redis, keys,
-                                              billed_allowed=settings.zalo_oa_billed))
+                                  paid=settings.telegram_paid_rate > 0, reach=reach)
     return Deps(
         settings=settings, redis=redis, keys=keys,
         units=units, members=members,

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
+from bot.delivery.address import addressees
 from bot.delivery.outbox import Outbox
 from bot.engine.actions import act
 from bot.engine.messages import Button, Reply
@@ -25,7 +26,7 @@ from bot.org.tree import OrgTree, UnitStore
 from bot.settings import Settings
 from bot.storage.history import rewrite_aof
 from bot.surveys.models import Spec, Survey
-from bot.surveys.notices import opening_message, recipients
+from bot.surveys.notices import opening_message
 from bot.surveys.store import SurveyStore
 
 OPEN_JOB, CLOSE_JOB, SCRUB_JOB = "svo", "svx", "aof"
@@ -95,15 +96,17 @@ class SurveyTimes:
         return survey, targets, skipped
 
     async def announce(self, survey: Survey, tree: OrgTree) -> tuple[int, int]:
-        """Notify the snapshot of an open survey; returns (queued, without an account)."""
+        """Notify the snapshot of an open survey; returns (sent now, without an account)."""
         deps = self._deps
         ids = await deps.surveys.audience_ids(tree, survey.unit,
                                               without=await deps.surveys.author_of(survey.id))
-        targets, skipped = await recipients(deps.members, tree, survey, ids)
+        found = await addressees(deps.outbox.reach, deps.members, tree, ids, survey.unit)
         name = tree.units[survey.unit].name if survey.unit in tree.units else survey.unit
-        await deps.outbox.enqueue(f"sv-{survey.id}", targets, [opening_message(survey, name)],
+        # Sealed: the job lists nobody; those no channel reaches now are offered it when they
+        # next write, under a sealed entry (bot.delivery.missed).
+        await deps.outbox.enqueue(f"sv-{survey.id}", found.job, [opening_message(survey, name)],
                                   paid=deps.settings.telegram_paid_rate > 0, sealed=True)
-        return len(targets), skipped
+        return len(found.reached), found.without_account
 
     async def fire_open(self, job_id: str) -> None:
         """`svo-<id>`: the scheduled opening."""
@@ -134,7 +137,8 @@ class SurveyTimes:
         if author is None:
             return
         tree = await deps.units.tree()
-        targets, _ = await recipients(deps.members, tree, survey, [author])
+        targets = (await addressees(deps.outbox.reach, deps.members, tree, [author],
+                                    survey.unit)).job
         text = (f"<b>Khảo sát đã đóng</b>\n<b>{esc(survey.title)}</b> đã đóng lúc "
                 f"{vn_datetime(survey.closes_at)}. Kết quả bây giờ là kết quả cuối cùng"
                 + ("; thông tin ai đã trả lời đã được xóa hẳn." if survey.anonymous else "."))

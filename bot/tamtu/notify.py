@@ -14,8 +14,6 @@ from datetime import datetime, time
 
 from redis.asyncio import Redis
 
-from bot.broadcasts.service import DELIVERY_CHANNELS
-from bot.delivery.models import Recipient
 from bot.delivery.outbox import Outbox, report_keys
 from bot.engine.actions import act
 from bot.engine.messages import Button, Reply
@@ -50,12 +48,13 @@ class Notifier:
         member = await self._members.get(member_id) if member_id else None
         if member is None:
             return False
-        channel = next((c for c in DELIVERY_CHANNELS if c in member.identities), None)
-        if channel is None:
+        # Routed like every notice; one no channel reaches now is not kept for later (a
+        # record of when a sender was told is one of when their thread was answered).
+        [target] = await self._outbox.reach.recipients([member])
+        if target.channel is None:
             return False
         notice = Reply(f"<b>Tâm tư, kiến nghị</b>\n{text}\nĐồng chí mở «{MINE_LABEL}» (/tamtu) "
                        "để xem.", buttons=((Button(MINE_LABEL, act("tt.mine")),),))
-        target = Recipient(member.id, channel, member.identities[channel])
         await self._outbox.enqueue(f"{NOTICE_JOB}-{secrets.token_hex(8)}", [target], [notice],
                                    paid=self._paid)
         if thread.anonymous:

@@ -138,7 +138,7 @@ def test_zalo_keys_are_pinned() -> None:
     assert k.last_interaction("zalo_oa") == "dv:{seen:zalo_oa}:last"
     assert k.channel_quota("zalo") == "dv:quota:zalo"
     assert k.pending_notices("42") == "dv:{m:42}:pending"
-    assert k.pending_offered("42") == "dv:{m:42}:pending:told"
+    assert k.pending_offer("42") == "dv:{m:42}:pending:offer"
 
 
 def test_zalo_token_keys_share_a_slot() -> None:
