@@ -39,7 +39,7 @@ class Dispatcher:
         self.router = router
         self.deps = deps
         self._members = MemberCache(deps.redis, deps.keys)
-        self._seen = Seen(deps.keys, deps.sealer)
+        self.seen = Seen(deps.keys, deps.sealer)  # last interactions (bot.delivery.seen)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Handle one update; the lock is taken before any state is loaded."""
@@ -72,7 +72,7 @@ class Dispatcher:
             options = typed.screen_options(replies, keyed=asks_text, before=held.options)
         await conversations.release(
             held, dialog=outcome.dialog, save=True, save_options=replace_options,
-            options=options, seen=self._seen.due(channel, user_id, time.time()))
+            options=options, seen=self.seen.due(channel, user_id, time.time()))
         offer = await self._offer(incoming, member, held.also[2] if known else None, known)
         return [*replies, offer] if offer is not None else replies
 
