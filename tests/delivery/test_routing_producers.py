@@ -17,10 +17,13 @@ import pytest
 from bot.deps import Deps
 from bot.engine.dispatcher import Dispatcher
 from bot.engine.messages import Incoming
+from bot.formatting import VIETNAM
 from bot.org.models import Member, Role
 from bot.proposals.models import Proposal
 from bot.proposals.render import notice_job
 from bot.proposals.reviewing import notify_author
+from bot.tamtu.models import Level
+from bot.tamtu.service import Draft
 from tests.conftest import make_member
 from tests.handlers.chat import Chat
 from tests.handlers.test_library_notices import publish
@@ -130,3 +133,22 @@ def test_only_the_delivery_package_builds_a_jobs_recipients() -> None:
                  if built.search(path.read_text(encoding="utf-8"))
                  and path.parent != ROOT / "bot" / "delivery"]
     assert offenders == []
+
+
+async def test_a_tamtu_notice_is_routed_and_never_kept(deps: Deps,
+                                                       people: dict[str, Member]) -> None:
+    """The answer's notice goes by the free Zalo bot; a sender no channel reaches gets none
+    and no record of it (its time would be the time their thread was answered)."""
+    tree = await deps.units.tree()
+    today = deps.clock().astimezone(VIETNAM).date()
+    for who in ("both", "gone"):
+        thread = await deps.tamtu.submit(people[who], Draft(
+            level=Level.TOP, topic="doi-song", text="Đề nghị xem xét chế độ trực đêm.",
+            anonymous=True), tree, today)
+        await deps.tamtu.reply(people["c"], "Ban Dân vận", thread, "Đã ghi nhận.", today)
+    jobs = [str(k) for k in await deps.redis.keys("dv:{job:tt-*}")]
+    assert len(jobs) == 1  # only the reachable sender's
+    job_id = jobs[0][len("dv:{job:"):-1]
+    assert await deps.redis.xlen(deps.keys.job_queue(job_id, "zalo")) == 1
+    assert await deps.outbox.pending(people["gone"].id) == []
+    assert not await deps.redis.exists(deps.keys.pending_notices(people["gone"].id))
