@@ -55,19 +55,23 @@ class Missed:
         if not ids or never_kept(job_id) or (sealed and self._sealer is None):
             return
         now = time.time()
+        day = now // DAY * DAY
+        # Expiries and the offer's time are to the day as well: a TTL counting down from the
+        # exact moment would date the entry that a sealed entry's score leaves at the day.
+        until = int(day + DAY + PENDING_TTL)
         async with self._redis.pipeline(transaction=False) as pipe:
             for member_id in ids:  # each member's keys live in their own slot
                 key = self._keys.pending_notices(member_id)
                 entry, score = job_id, now
                 if sealed and self._sealer is not None:
                     entry = SEALED_MARK + self._sealer.seal_text(PURPOSE, job_id, key)
-                    score = now // DAY * DAY
+                    score = day
                 pipe.zadd(key, {entry: score})
                 pipe.zremrangebyscore(key, "-inf", now - PENDING_TTL)
-                pipe.expire(key, PENDING_TTL)
+                pipe.expireat(key, until)
                 offer = self._keys.pending_offer(member_id)
-                pipe.set(offer, int(now), nx=True, ex=PENDING_TTL)  # a recent offer stands
-                pipe.expire(offer, PENDING_TTL)
+                pipe.set(offer, int(day), nx=True, exat=until)  # a recent offer stands
+                pipe.expireat(offer, until)
             await pipe.execute()
 
     async def _entries(self, member_id: str) -> list[tuple[str, str]]:

@@ -109,7 +109,12 @@ async def test_an_anonymous_surveys_invitation_is_kept_sealed_and_offered_remind
     # What a copy of the store shows: an entry that names no survey, at the day's start.
     key = deps.keys.pending_notices(gone.id)
     [(entry, score)] = await deps.redis.zrange(key, 0, -1, withscores=True)
-    assert "sv-" not in str(entry) and sid not in str(entry) and score % 86_400 == 0
+    assert str(entry).startswith("~") and f"sv-{sid}" not in str(entry)  # sealed
+    assert score % 86_400 == 0
+    offer = deps.keys.pending_offer(gone.id)
+    assert int(await deps.redis.get(offer)) % 86_400 == 0  # due, and dated to the day only
+    for expiring in (key, offer):
+        assert await deps.redis.expiretime(expiring) % 86_400 == 0
     # A reminder (who is reminded is who has not answered) is never kept.
     cadre = Chat(dispatcher, "c")
     await cadre.press_raw(f"sv.rm|{sid}")
