@@ -14,7 +14,7 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
-from bot.delivery.address import addressees
+from bot.delivery.address import Addressed, addressees
 from bot.delivery.outbox import Outbox
 from bot.engine.actions import act
 from bot.engine.messages import Button, Reply
@@ -79,10 +79,10 @@ class SurveyTimes:
 
     async def open(self, spec: Spec, *, unit: str, author: Member, tree: OrgTree, now: datetime,
                    closes: datetime, opens: datetime | None = None
-                   ) -> tuple[Survey, int, int]:
+                   ) -> tuple[Survey, Addressed]:
         """Open a survey (the chat's «Mở khảo sát» and the dashboard alike): store it with its
         audience snapshot, schedule closing (and opening), record it, and notify the audience
-        now unless it opens later. Returns (survey, notices queued, without an account)."""
+        now unless it opens later. Returns the survey and whom its notice went to."""
         deps = self._deps
         survey = await deps.surveys.open(spec, unit=unit, author_name=author.name, tree=tree,
                                          now=now, closes_at=closes, opens_at=opens,
@@ -91,12 +91,11 @@ class SurveyTimes:
         await deps.audit.record(author.id, "survey_open", id=survey.id, unit=unit,
                                 anonymous=str(survey.anonymous))
         if survey.pending:
-            return survey, 0, 0
-        targets, skipped = await self.announce(survey, tree)
-        return survey, targets, skipped
+            return survey, Addressed()
+        return survey, await self.announce(survey, tree)
 
-    async def announce(self, survey: Survey, tree: OrgTree) -> tuple[int, int]:
-        """Notify the snapshot of an open survey; returns (sent now, without an account)."""
+    async def announce(self, survey: Survey, tree: OrgTree) -> Addressed:
+        """Notify the snapshot of an open survey; returns whom it went to."""
         deps = self._deps
         ids = await deps.surveys.audience_ids(tree, survey.unit,
                                               without=await deps.surveys.author_of(survey.id))
@@ -106,7 +105,7 @@ class SurveyTimes:
         # next write, under a sealed entry (bot.delivery.missed).
         await deps.outbox.enqueue(f"sv-{survey.id}", found.job, [opening_message(survey, name)],
                                   paid=deps.settings.telegram_paid_rate > 0, sealed=True)
-        return len(found.reached), found.without_account
+        return found
 
     async def fire_open(self, job_id: str) -> None:
         """`svo-<id>`: the scheduled opening."""

@@ -95,6 +95,8 @@ async def open_anonymous_survey(dispatcher: Dispatcher) -> str:
     await boss.press("tâm tư")
     await boss.press("Chọn Đảng bộ cơ sở A")
     await boss.press("Mở khảo sát")
+    assert "Đang gửi thông báo tới 1 đồng chí" in boss.text  # "both", by the Zalo bot
+    assert "1 đồng chí hiện không liên lạc được qua Zalo" in boss.text  # "gone", later
     return boss.button("Xem kết quả").action.split("|")[1]
 
 
