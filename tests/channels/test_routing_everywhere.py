@@ -173,3 +173,20 @@ async def test_a_telegram_message_records_the_members_last_telegram_interaction(
     # Stored under a pseudonym: the set does not name the account.
     members = await deps.redis.zrange(deps.keys.last_interaction("telegram"), 0, -1)
     assert members and "7003" not in "".join(map(str, members))
+
+
+async def test_the_oa_free_inside_48_hours_then_billed_when_allowed(world: World) -> None:
+    deps = world.running.deps
+    cadre = await cadre_of(world)
+    await make_member(deps, channel="zalo_oa", user_id="oa-near", unit="cb-a1")
+    await make_member(deps, channel="zalo_oa", user_id="oa-late", unit="cb-a1")
+    await world.oa_wrote("oa-near", 2)
+    await world.oa_wrote("oa-late", 72)
+    job = await world.remind(cadre)
+    [near] = await world.oa.wait_sent("oa-near", timeout=15)
+    [late] = await world.oa.wait_sent("oa-late", timeout=15)
+    assert "Nhắc nhở nghiên cứu văn bản" in near.text and not near.billed
+    assert "Nhắc nhở nghiên cứu văn bản" in late.text and late.billed
+    await world.done(job)
+    stats = (await deps.outbox.stats(job)).overall
+    assert (stats.sent, stats.billed, stats.failed) == (2, 1, 0)  # the cost is counted
