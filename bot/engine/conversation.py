@@ -85,6 +85,11 @@ class ConversationStore:
         self._unlock = redis.register_script(RELEASE)
         self._unlocks = Unlocks(redis)
 
+    @property
+    def unlocks(self) -> Unlocks:
+        """The batched lock releases (their counts go to /metrics)."""
+        return self._unlocks
+
     def _seal(self, key: str, state: BaseModel) -> str:
         return self._sealer.seal_text("conversation", state.model_dump_json(), key)
 

@@ -381,6 +381,3 @@ class Keys:
         """Counter with a TTL: new threads of one member on one day (`tag`: keyed HMAC)."""
         return f"{self.prefix}:ttrl:{tag}"
 
-    def tamtu_rewritten(self) -> str:
-        """String with a TTL: an AOF rewrite was asked for lately (at most one per window)."""
-        return f"{self.prefix}:tamtu:aofrw"

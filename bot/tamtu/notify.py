@@ -19,9 +19,9 @@ from bot.engine.actions import act
 from bot.engine.messages import Button, Reply
 from bot.formatting import VIETNAM
 from bot.org.members import MemberStore
+from bot.storage.history import AofRewrites
 from bot.storage.keys import Keys
 from bot.tamtu.anonymity import Anonymity
-from bot.tamtu.compaction import Compactor
 from bot.tamtu.models import Thread
 
 ESCALATE_JOB, NOTICE_JOB = "tte", "tt"
@@ -33,14 +33,14 @@ class Notifier:
     """Notices to senders and the escalation schedule."""
 
     def __init__(self, redis: Redis, keys: Keys, members: MemberStore, outbox: Outbox,
-                 anonymity: Anonymity, *, paid: bool = False) -> None:
+                 anonymity: Anonymity, rewrites: AofRewrites, *, paid: bool = False) -> None:
         self._redis = redis
         self._keys = keys
         self._members = members
         self._outbox = outbox
         self._anonymity = anonymity
         self._paid = paid
-        self.compactor = Compactor(redis, keys)
+        self.rewrites = rewrites  # anonymous activity has the AOF rewritten soon
 
     async def tell(self, thread: Thread, text: str) -> bool:
         """Queue a notice to the thread's sender; False when they cannot be reached."""
@@ -58,7 +58,7 @@ class Notifier:
         await self._outbox.enqueue(f"{NOTICE_JOB}-{secrets.token_hex(8)}", [target], [notice],
                                    paid=self._paid)
         if thread.anonymous:
-            await self.compactor.soon()
+            await self.rewrites.soon()
         return True
 
     def after(self, hook: Callable[[str], Awaitable[None]]) -> Callable[[str], Awaitable[None]]:

@@ -23,6 +23,7 @@ from bot.library.files import FileTooBig, human_size, upload_limit
 from bot.library.loader import explain
 from bot.library.models import Directive, Record
 from bot.library.notices import publication_job, publication_message
+from bot.library.sohieu import BadSoHieu
 from bot.library.store import Saved
 from bot.org import access
 from bot.org.models import Role
@@ -96,6 +97,10 @@ async def confirm(request: Request) -> Outcome:
     if isinstance(directive, list):
         return _again(dialog, "Văn bản chưa hợp lệ:\n" + esc("\n".join(directive)))
     access.require(request.me, Role.CADRE, str(dialog.data["unit"]), tree)
+    try:  # the id it has, or will have: same số hiệu and year is the same document
+        directive = await request.deps.library.place(directive)
+    except BadSoHieu as exc:
+        return _again(dialog, esc(str(exc)))
     existing = await request.deps.library.get(directive.id)
     if existing is not None and not can_manage(request.me, existing.doc.audience, tree):
         raise access.Forbidden("Văn bản số này thuộc cấp khác quản lý; đồng chí không cập nhật "

@@ -20,7 +20,6 @@ from bot.org.models import Role
 from bot.privacy.files import private_dir, sweep, write_private
 from bot.surveys.charts import chart_png
 from bot.surveys.export import to_csv, to_xlsx
-from bot.surveys.lifecycle import scrub_later
 from bot.surveys.models import Answer, Survey
 from bot.surveys.notices import REMIND_WINDOW, reminder_message
 from bot.surveys.report import Report, gather, render
@@ -148,7 +147,7 @@ async def close_now(request: Request) -> Outcome:
     survey = await managed(request)
     await request.deps.surveys.close(survey, request.now())
     if survey.anonymous:  # the history of who was marked as answered goes too
-        await scrub_later(request.deps.outbox, request.now())
+        await request.deps.rewrites.at(request.now())
     await request.deps.audit.record(request.me.id, "survey_close", id=survey.id)
     return await results(request)
 

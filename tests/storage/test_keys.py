@@ -186,4 +186,3 @@ def test_tamtu_keys_are_pinned_and_name_no_member() -> None:
     assert k.tamtu_stats("2026-11") == "dv:{ttst:2026-11}"
     assert k.tamtu_mine("ab12") == "dv:{ttm:ab12}"
     assert k.tamtu_quota("ab12") == "dv:ttrl:ab12"
-    assert k.tamtu_rewritten() == "dv:tamtu:aofrw"
