@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.formatting import esc, vn_datetime, vn_number
@@ -33,8 +33,10 @@ class Report:
     """Everything the renderers need, already suppressed for k: `cells` holds the survey's
     unit and the shown units only, and the survey's unit without its answer counts when it
     has fewer than k answers. Text, chart, CSV and XLSX all draw from this one value, so no
-    output can show what another one hides. `trimmed`: the second level of the breakdown has
-    more rows than the chat shows, so they were not read (the exports read them all)."""
+    output can show what another one hides. What the chat does not show is not read (the
+    exports read it all): `trimmed`, a second level of the breakdown exists but is not in
+    `rows`; `partial`, shown units past the chat's first CHAT_ROWS rows have their audience
+    and answers only (enough for the chart's response rates)."""
 
     survey: Survey
     tree: OrgTree
@@ -44,6 +46,7 @@ class Report:
     texts: dict[int, list[TextAnswer]] = field(default_factory=dict)
     text_counts: dict[int, int] = field(default_factory=dict)
     trimmed: bool = False
+    partial: bool = False
 
     @property
     def total(self) -> Cell:
@@ -92,23 +95,27 @@ async def rolled(source: Rows, survey: Survey, tree: OrgTree, k: int, all_rows: 
     if not exists:
         return None
     view: dict[str, tuple[str, ...]] = {}
-    trimmed = False
-    if cells[root].answers >= k:
-        children = _named(tree, kids[root])
-        _, found, below = await source.read(survey.id, children) if children else (True, {}, {})
+    trimmed = partial = False
+    children = _named(tree, kids[root]) if cells[root].answers >= k else []
+    if children:
+        # Sizes of every child (suppression weighs all siblings), whole rows where shown.
+        _, found, below = await source.read(survey.id, children, whole=all_rows)
         cells.update(found)
         children = [c for c in children if cells[c].audience > 0]
         view[root] = tuple(children)
         shown = visible_children(root, children, cells, k)
-        deeper = {c: _named(tree, below[c]) for c in children if c in shown}
+        deeper = {c: tuple(_named(tree, below[c])) for c in children if c in shown}
         if all_rows or len(children) + sum(map(len, deeper.values())) <= CHAT_ROWS:
-            view.update((c, tuple(units)) for c, units in deeper.items())
-            second = [u for units in deeper.values() for u in units]
-            cells.update((await source.read(survey.id, second))[1] if second else {})
-        else:
-            trimmed = any(deeper.values())
+            view.update(deeper)
+            whole = [u for c, units in deeper.items() for u in (c, *units)]
+        else:  # the chat shows one level, at most CHAT_ROWS rows of it
+            trimmed, partial = any(deeper.values()), len(children) > CHAT_ROWS
+            whole = [c for c in children[:CHAT_ROWS] if c in shown]
+        if all_rows:  # the first level was read whole already
+            whole = [u for u in whole if u not in found]
+        cells.update((await source.read(survey.id, whole))[1] if whole else {})
     rows = breakdown(OrgTree(tree.units, view), root, cells, k)
-    return _report(survey, tree, k, cells, rows, trimmed)
+    return replace(_report(survey, tree, k, cells, rows, trimmed), partial=partial)
 
 
 def _named(tree: OrgTree, units: list[str]) -> list[str]:
@@ -179,9 +186,9 @@ def _breakdown_lines(report: Report) -> list[str]:
         out.append("(cấp dưới nữa xem trong tệp xuất CSV/Excel)")
     if report.k > 1:
         out.append(f"(đơn vị dưới {report.k} phản hồi không hiển thị riêng mà gộp vào cấp trên)")
-    for row in report.rows:
-        if one_level and row.depth > 1:
-            continue  # a Khối has hundreds of chi bộ: the chat keeps one level
+    # A Khối has hundreds of chi bộ: the chat keeps one level, and a page of it.
+    listed = [row for row in report.rows if not one_level or row.depth == 1]
+    for row in listed[:CHAT_ROWS]:
         name = esc(report.tree.units[row.unit].name)
         indent = "  " * (row.depth - 1)
         if not row.shown:
@@ -192,4 +199,7 @@ def _breakdown_lines(report: Report) -> list[str]:
                              for i, q in enumerate(report.survey.questions))
         out.append(f"{indent}• {name}: {vn_number(cell.answers)}/{vn_number(cell.audience)} "
                    f"({percent(cell.answers, cell.audience)}%) — {figures}")
+    if len(listed) > CHAT_ROWS:
+        out.append(f"… và {vn_number(len(listed) - CHAT_ROWS)} đơn vị khác: xem đầy đủ trong "
+                   "tệp xuất CSV/Excel")
     return out

@@ -35,12 +35,20 @@ if not unit then return {salt, false, false} end
 return {salt, unit, redis.call('HGET', KEYS[3], 'u|' .. unit)}
 """
 
-# KEYS: shape, then one row per unit. ARGV: those units, in order. Returns JSON: whether the
-# first unit is in the shape (rows exist), then per unit [flat row, its children].
+# KEYS: shape, then one row per unit. ARGV: 'whole' or 'sizes', then those units, in order.
+# Returns JSON: whether the first unit is in the shape (rows exist), then per unit [flat row
+# (whole, or only audience and answers), its children].
 _READ = """
-local out = {redis.call('HEXISTS', KEYS[1], 'u|' .. ARGV[1])}
+local out = {redis.call('HEXISTS', KEYS[1], 'u|' .. ARGV[2])}
 for i = 2, #KEYS do
-  out[i] = {redis.call('HGETALL', KEYS[i]), redis.call('HGET', KEYS[1], 'c|' .. ARGV[i - 1]) or ''}
+  local row
+  if ARGV[1] == 'whole' then
+    row = redis.call('HGETALL', KEYS[i])
+  else
+    local a, n = unpack(redis.call('HMGET', KEYS[i], 'a', 'n'))
+    row = {'a', a or '0', 'n', n or '0'}
+  end
+  out[i] = {row, redis.call('HGET', KEYS[1], 'c|' .. ARGV[i]) or ''}
 end
 return cjson.encode(out)
 """
@@ -79,13 +87,14 @@ class Rows:
                                         [f"u|{u}" for u in units])
         return {u: str(c).split(",") if c else [] for u, c in zip(units, found, strict=True)}
 
-    async def read(self, survey_id: str, units: Sequence[str]
+    async def read(self, survey_id: str, units: Sequence[str], *, whole: bool = True
                    ) -> tuple[bool, dict[str, Cell], dict[str, list[str]]]:
-        """(rows exist, unit -> its row as a Cell, unit -> its children) of `units` only."""
+        """(rows exist, unit -> its row as a Cell, unit -> its children) of `units` only;
+        not `whole`: audience and answers only."""
         k = self._keys
         raw = json.loads(await self._read(
             keys=[k.survey_shape(survey_id), *(k.survey_row(survey_id, u) for u in units)],
-            args=list(units)))
+            args=["whole" if whole else "sizes", *units]))
         cells: dict[str, Cell] = {}
         kids: dict[str, list[str]] = {}
         for unit, (flat, children) in zip(units, raw[1:], strict=True):
