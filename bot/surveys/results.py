@@ -1,6 +1,6 @@
 """From raw counters to what a cadre may see: roll-up per unit and k-anonymity suppression.
 
-Counters are stored per recording unit (see store.recording_units). A breakdown cell (a unit's
+Counters are stored per recording unit (see recording.recording_units). A breakdown cell (a unit's
 subtree) with fewer than k answers is never shown: its answers stay only in its parent's
 figures ("merged upward"). Because parent − shown children would then reveal the hidden part,
 the hidden part of every parent (hidden children plus answers recorded at the parent itself)
