@@ -91,6 +91,8 @@ class Rows:
                    ) -> tuple[bool, dict[str, Cell], dict[str, list[str]]]:
         """(rows exist, unit -> its row as a Cell, unit -> its children) of `units` only;
         not `whole`: audience and answers only."""
+        if not units:
+            raise ValueError("read at least one unit")
         k = self._keys
         raw = json.loads(await self._read(
             keys=[k.survey_shape(survey_id), *(k.survey_row(survey_id, u) for u in units)],
