@@ -288,7 +288,8 @@ def delivery_services(deps: Deps,
         services.append(worker.run)
     fire = by_kind({"bc": deps.broadcasts.fire,
                     **SurveyTimes(deps).jobs(),  # survey opening/closing times
-                    **tamtu_jobs(deps.tamtu, deps.units, deps.clock)})  # tâm tư
+                    **tamtu_jobs(deps.tamtu, deps.units, deps.clock),  # tâm tư
+                    **deps.rewrites.jobs(deps.clock)})  # AOF rewrites (after the surveys')
     services.append(Scheduler(deps.redis, deps.keys, fire, deps.clock).run)
     services.append(ExportSweeper(settings.data_dir / "exports").run)  # exports expire
     return services

@@ -29,6 +29,7 @@ from bot.proposals.service import ProposalService
 from bot.proposals.store import ProposalStore
 from bot.proposals.year import DvkYear, load_config
 from bot.settings import Settings
+from bot.storage.history import AofRewrites
 from bot.storage.keys import Keys
 from bot.surveys.store import SurveyStore
 from bot.tamtu.anonymity import Anonymity
@@ -77,6 +78,7 @@ class Deps:
     sealer: Sealer  # seals state that ties a person to an anonymous answer, key not in Redis
     dvk: DvkYear  # the "Dân vận khéo" year: fields, criteria, registrations, replications
     tamtu: TamtuService  # "tâm tư, kiến nghị" threads, queues and reports
+    rewrites: AofRewrites  # AOF rewrites after sensitive writes (surveys, tâm tư)
     clock: Callable[[], datetime] = utc_now
     metrics: Metrics = field(default_factory=Metrics)  # this process's /metrics
 
@@ -86,12 +88,12 @@ def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> De
     audit = AuditLog(redis, keys)
     secret = _deployment_secret(settings)
     sealer = Sealer(secret)
-    outbox = Outbox(redis, keys, sealer)
+    reach = Reach(redis, keys, billed_allowed=settings.zalo_oa_billed, sealer=sealer)
+    outbox = Outbox(redis, keys, sealer, reach)
+    rewrites = AofRewrites(redis, keys)
     units, members = UnitStore(redis, keys), MemberStore(redis, keys)
     broadcasts = BroadcastService(redis, keys, units, members, outbox, audit,
-                                  paid=settings.telegram_paid_rate > 0,
-                                  reach=Reach(redis, keys,
-                                              billed_allowed=settings.zalo_oa_billed))
+                                  paid=settings.telegram_paid_rate > 0, reach=reach)
     return Deps(
         settings=settings, redis=redis, keys=keys,
         units=units, members=members,
@@ -106,7 +108,8 @@ def build_deps(settings: Settings, redis: Redis, keys: Keys, links: Links) -> De
         sealer=sealer,
         # A broken dan-van-kheo.yaml falls back to the default fields; `content check` says why.
         dvk=DvkYear(redis, keys, load_config(settings.content_path())[0]),
-        tamtu=build_tamtu(settings, redis, keys, members, outbox, secret),
+        tamtu=build_tamtu(settings, redis, keys, members, outbox, secret, rewrites),
+        rewrites=rewrites,
     )
 
 
@@ -120,10 +123,10 @@ def build_proposals(settings: Settings, redis: Redis, keys: Keys) -> ProposalSer
 
 # --- tâm tư, kiến nghị -----------------------------------------------------------------
 def build_tamtu(settings: Settings, redis: Redis, keys: Keys, members: MemberStore,
-                outbox: Outbox, secret: bytes) -> TamtuService:
+                outbox: Outbox, secret: bytes, rewrites: AofRewrites) -> TamtuService:
     """Threads on this Redis, sealed with the deployment secret."""
     anonymity = Anonymity(Sealer(secret), secret)
-    notifier = Notifier(redis, keys, members, outbox, anonymity,
+    notifier = Notifier(redis, keys, members, outbox, anonymity, rewrites,
                         paid=settings.telegram_paid_rate > 0)
     policy = Policy(k=settings.survey_min_group, escalate_days=settings.tamtu_escalate_days,
                     daily_limit=settings.tamtu_daily_limit)

@@ -33,8 +33,9 @@ def fold(value: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def split_text(value: str, limit: int) -> list[str]:
-    """Split on paragraph, then line, then word boundaries so each part fits `limit`."""
+def split_text(value: str, limit: int, *, whole: re.Pattern[str] | None = None) -> list[str]:
+    """Split on paragraph, then line, then word boundaries so each part fits `limit`; where
+    there is none, cut anywhere but inside a match of `whole` (an HTML tag or entity)."""
     parts: list[str] = []
     rest = value
     while len(rest) > limit:
@@ -44,6 +45,8 @@ def split_text(value: str, limit: int) -> list[str]:
             if found > limit // 4:  # a boundary this early would leave a sliver of a message
                 cut = found
                 break
+        else:
+            cut = _outside(rest, limit, whole) if whole is not None else limit
         parts.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     if rest:
@@ -51,16 +54,29 @@ def split_text(value: str, limit: int) -> list[str]:
     return parts
 
 
+def _outside(text: str, cut: int, whole: re.Pattern[str]) -> int:
+    """`cut`, or the start of the match of `whole` it would fall inside (unless that match
+    starts the text: a piece longer than a part has to be cut somewhere)."""
+    for match in whole.finditer(text, 0, cut + 1000):
+        if match.start() >= cut:
+            break
+        if match.end() > cut and match.start() > 0:
+            return match.start()
+    return cut
+
+
 _OPEN_OR_CLOSE = re.compile(r"<(/?)(b|i|u|s|code|pre|a)(?:\s[^>]*)?>")
+_ATOM = re.compile(r"<[^<>]*>|&(?:#\d+|#x[0-9a-fA-F]+|\w+);")  # never cut inside these
 _TAG_ROOM = 64  # closing and reopened tags added to a part
 
 
 def split_html(value: str, limit: int) -> list[str]:
-    """split_text for our HTML subset: never cut inside a tag, and a tag a cut leaves open is
-    closed at the end of its part and opened again at the start of the next (Telegram refuses
-    a message whose tags do not balance)."""
+    """split_text for our HTML subset: never cut inside a tag or an entity (`&amp;`), and a
+    tag a cut leaves open is closed at the end of its part and opened again at the start of
+    the next (Telegram refuses a message whose tags do not balance)."""
     masked = _OPEN_OR_CLOSE.sub(lambda m: m.group(0).replace(" ", "\x00"), value)
-    parts = [p.replace("\x00", " ") for p in split_text(masked, limit - _TAG_ROOM)]
+    parts = [p.replace("\x00", " ")
+             for p in split_text(masked, limit - _TAG_ROOM, whole=_ATOM)]
     out: list[str] = []
     carried: list[tuple[str, str]] = []  # (name, opening tag) still open
     for part in parts:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.engine.messages import Attachment, Button, Reply
-from bot.formatting import esc, split_text
+from bot.formatting import esc, split_html
 
 TEXT_LIMIT = 4096  # Telegram: the longest text message
 CAPTION_LIMIT = 1024  # Telegram: the longest caption of a photo or document
@@ -74,16 +74,18 @@ def render(text: str, upload: Upload | None, frame: Frame, *, split: bool) -> li
 
 
 def _cut(text: str, head: str, tail: str) -> list[str]:
-    """Split the text so that every message, head/tail/part number included, fits."""
+    """Split the escaped text so that every message, head/tail/part number included, fits;
+    a cut never falls inside an entity (`&amp;`) or a tag (split_html)."""
+    body = esc(text)
     budget = TEXT_LIMIT - length(head) - length(tail) - 40
     while True:
-        chunks = split_text(text, budget)
+        chunks = split_html(body, budget)
         parts = [_join(head if i == 0 else f"<i>(tiếp theo, phần {i + 1}/{len(chunks)})</i>",
-                       esc(chunk), tail if i == len(chunks) - 1 else "")
+                       chunk, tail if i == len(chunks) - 1 else "")
                  for i, chunk in enumerate(chunks)]
         if all(length(p) <= TEXT_LIMIT for p in parts):
             return parts
-        budget = budget * 9 // 10  # escaping (&amp; ...) made some part longer: cut finer
+        budget = budget * 9 // 10  # characters Telegram counts twice (emoji): cut finer
 
 
 def _join(*blocks: str) -> str:

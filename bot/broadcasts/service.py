@@ -8,7 +8,7 @@ and the author's scope is checked again at that moment.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from bot.broadcasts.announcement import Frame, Upload, render
 from bot.delivery.models import JobStats, Recipient
 from bot.delivery.outbox import DONE, SENDING, Outbox
-from bot.delivery.reach import Facts, Reach, route
+from bot.delivery.reach import Facts, Reach, addressed
 from bot.engine.actions import act
 from bot.engine.messages import Button, Reply
 from bot.formatting import vn_datetime
@@ -32,8 +32,6 @@ from bot.storage.keys import Keys
 
 log = logging.getLogger("dvbot.broadcasts")
 
-# Where members can be reached, in order of preference (console/demo: `dvbot console`).
-DELIVERY_CHANNELS = ("telegram", "zalo_oa", "zalo", "console", "demo")
 ACK_LABEL = "✓ Đã nhận"
 BATCH = 500
 
@@ -85,23 +83,11 @@ class Report:
 
 
 def recipients_of(members: list[Member], tree: OrgTree, unit_id: str,
-                  roles: list[Role], facts: Facts | None = None) -> list[Recipient]:
-    """Who gets a broadcast to `unit_id`'s subtree, each grouped under a child unit. With
-    `facts` each member goes by the channel that reaches them now (bot.delivery.reach);
-    without, by the first account they have."""
-    out: list[Recipient] = []
-    for member in members:
-        if roles and not any(access.has_any(member, role) for role in roles):
-            continue
-        group = group_of(tree, member.unit, unit_id)
-        if facts is not None:
-            r = route(member, facts)
-            out.append(Recipient(member.id, r.channel, r.address, group, r.cost, r.reason))
-            continue
-        channel = next((c for c in DELIVERY_CHANNELS if c in member.identities), None)
-        out.append(Recipient(member.id, channel, member.identities.get(channel or "", ""),
-                             group))
-    return out
+                  roles: list[Role], facts: Facts) -> list[Recipient]:
+    """Who gets a broadcast to `unit_id`'s subtree, each grouped under a child unit and going
+    by the channel that reaches them now (bot.delivery.reach)."""
+    return [addressed(m, facts, group_of(tree, m.unit, unit_id)) for m in members
+            if not roles or any(access.has_any(m, role) for role in roles)]
 
 
 def group_of(tree: OrgTree, home: str, target: str) -> str:
@@ -140,7 +126,7 @@ class BroadcastService:
         self._outbox = outbox
         self._audit = audit
         self._paid = paid
-        self.reach = reach or Reach(redis, keys)
+        self.reach = reach or outbox.reach
 
     # ------------------------------------------------------------------ storage
     async def create(self, draft: Broadcast) -> Broadcast:
@@ -228,10 +214,8 @@ class BroadcastService:
             return 0
         members = await self._members.many(sorted(pending, key=int))
         tree = await self._units.tree()
-        recipients = [Recipient(r.member_id, r.channel, r.address, pending[r.member_id],
-                                r.cost, r.reason)
-                      for r in recipients_of(members, tree, b.unit, [],
-                                             await self._facts(members))]
+        recipients = [replace(r, group=pending[r.member_id])
+                      for r in await self.reach.recipients(members)]
         b = await self._update(b.id, reminders=b.reminders + 1)
         await self._outbox.enqueue(b.reminder_job(b.reminders), recipients,
                                    messages_of(b, tree, reminder=True, split=True),
@@ -274,6 +258,5 @@ class BroadcastService:
                 + (f", {tally.blocked} người đã chặn bot" if tally.blocked else "")
                 + (f", {tally.failed} không gửi được" if tally.failed else "") + ".")
         reply = Reply(text, buttons=((Button("Xem báo cáo", act("bc.v", b.id)),),))
-        [recipient] = recipients_of([author], await self._units.tree(), author.unit, [],
-                                    await self._facts([author]))
-        await self._outbox.enqueue(f"{job_id}.done", [recipient], [reply])
+        await self._outbox.enqueue(f"{job_id}.done", await self.reach.recipients([author]),
+                                   [reply])

@@ -7,8 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from bot.delivery.models import Recipient
-from bot.delivery.reach import OA, route
+from bot.delivery.reach import OA
 from bot.deps import Deps
 from bot.engine.messages import Reply
 from bot.formatting import VIETNAM, esc
@@ -37,9 +36,8 @@ def token_alert(deps: Deps) -> Callable[[str], Awaitable[None]]:
     async def alert(why: str) -> None:
         now: datetime = deps.clock()
         people = await admins(deps)
-        facts = await deps.broadcasts.reach.facts(people, now)
-        routes = [(m, route(m, facts, avoid={OA})) for m in people]
-        recipients = [Recipient(m.id, r.channel, r.address) for m, r in routes if r.channel]
+        recipients = [r for r in await deps.outbox.reach.recipients(people, avoid={OA})
+                      if r.channel]
         if not recipients:
             log.error("no admin can be told about the Zalo OA tokens on another channel")
             return

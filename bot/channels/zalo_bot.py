@@ -24,7 +24,6 @@ import aiohttp
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from bot.channels.missed import with_missed
 from bot.channels.zalo_bot_client import ZaloBotClient, ZaloBotError
 from bot.channels.zalo_common import (
     UNREADABLE,
@@ -131,9 +130,8 @@ class ZaloBotChannel:
         return True
 
     async def handle(self, incoming: Incoming) -> None:
-        """Dispatch one message and answer it (with missed notices offered)."""
+        """Dispatch one message and answer it."""
         replies = await handle_safely(self._dispatcher, incoming)
-        replies = await with_missed(self._dispatcher.deps, incoming, replies)
         await self.send(incoming.chat_id, replies)
 
     async def send(self, chat_id: str, replies: list[Reply]) -> None:

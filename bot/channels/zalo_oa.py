@@ -21,7 +21,6 @@ import aiohttp
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from bot.channels.missed import with_missed
 from bot.channels.zalo_common import (
     UNREADABLE,
     FileLinks,
@@ -202,7 +201,6 @@ class ZaloOaChannel:
             await self._page(incoming, incoming.text[len(PAGE_PREFIX):])
             return
         replies = await handle_safely(self._dispatcher, incoming)
-        replies = await with_missed(self._dispatcher.deps, incoming, replies)
         await self.send(incoming.chat_id, replies)
 
     async def _page(self, incoming: Incoming, page: str) -> None:

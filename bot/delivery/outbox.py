@@ -22,8 +22,9 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from bot.delivery.missed import SEALED_MARK, Missed
 from bot.delivery.models import JobStats, Recipient, StoredMessage
-from bot.delivery.reach import BILLED, OFFER_LATER
+from bot.delivery.reach import BILLED, OFFER_LATER, Reach
 from bot.delivery.sender import NO_ACCOUNT
 from bot.engine.messages import Reply
 from bot.privacy.seal import Sealer
@@ -31,9 +32,7 @@ from bot.storage.keys import Keys
 
 GROUP = "send"  # the consumer group every sender worker reads through
 REPORT_TTL = 180 * 86_400  # a finished job's counters and recipient lists are kept this long
-PENDING_TTL = 30 * 86_400  # missed notices are offered for this long
 SENDING, DONE, CANCELLED = "sending", "done", "cancelled"
-SEALED_MARK = "~"  # starts the token and the address of a delivery of a sealed job
 ADDRESS_SEAL = "outbox-address"  # sealing purpose of the addresses of sealed jobs
 
 # KEYS: rcpt, ack, stats. ARGV: member. -1: not a recipient, 0: already confirmed, 1: counted.
@@ -83,10 +82,14 @@ return 1
 class Outbox:
     """Jobs of many deliveries: expansion, schedule, cancellation, counters, confirmations."""
 
-    def __init__(self, redis: Redis, keys: Keys, sealer: Sealer | None = None) -> None:
+    def __init__(self, redis: Redis, keys: Keys, sealer: Sealer | None = None,
+                 reach: Reach | None = None) -> None:
         self._redis = redis
         self._keys = keys
         self._sealer = sealer
+        # How every job's recipients are made (`reach.recipients`, bot.delivery.address).
+        self.reach = reach or Reach(redis, keys)
+        self.missed = Missed(redis, keys, sealer)
         self._confirm = redis.register_script(_CONFIRM)
         self._cancel = redis.register_script(_CANCEL)
         self._add = redis.register_script(_ADD)
@@ -97,6 +100,8 @@ class Outbox:
         """Expand a job into one delivery stream per channel, atomically; False when it was
         expanded (or cancelled) before. Every Reply is one platform message per recipient;
         `sealed` keeps no trace of who the recipients are (see the module docstring)."""
+        later = [r.member_id for r in recipients
+                 if r.channel is None and r.reason in OFFER_LATER]
         if sealed:
             recipients = self._sealed(job_id, recipients)
         channels = sorted({r.channel for r in recipients if r.channel})
@@ -116,8 +121,7 @@ class Outbox:
                 await pipe.execute()
             except WatchError:
                 return False  # another process expanded (or cancelled) it meanwhile
-        await self.keep_for_later(job_id, [r.member_id for r in recipients
-                                           if r.channel is None and r.reason in OFFER_LATER])
+        await self.keep_for_later(job_id, later, sealed=sealed)
         return True
 
     async def reroute(self, job_id: str, r: Recipient) -> bool:
@@ -133,26 +137,15 @@ class Outbox:
             await self._redis.hincrby(self._keys.job_stats(job_id), "billed", 1)
         return bool(added)
 
-    async def keep_for_later(self, job_id: str, member_ids: Sequence[str]) -> None:
+    async def keep_for_later(self, job_id: str, member_ids: Sequence[str], *,
+                             sealed: bool = False) -> None:
         """Remember a job for members it could not reach now, to offer it when they next
-        write. Never for surveys: who was reminded of an anonymous survey must not be kept."""
-        if not member_ids or job_id.startswith("sv-"):
-            return
-        now = time.time()
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for member_id in member_ids:  # each member's key lives in its own slot
-                key = self._keys.pending_notices(member_id)
-                pipe.zadd(key, {job_id: now})
-                pipe.zremrangebyscore(key, "-inf", now - PENDING_TTL)
-                pipe.expire(key, PENDING_TTL)
-            await pipe.execute()
+        write (bot.delivery.missed says what is never kept)."""
+        await self.missed.keep(job_id, member_ids, sealed=sealed)
 
     async def pending(self, member_id: str) -> list[str]:
         """Jobs the member missed (oldest first) that still have their messages."""
-        ids = [str(i) for i in await self._redis.zrangebyscore(
-            self._keys.pending_notices(member_id), time.time() - PENDING_TTL, "+inf")]
-        alive = [i for i in ids if await self._redis.hexists(self._keys.job(i), "messages")]
-        return alive
+        return await self.missed.pending(member_id)
 
     async def messages(self, job_id: str) -> list[Reply]:
         """A job's messages, as its recipients got them."""
@@ -163,8 +156,7 @@ class Outbox:
 
     async def forget_pending(self, member_id: str, job_ids: Sequence[str]) -> None:
         """The member has now seen these."""
-        if job_ids:
-            await self._redis.zrem(self._keys.pending_notices(member_id), *job_ids)
+        await self.missed.forget(member_id, job_ids)
 
     def _expand(self, pipe: Any, job_id: str, channels: list[str],
                 recipients: Sequence[Recipient], messages: Sequence[Reply], paid: bool,

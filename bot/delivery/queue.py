@@ -15,12 +15,12 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from bot.delivery.missed import SEALED_MARK
 from bot.delivery.models import Delivery, Job, StoredMessage
 from bot.delivery.outbox import (
     ADDRESS_SEAL,
     GROUP,
     REPORT_TTL,
-    SEALED_MARK,
     SENDING,
     report_keys,
 )

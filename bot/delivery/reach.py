@@ -10,14 +10,16 @@ unreachable with the reason, and offered what they missed when they next write.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
+from bot.delivery.models import Recipient
 from bot.formatting import VIETNAM
 from bot.org.models import Member
+from bot.privacy.seal import Sealer
 from bot.storage.keys import Keys
 
 OA, BOT, TELEGRAM = "zalo_oa", "zalo", "telegram"
@@ -31,6 +33,9 @@ OA_BILLED_OFF = "zalo_oa_billed_off"  # 48 h–7 days: billed, and billed sends 
 BOT_QUOTA = "zalo_bot_quota"  # the Zalo bot used up its monthly quota
 # Tried in this order; console and demo are the terminal's own channels.
 ORDER = (TELEGRAM, OA, BOT, "console", "demo")
+# Channels whose last interactions the engine records (bot.delivery.seen), by a keyed pseudonym
+# of the account; the Zalo adapters record theirs by account id.
+BY_ENGINE = frozenset({TELEGRAM})
 # Reasons after which a member is offered the missed notices when they next write.
 OFFER_LATER = frozenset({OA_WINDOW_CLOSED, OA_BILLED_OFF, BOT_QUOTA, "zalo_not_follower",
                          "zalo_inactive", "zalo_oa_billing", "zalo_oa_receive_quota"})
@@ -80,6 +85,18 @@ def route(member: Member, facts: Facts, *, avoid: Iterable[str] = ()) -> Route:
     return billed or Route(None, reason=reason)
 
 
+def addressed(member: Member, facts: Facts, group: str = "", *,
+              avoid: Iterable[str] = ()) -> Recipient:
+    """The member as a job's recipient, by the channel that reaches them now."""
+    r = route(member, facts, avoid=avoid)
+    return Recipient(member.id, r.channel, r.address, group, r.cost, r.reason)
+
+
+def pseudonym(sealer: Sealer, account: str) -> str:
+    """How an account recorded by the engine is named in its channel's interaction set."""
+    return sealer.tag("last-interaction", account)
+
+
 def next_month(moment: datetime) -> datetime:
     """The first instant of the next calendar month, Vietnam time (when quotas reset)."""
     local = moment.astimezone(VIETNAM)
@@ -91,17 +108,32 @@ def next_month(moment: datetime) -> datetime:
 class Reach:
     """Last interactions per channel, monthly quotas, and the routing facts built from them."""
 
-    def __init__(self, redis: Redis, keys: Keys, *, billed_allowed: bool = False) -> None:
+    def __init__(self, redis: Redis, keys: Keys, *, billed_allowed: bool = False,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 sealer: Sealer | None = None) -> None:
         self._redis = redis
         self._keys = keys
         self.billed_allowed = billed_allowed
+        self._clock = clock
+        self._sealer = sealer
+
+    async def recipients(self, members: Sequence[Member],
+                         group: Callable[[Member], str] | None = None, *,
+                         avoid: Iterable[str] = ()) -> list[Recipient]:
+        """Every member as a recipient routed now (unreachable ones carry the reason): the
+        one way a job's recipients are made, so no notice picks a channel on its own."""
+        facts = await self.facts(members, self._clock())
+        return [addressed(m, facts, group(m) if group else "", avoid=avoid) for m in members]
 
     async def interacted(self, channel: str, account: str, when: float) -> None:
         """The account wrote to us on `channel` at `when` (epoch seconds; never goes back)."""
         await self._redis.zadd(self._keys.last_interaction(channel), {account: when}, gt=True)
 
     async def last(self, channel: str, account: str) -> float | None:
-        """When the account last wrote to us on `channel`, or None."""
+        """When the account last wrote to us on `channel` (for the engine's channels, to the
+        hour), or None."""
+        if channel in BY_ENGINE and self._sealer is not None:
+            account = pseudonym(self._sealer, account)
         score = await self._redis.zscore(self._keys.last_interaction(channel), account)
         return float(score) if score is not None else None
 

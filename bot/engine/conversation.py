@@ -85,6 +85,11 @@ class ConversationStore:
         self._unlock = redis.register_script(RELEASE)
         self._unlocks = Unlocks(redis)
 
+    @property
+    def unlocks(self) -> Unlocks:
+        """The batched lock releases (their counts go to /metrics)."""
+        return self._unlocks
+
     def _seal(self, key: str, state: BaseModel) -> str:
         return self._sealer.seal_text("conversation", state.model_dump_json(), key)
 
@@ -215,11 +220,13 @@ class ConversationStore:
 
     async def release(self, held: Held, *, dialog: Dialog | None = None,
                       options: Options | None = None, save: bool = False,
-                      save_options: bool = False) -> None:
+                      save_options: bool = False,
+                      seen: tuple[str, str, float] | None = None) -> None:
         """Unlock, first storing the dialog (`save`) and the options (`save_options`) in the
         same round trip. Without `save` (the flow failed) the state stays as it was. State
         that did not change is not written: the lock goes back with the next batch of
-        releases (bot/storage/unlocks.py), which refreshes the TTL of what was kept."""
+        releases (bot/storage/unlocks.py), which refreshes the TTL of what was kept. `seen`
+        (sorted set, member, score) records the account's last interaction in that same trip."""
         c, u = held.channel, held.user_id
         if options is None or options.empty:
             options = None
@@ -230,13 +237,16 @@ class ConversationStore:
                                            (self._keys.options(c, u), held.options))
                     if value is not None]
             self._unlocks.release(self._keys.lock(c, u), held.token, touch=tuple(kept),
-                                  ttl=self._ttl)
+                                  ttl=self._ttl, seen=seen)
             return
+        seen = seen or self._unlocks.carried(self._keys.lock(c, u))
         async with self._redis.pipeline(transaction=False) as pipe:
             if new_dialog:
                 self._put(pipe, self._keys.dialog(c, u), dialog)
             if new_options:
                 self._put(pipe, self._keys.options(c, u), options)
+            if seen is not None:
+                pipe.zadd(seen[0], {seen[1]: seen[2]}, gt=True)
             pipe.eval(RELEASE, 1, self._keys.lock(c, u), held.token)
             await pipe.execute()
 

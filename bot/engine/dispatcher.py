@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 
 from bot import wording
+from bot.delivery import missed
+from bot.delivery.seen import Seen
 from bot.deps import Deps
 from bot.engine import typed
 from bot.engine.actions import Action, BadPayload
@@ -36,6 +39,7 @@ class Dispatcher:
         self.router = router
         self.deps = deps
         self._members = MemberCache(deps.redis, deps.keys)
+        self.seen = Seen(deps.keys, deps.sealer)  # last interactions (bot.delivery.seen)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Handle one update; the lock is taken before any state is loaded."""
@@ -43,13 +47,17 @@ class Dispatcher:
         # One round trip in: lock, dialog, options, identity, the tree's version and the
         # member record (cached, parsed again only when it changed); one out if the state
         # changed, else the lock goes back with a batch of other accounts' releases.
+        # The member's missed-notices offer (bot.delivery.missed) is read in that trip too,
+        # and the account's last interaction rides on the release (bot.delivery.seen).
         channel, user_id = incoming.channel, incoming.user_id
-        member_key = self._members.key_for(channel, user_id)
-        also = [self.deps.keys.units_version(), *([member_key] if member_key else [])]
+        known = self._members.id_for(channel, user_id)
+        keys = self.deps.keys
+        also = [keys.units_version(),
+                *([keys.member(known), keys.pending_offer(known)] if known else [])]
         held = await conversations.hold(channel, user_id, also=also)
         try:
             member = await self._members.resolve(channel, user_id, held.member_id,
-                                                 held.also[1] if member_key else None)
+                                                 held.also[1] if known else None)
             org = await self.deps.units.tree_at(int(held.also[0] or 0))
             outcome = await self._route(incoming, member, held.dialog, held.options, org)
         except BaseException:
@@ -64,8 +72,18 @@ class Dispatcher:
             options = typed.screen_options(replies, keyed=asks_text, before=held.options)
         await conversations.release(
             held, dialog=outcome.dialog, save=True, save_options=replace_options,
-            options=options)
-        return replies
+            options=options, seen=self.seen.due(channel, user_id, time.time()))
+        offer = await self._offer(incoming, member, held.also[2] if known else None, known)
+        return [*replies, offer] if offer is not None else replies
+
+    async def _offer(self, inc: Incoming, member: Member | None, due: object,
+                     known: str | None) -> Reply | None:
+        """"Đồng chí có N thông báo chưa đọc…" when the member has missed notices to offer."""
+        if member is None or nfc(inc.text or "").strip().startswith(missed.COMMAND):
+            return None
+        if member.id != known:  # first sight of the account here: not read with the lock
+            due = await self.deps.redis.get(self.deps.keys.pending_offer(member.id))
+        return await self.deps.outbox.missed.offer(member.id, due, time.time())
 
     def _takes_text(self, dialog: Dialog | None) -> bool:
         """Is the member, after this update, at a step that expects typed text?"""

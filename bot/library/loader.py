@@ -6,7 +6,7 @@ of `dvbot content check` shows everything an editor has to fix.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,10 @@ from pydantic_core import ErrorDetails
 
 from bot import pydantic_vi
 from bot.library.files import DEFAULT_UPLOAD_LIMIT, describe, human_size
+from bot.library.identity import fits_with_year
 from bot.library.markdown import FrontMatterError, split_front_matter
 from bot.library.models import Directive, Material
+from bot.library.sohieu import parse
 from bot.library.status import check_links
 
 
@@ -69,14 +71,44 @@ def load_library(root: Path, *, attachment_limit: int = DEFAULT_UPLOAD_LIMIT) ->
             loaded = _load_file(path, origin, model, root, attachment_limit, result.problems)
             if loaded is None:
                 continue
-            if loaded.doc.id in seen:
-                result.problems.append(f"{origin}: trùng mã {loaded.doc.id!r} với "
-                                       f"{seen[loaded.doc.id]} (cùng số hiệu hoặc cùng tên tệp)")
+            key = _identity(loaded.doc)
+            if key in seen:
+                result.problems.append(f"{origin}: trùng mã {loaded.doc.id!r} với {seen[key]} "
+                                       "(cùng số hiệu và năm ban hành, hoặc cùng tên tệp)")
                 continue
-            seen[loaded.doc.id] = origin
+            seen[key] = origin
             result.docs.append(loaded)
+    result.docs = _tell_terms_apart(result.docs, result.problems)
     result.problems += check_links((loaded.origin, loaded.doc) for loaded in result.docs)
     return result
+
+
+def _identity(doc: Directive | Material) -> str:
+    """One document per số hiệu and year (numbering restarts each term), per material id."""
+    if isinstance(doc, Directive):
+        return f"{parse(doc.so_hieu).doc_id}@{doc.issued.year}"
+    return doc.id
+
+
+def _tell_terms_apart(docs: list[Loaded], problems: list[str]) -> list[Loaded]:
+    """Directives sharing a số hiệu: the oldest keeps the bare id, later ones get the year
+    (the store keeps whatever id a document already has; see LibraryStore.place)."""
+    groups: dict[str, list[Loaded]] = {}
+    for loaded in docs:
+        if isinstance(loaded.doc, Directive):
+            groups.setdefault(parse(loaded.doc.so_hieu).doc_id, []).append(loaded)
+    later: dict[str, Loaded] = {}
+    for bare, group in groups.items():
+        if len(group) < 2:
+            continue
+        if not fits_with_year(bare):
+            problems += [f"{g.origin}: so_hieu: số hiệu dùng chung với văn bản năm khác nhưng "
+                         "quá dài để phân biệt theo năm ban hành" for g in group]
+            continue
+        oldest = min(group, key=lambda g: g.doc.issued)  # type: ignore[union-attr]
+        later |= {g.origin: replace(g, doc=g.doc.model_copy(update={"id_year": True}))
+                  for g in group if g is not oldest}
+    return [later.get(loaded.origin, loaded) for loaded in docs]
 
 
 def _load_file(path: Path, origin: str, model: type[Directive] | type[Material], root: Path,

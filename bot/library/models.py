@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.library.identity import fits_with_year, parse_ref, with_year
 from bot.library.sohieu import MAX_ID, BadSoHieu, parse
 from bot.org.models import UNIT_ID
 
@@ -123,19 +124,26 @@ class Directive(_Document):
     replaced_by: list[str] = Field(default_factory=list)
     # Số hiệu named above that are deliberately not in the library (content check skips them).
     external: list[str] = Field(default_factory=list)
+    # The id carries the year: another document (of an earlier term) holds the bare số hiệu.
+    # The library sets it when it stores a second document with the same số hiệu.
+    id_year: bool = False
 
-    @field_validator("so_hieu", "replaces", "amends", "related", "replaced_by", "external",
-                     mode="before")
+    @field_validator("so_hieu", mode="before")
     @classmethod
     def _normalize(cls, value: Any) -> Any:
         try:
-            if isinstance(value, str):
-                return parse(value).text
-            if isinstance(value, list):
-                return [parse(str(v)).text for v in value]
+            return parse(value).text if isinstance(value, str) else value
         except BadSoHieu as exc:
             raise ValueError(str(exc)) from None
-        return value
+
+    @field_validator("replaces", "amends", "related", "replaced_by", "external", mode="before")
+    @classmethod
+    def _normalize_refs(cls, value: Any) -> Any:
+        # A reference may name the year to tell terms apart: "124-QĐ/TW (2023)".
+        try:
+            return [parse_ref(str(v)).text for v in value] if isinstance(value, list) else value
+        except BadSoHieu as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("issued", "effective", "ended", mode="before")
     @classmethod
@@ -166,6 +174,12 @@ class Directive(_Document):
             raise ValueError("ended: văn bản hết hiệu lực cần ghi ngày hết hiệu lực")
         if self.ended is not None and self.ended < self.issued:
             raise ValueError("ended: ngày hết hiệu lực trước ngày ban hành")
+        return self
+
+    @model_validator(mode="after")
+    def _id_fits(self) -> Directive:
+        if self.id_year and not fits_with_year(parse(self.so_hieu).doc_id):
+            raise ValueError("id_year: số hiệu quá dài để ghi kèm năm vào mã văn bản")
         return self
 
     @property
@@ -199,8 +213,10 @@ class Directive(_Document):
 
     @property
     def id(self) -> str:
-        """Short id derived from the số hiệu: the same số hiệu is the same document."""
-        return parse(self.so_hieu).doc_id
+        """Short id from the số hiệu ('25-nq-tw'), with the year when an older document of
+        another term holds the bare one ('124-qd-tw-2023'); see bot/library/identity.py."""
+        bare = parse(self.so_hieu).doc_id
+        return with_year(bare, self.issued.year) if self.id_year else bare
 
     @property
     def level(self) -> str:

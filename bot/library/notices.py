@@ -14,14 +14,10 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
-from bot.broadcasts.service import BATCH, recipients_of
-from bot.delivery.models import Recipient
 from bot.engine.actions import act
 from bot.engine.messages import Button, Reply
 from bot.formatting import VIETNAM, esc
 from bot.library.models import Directive, Entry
-from bot.org.members import MemberStore
-from bot.org.tree import OrgTree
 from bot.storage.keys import Keys
 
 REMIND_WINDOW = 3600  # seconds after a reminder during which another one for that unit is a no-op
@@ -62,20 +58,6 @@ def reminder_message(entry: Entry, unit_name: str) -> Reply:
              f"Đồng chí chưa xác nhận đã nghiên cứu <b>{esc(entry.label)}</b> — "
              f"{esc(entry.title)}.", STUDY]
     return Reply("\n".join(lines), buttons=((open_button(entry.id),),))
-
-
-async def reachable(members: MemberStore, tree: OrgTree, ids: list[str], unit_id: str | None
-                    ) -> tuple[list[Recipient], int]:
-    """Recipients among `ids` who have an account to deliver to (grouped by the child unit of
-    `unit_id` they belong to, as broadcasts are), and how many were skipped for lack of one."""
-    found: list[Recipient] = []
-    for start in range(0, len(ids), BATCH):  # a batch of Members at a time in memory
-        found += recipients_of(await members.many(ids[start:start + BATCH]), tree,
-                               unit_id or "", [])
-    # Without an account there is nobody to send to: skipped here rather than kept in the job
-    # as a failure, so counts shown to the cadre are the people who will really get it.
-    targets = [r for r in found if r.channel]
-    return targets, len(found) - len(targets)
 
 
 async def claim_reminder(redis: Redis, keys: Keys, doc_id: str, unit_id: str,

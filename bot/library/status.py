@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from datetime import date
 
 from bot.formatting import esc
+from bot.library.identity import Ref, ambiguity, matching, parse_ref
 from bot.library.models import Directive, Entry, Material
-from bot.library.sohieu import BadSoHieu, parse
+from bot.library.sohieu import BadSoHieu
 from bot.org.access import Forbidden
 
 NOT_CURRENT = ("Văn bản này đã hết hiệu lực nên không còn theo dõi việc nghiên cứu. Đồng chí "
@@ -29,14 +30,21 @@ def vn_day(value: date | None) -> str:
 
 
 def names(refs: Iterable[str], entries: dict[str, Entry]) -> str:
-    """'Quyết định 23-QĐ/TW' for each số hiệu in the library, the bare số hiệu otherwise."""
+    """'Quyết định 23-QĐ/TW' for each số hiệu in the library, the bare số hiệu otherwise;
+    with the date when another document shares the số hiệu (numbering restarts each term)."""
     out: list[str] = []
     for ref in refs:
         try:
-            entry = entries.get(parse(ref).doc_id)
+            parsed = parse_ref(ref)
         except BadSoHieu:
-            entry = None
-        out.append(entry.label if entry is not None else ref)
+            out.append(ref)
+            continue
+        found = matching(parsed, entries.values())
+        if len(found) != 1:
+            out.append(ref)
+            continue
+        shared = len(matching(Ref(parsed.so_hieu), entries.values())) > 1
+        out.append(found[0].label + (f" ngày {vn_day(found[0].issued)}" if shared else ""))
     return ", ".join(out)
 
 
@@ -68,24 +76,49 @@ def require_current(entry: Entry) -> None:
 
 
 def check_links(docs: Iterable[tuple[str, Directive | Material]]) -> list[str]:
-    """Problems with `replaces`/`replaced_by`: unknown documents, or ends that disagree."""
-    directives = {doc.id: (origin, doc) for origin, doc in docs if isinstance(doc, Directive)}
+    """Problems with `replaces`/`replaced_by`: unknown or ambiguous documents, or ends that
+    disagree. A bare số hiệu shared by documents of two terms must name the year (in
+    `amends` and `related` too)."""
+    directives = [(origin, doc) for origin, doc in docs if isinstance(doc, Directive)]
     problems: list[str] = []
-    for origin, doc in directives.values():
-        external = {parse(ref).doc_id for ref in doc.external}
+    for origin, doc in directives:
+        external = [parse_ref(ref) for ref in doc.external]
         for field, back in (("replaces", "replaced_by"), ("replaced_by", "replaces")):
             for ref in getattr(doc, field):
-                target = directives.get(parse(ref).doc_id)
-                if target is None:
-                    if parse(ref).doc_id not in external:
-                        problems.append(f"{origin}: {field}: {ref} không có trong thư viện "
-                                        "(thêm văn bản đó, hoặc ghi số hiệu vào external)")
-                    continue
-                if doc.so_hieu not in getattr(target[1], back):
-                    problems.append(f"{origin}: {field}: {ref}, nhưng {target[0]} không ghi "
-                                    f"{back}: [{doc.so_hieu}]")
-        for ref in doc.external:
-            if parse(ref).doc_id in directives:
-                problems.append(f"{origin}: external: {ref} đã có trong thư viện, bỏ khỏi "
+                problem = _link_problem(origin, doc, field, back, parse_ref(ref), directives,
+                                        external)
+                if problem:
+                    problems.append(problem)
+        for field in ("amends", "related"):  # may name documents outside the library
+            for ref in map(parse_ref, getattr(doc, field)):
+                found = matching(ref, (d for _o, d in directives))
+                if len(found) > 1:
+                    problems.append(f"{origin}: {field}: {ambiguity(ref, found)}")
+        for ref in external:
+            if matching(ref, (d for _o, d in directives)):
+                problems.append(f"{origin}: external: {ref.text} đã có trong thư viện, bỏ khỏi "
                                 "external")
     return problems
+
+
+def _link_problem(origin: str, doc: Directive, field: str, back: str, ref: Ref,
+                  directives: list[tuple[str, Directive]], external: list[Ref]) -> str:
+    found = [(o, d) for o, d in directives if ref.names(d)]
+    if not found:
+        if any(e.so_hieu == ref.so_hieu for e in external):
+            return ""
+        return (f"{origin}: {field}: {ref.text} không có trong thư viện (thêm văn bản đó, "
+                "hoặc ghi số hiệu vào external)")
+    if len(found) > 1:
+        return f"{origin}: {field}: {ambiguity(ref, [d for _o, d in found])}"
+    target_origin, target = found[0]
+    if not any(_names_doc(other, doc, directives) for other in getattr(target, back)):
+        return (f"{origin}: {field}: {ref.text}, nhưng {target_origin} không ghi "
+                f"{back}: [{doc.so_hieu}]")
+    return ""
+
+
+def _names_doc(raw: str, doc: Directive, directives: list[tuple[str, Directive]]) -> bool:
+    """True when the reference `raw` names exactly `doc` among the library's directives."""
+    found = matching(parse_ref(raw), (d for _o, d in directives))
+    return len(found) == 1 and found[0] is doc

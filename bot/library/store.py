@@ -13,8 +13,10 @@ from redis.asyncio import Redis
 
 from bot.formatting import fold
 from bot.library.files import FileStore
+from bot.library.identity import Ref, fits_with_year, matching, parse_ref
 from bot.library.models import DOCUMENT, Directive, Entry, Material, Record
 from bot.library.search import SearchIndex
+from bot.library.sohieu import BadSoHieu
 from bot.org.unit_sizes import UnitSizes
 from bot.storage.keys import Keys
 
@@ -33,6 +35,12 @@ Saved = Literal["added", "updated", "unchanged"]
 def topic_slug(topic: str) -> str:
     """Short button-safe id of a topic name: 'Dân vận khéo' -> 'dan-van-kheo'."""
     return "-".join(fold(topic).replace("/", " ").split())[:24].strip("-") or "khac"
+
+
+def same_document(entry: Entry, doc: Directive) -> bool:
+    """The catalog line is this directive: same số hiệu, issued the same year."""
+    return (entry.type == "directive" and entry.so_hieu == doc.so_hieu
+            and entry.issued is not None and entry.issued.year == doc.issued.year)
 
 
 def digest_of(doc: Directive | Material) -> str:
@@ -69,6 +77,33 @@ class Library:
         """Materials ordered by topic, then title."""
         found = [e for e in self.entries.values() if e.type == "material"]
         return sorted(found, key=lambda e: (fold(e.topic or ""), fold(e.title)))
+
+    def numbered(self, ref: str) -> list[Entry]:
+        """Directives a số hiệu names, newest first: one, or several of different terms when
+        the year is not given ([] for a malformed số hiệu)."""
+        try:
+            parsed = parse_ref(ref)
+        except BadSoHieu:
+            return []
+        return matching(parsed, self.by_number.get(parsed.so_hieu.doc_id, []))
+
+    def shared(self, entry: Entry) -> bool:
+        """True when another directive has the same số hiệu (of another term)."""
+        if entry.so_hieu is None:
+            return False
+        return len(self.numbered(Ref(parse_ref(entry.so_hieu).so_hieu).text)) > 1
+
+    @cached_property
+    def by_number(self) -> dict[str, list[Entry]]:
+        """Directives per bare số hiệu id."""
+        found: dict[str, list[Entry]] = {}
+        for entry in self.entries.values():
+            if entry.type == "directive" and entry.so_hieu:
+                try:
+                    found.setdefault(parse_ref(entry.so_hieu).so_hieu.doc_id, []).append(entry)
+                except BadSoHieu:
+                    continue
+        return found
 
     def search(self, query: str) -> list[Entry]:
         """Entries matching the query, best first."""
@@ -119,7 +154,10 @@ class LibraryStore:
         return Record.model_validate_json(raw) if raw else None
 
     async def save(self, doc: Directive | Material, *, origin: str, now: datetime) -> Saved:
-        """Store a document; the same id (same số hiệu / file name) updates, never duplicates."""
+        """Store a document; the same document (same số hiệu and year / file name) updates,
+        never duplicates; a document of another term with the same số hiệu gets its own id."""
+        if isinstance(doc, Directive):
+            doc = await self.place(doc)
         digest = digest_of(doc)
         current = await self._redis.hget(self._keys.library_catalog(), doc.id)
         previous = Entry.model_validate_json(current) if current is not None else None
@@ -135,6 +173,23 @@ class LibraryStore:
             pipe.incr(self._keys.library_version())
             await pipe.execute()
         return "added" if current is None else "updated"
+
+    async def place(self, doc: Directive) -> Directive:
+        """The directive with the id it has (or will have) in the store: where the same
+        document already is, else the bare số hiệu if free, else the số hiệu with the year."""
+        bare = doc.model_copy(update={"id_year": False})
+        dated = doc.model_copy(update={"id_year": True})
+        held = await self._redis.hmget(self._keys.library_catalog(), [bare.id, dated.id])
+        entries = [Entry.model_validate_json(raw) if raw else None for raw in held]
+        for candidate, entry in zip((bare, dated), entries, strict=True):
+            if entry is not None and same_document(entry, doc):
+                return candidate
+        if doc.id_year or entries[0] is not None:
+            if not fits_with_year(bare.id):
+                raise BadSoHieu(f"Số hiệu {doc.so_hieu} đã có ở văn bản năm khác nhưng quá dài "
+                                "để phân biệt theo năm ban hành.")
+            return dated
+        return bare
 
     async def ack(self, doc_id: str, member_id: str, unit_id: str) -> bool:
         """Record "Đã nghiên cứu"; True the first time. Safe to repeat."""

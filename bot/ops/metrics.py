@@ -7,15 +7,18 @@ updated in the hot path, while queue lengths are read from Redis only when scrap
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 
 from bot.delivery.ratelimit import RateLimiter, Reservation
 from bot.delivery.sender import Sender, SendResult, Status
 from bot.engine.messages import Reply
 from bot.storage.keys import Keys
+from bot.storage.unlocks import Unlocks
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Handler latency buckets: a flow answers in milliseconds; seconds mean trouble.
@@ -61,6 +64,12 @@ class Metrics:
                                      "How long a webhook has answered nothing but errors "
                                      "(0 when its last answer was a success)", ["channel"],
                                      registry=r)
+        self.unlocks = UnlockCounts()
+        r.register(self.unlocks)
+
+    def count_unlocks(self, unlocks: Unlocks) -> None:
+        """Serve the lock-release counts of this process's dialog store."""
+        self.unlocks.source = unlocks
 
     def handled(self, channel: str, outcome: str, seconds: float) -> None:
         """Count one handled update and its latency."""
@@ -98,6 +107,24 @@ class Metrics:
     def render(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)
+
+
+class UnlockCounts(Collector):
+    """How well lock releases share round trips (bot/storage/unlocks.py), read when scraped:
+    releases per batch near 1 means every update paid a round trip of its own."""
+
+    def __init__(self) -> None:
+        self.source: Unlocks | None = None  # the process's dialog store's batcher, once known
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        """The two counts, since the process started (nothing until a source is set)."""
+        if self.source is None:
+            return
+        yield CounterMetricFamily("dvbot_lock_releases", "Lock releases sent in batches",
+                                  value=self.source.released)
+        yield CounterMetricFamily("dvbot_lock_release_batches",
+                                  "Round trips that sent lock releases (one batch each)",
+                                  value=self.source.batches)
 
 
 class MeteredSender:

@@ -38,6 +38,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 def add_ops_routes(app: web.Application, deps: Deps, channels: Sequence[str]) -> None:
     """Add /metrics and the web dashboard to an app that already serves /healthz."""
+    deps.metrics.count_unlocks(deps.conversations.unlocks)
     app[DEPS] = deps
     app[CHANNELS] = list(channels)
     data_dir = deps.settings.data_dir

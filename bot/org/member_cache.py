@@ -30,8 +30,12 @@ class MemberCache:
 
     def key_for(self, channel: str, user_id: str) -> str | None:
         """The member key to read with the account's state: the member it had last time."""
-        member_id = self._ids.get(f"{channel}:{user_id}")
+        member_id = self.id_for(channel, user_id)
         return self._keys.member(member_id) if member_id is not None else None
+
+    def id_for(self, channel: str, user_id: str) -> str | None:
+        """The member the account had last time in this process, if known."""
+        return self._ids.get(f"{channel}:{user_id}")
 
     async def resolve(self, channel: str, user_id: str, member_id: str | None,
                       raw: str | None) -> Member | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.delivery.models import Recipient
 from bot.engine.actions import act
 from bot.engine.messages import Attachment, Button, Reply
 from bot.formatting import esc, vn_datetime
@@ -99,8 +98,3 @@ def notice(p: Proposal) -> Reply:
 def notice_job(p: Proposal) -> str:
     """Outbox job id: one per transition, so a retry never notifies twice."""
     return f"dvk-{p.code}.v{p.version}"
-
-
-def only_reachable(found: list[Recipient]) -> list[Recipient]:
-    """Recipients that have an account to deliver to."""
-    return [r for r in found if r.channel]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from bot.delivery.address import addressees
 from bot.delivery.outbox import Outbox
-from bot.library.notices import reachable
 from bot.org import access
 from bot.org.members import MemberStore
 from bot.org.models import Member, Role
@@ -35,10 +35,11 @@ class Services(Protocol):
 
 async def notify_author(deps: Services, tree: OrgTree, proposal: Proposal) -> None:
     """Tell the author about a state change, through the outbox (one job per version)."""
-    targets, _skipped = await reachable(deps.members, tree, [proposal.author], proposal.unit)
-    if targets:
+    found = await addressees(deps.outbox.reach, deps.members, tree, [proposal.author],
+                             proposal.unit)
+    if found.job:
         paid = deps.settings.telegram_paid_rate > 0
-        await deps.outbox.enqueue(notice_job(proposal), targets, [author_notice(proposal)],
+        await deps.outbox.enqueue(notice_job(proposal), found.job, [author_notice(proposal)],
                                   paid=paid)
 
 

@@ -36,6 +36,8 @@ from bot.storage.pinned import pinned
 
 OWN = ("Đồng chí không thể thẩm định đề xuất của chính mình; đề xuất sẽ do người thẩm định "
        "khác xử lý.")
+ONLY_OWN = ("Trong phạm vi của đồng chí hiện chỉ còn đề xuất do chính đồng chí gửi; đề xuất đó "
+            "vẫn ở trong hàng chờ để người thẩm định khác xử lý.")
 
 class Refused(Exception):
     """The action cannot be done in the proposal's current state; the text says why."""
@@ -84,7 +86,7 @@ class ProposalService:
                 code = await self.store.new_code(now.year)
                 if draft_id:  # a concurrent second press may have bound its code first
                     code = await self.store.bind_sent(author.id, draft_id, code)
-            entry = await self.queue.add(route[0], code, 0, now.timestamp())
+            entry = await self.queue.add(route[0], code, 0, now.timestamp(), author.id)
             proposal = Proposal(**_fields(content), code=code, author=author.id,
                                 author_name=author.name, route=route, entry=entry,
                                 draft=draft_id, submitted_at=now, updated_at=now)
@@ -109,7 +111,7 @@ class ProposalService:
             if before.state is not State.RETURNED:
                 raise Refused("Chỉ đề xuất đã được trả lại mới gửi lại được.")
             route = route_of(tree, content.unit, self.levels)
-            entry = await self.queue.add(route[0], code, 0, now.timestamp())
+            entry = await self.queue.add(route[0], code, 0, now.timestamp(), author.id)
             after = before.model_copy(update={
                 **_fields(content), "state": State.SUBMITTED, "level": 0, "route": route,
                 "entry": entry, "claimed_by": None, "version": before.version + 1,
@@ -152,29 +154,38 @@ class ProposalService:
                        ) -> Claimed | None:
         """The proposal this reviewer should look at: one they already hold, else a claim
         left idle too long by someone else, else a new one; None when the queues are empty.
+        Their own proposals stay queued for the other reviewers; when only those wait,
+        Refused(ONLY_OWN) says so.
 
         One unit costs one scripted round trip to its stream (queue.take) plus the claim; a
         reviewer over many units first peeks at all their streams in one pipelined round
         trip and takes only from the best one, so the cost hardly grows with the scope."""
+        passed: set[str] = set()  # own proposals whose entries do not name their author
+        only_own = False
         async with self._gate:
             for _attempt in range(MAX_TRIES):
                 order = units if len(units) == 1 else _ranked(
                     units, await self.queue.peek(units, reviewer.id, self.claim_ms))
-                if not order:
-                    return None
+                only_own, again = False, False
                 for unit in order:
-                    taken = await self.queue.take(unit, reviewer.id, self.claim_ms)
+                    taken = await self.queue.take(unit, reviewer.id, self.claim_ms, passed)
                     if taken is None:
                         continue  # emptied since the peek: try the next unit
                     kind, entry = taken
-                    claimed = await self._check(entry, reviewer, now, mine=kind == "own",
-                                                stale=kind == "stale")
+                    if entry is None:  # only the reviewer's own wait there
+                        only_own = True
+                        continue
+                    claimed = await self._check(entry, reviewer, now, passed,
+                                                mine=kind == "own", stale=kind == "stale")
                     if claimed is not None:
                         return claimed
-                    break  # a stale entry was skipped (or a race lost): look again
-                else:
-                    return None
-            return None
+                    again = True  # an entry was skipped (or a race lost): look again
+                    break
+                if not again:
+                    break
+        if only_own:
+            raise Refused(ONLY_OWN)
+        return None
 
     async def decide(self, reviewer: Member, code: str, version: int, decision: Decision,
                      answer: str, note: str, now: datetime, *,
@@ -223,20 +234,26 @@ class ProposalService:
         if decision is Decision.APPROVE and before.level + 1 < len(before.route):
             level = before.level + 1
             entry = await self.queue.add(before.route[level], before.code, level,
-                                         now.timestamp())
+                                         now.timestamp(), before.author)
             return _moved(before, State.APPROVED, now, level=level, entry=entry,
                           claimed_by=None, answer=answer)
         target = {Decision.APPROVE: State.RECOGNISED, Decision.RETURN: State.RETURNED,
                   Decision.REJECT: State.REJECTED}[decision]
         return _moved(before, target, now, entry="", claimed_by=None, answer=answer)
 
-    async def _check(self, entry: Entry, reviewer: Member, now: datetime, *,
-                     mine: bool = False, stale: bool = False) -> Claimed | None:
+    async def _check(self, entry: Entry, reviewer: Member, now: datetime, passed: set[str],
+                     *, mine: bool = False, stale: bool = False) -> Claimed | None:
         """Turn a handed-out entry into a claim, or acknowledge it when it no longer matches
-        its proposal (withdrawn, decided, a duplicate left by a crash)."""
+        its proposal (withdrawn, decided, a duplicate left by a crash). The reviewer's own
+        proposal, which an entry queued before entries named their author can still bring,
+        is left in the queue for the others and its code added to `passed`."""
         proposal = await self.store.get(entry.code)
         current = (proposal is not None and proposal.entry == entry.id
                    and proposal.level == entry.level)
+        if proposal is not None and current and proposal.author == reviewer.id:
+            await self.queue.park(entry.unit, entry.id, self.claim_ms)
+            passed.add(proposal.code)
+            return None
         if proposal is not None and current:
             if proposal.state is State.IN_REVIEW and proposal.claimed_by == reviewer.id:
                 return Claimed(proposal, entry)

@@ -262,7 +262,8 @@ class Keys:
 
     def last_interaction(self, channel: str) -> str:
         """Sorted set: account id on `channel` -> epoch seconds of its last message to us
-        (Zalo OA replies are free only within 48 h of it)."""
+        (Zalo OA replies are free only within 48 h of it); on Telegram, recorded by the
+        engine, a keyed pseudonym of the account -> the hour (bot.delivery.seen)."""
         return f"{self.prefix}:{{seen:{channel}}}:last"
 
     def channel_quota(self, channel: str) -> str:
@@ -274,9 +275,10 @@ class Keys:
         member next writes)."""
         return f"{self.prefix}:{{m:{member_id}}}:pending"
 
-    def pending_offered(self, member_id: str) -> str:
-        """String with a TTL: the member was just told about missed notices (not again yet)."""
-        return f"{self.prefix}:{{m:{member_id}}}:pending:told"
+    def pending_offer(self, member_id: str) -> str:
+        """String with a TTL: epoch seconds from which the member, when they next write, is
+        offered their missed notices (read with the account's lock, bot.delivery.missed)."""
+        return f"{self.prefix}:{{m:{member_id}}}:pending:offer"
 
     # --- account linking, /lienket ---------------------------------------------------
     def link_code(self, code: str) -> str:
@@ -390,6 +392,3 @@ class Keys:
         """Counter with a TTL: new threads of one member on one day (`tag`: keyed HMAC)."""
         return f"{self.prefix}:ttrl:{tag}"
 
-    def tamtu_rewritten(self) -> str:
-        """String with a TTL: an AOF rewrite was asked for lately (at most one per window)."""
-        return f"{self.prefix}:tamtu:aofrw"

@@ -8,8 +8,9 @@ update starts in this process is taken back instead: the lock never left, and th
 renews its lease in the round trip that reads its state.
 
 Each release may also refresh the TTL of keys the update kept unchanged (the open dialog), as
-writing them would have. Releases are compare-and-delete, so a late one never frees a lock
-that expired and was taken by someone else; if Redis is unreachable the leases end the locks.
+writing them would have, and record the account's last interaction (at most hourly). Releases
+are compare-and-delete, so a late one never frees a lock that expired and was taken by someone
+else; if Redis is unreachable the leases end the locks.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Pending:
     token: str
     touch: tuple[str, ...] = ()
     ttl: int = 0
+    seen: tuple[str, str, float] | None = None  # (sorted set, member, score): ZADD GT
 
 
 class Unlocks:
@@ -52,22 +54,32 @@ class Unlocks:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._pending: dict[str, Pending] = {}
+        self._carried: dict[str, tuple[str, str, float]] = {}
         self._in_flight: frozenset[str] = frozenset()
         self._landed: asyncio.Event | None = None  # set when the batch in flight has landed
         self._flusher: asyncio.Task[None] | None = None
         self.batches = self.released = 0  # how well releases are shared (the benchmark)
 
     def release(self, lock: str, token: str, *, touch: tuple[str, ...] = (),
-                ttl: int = 0) -> None:
-        """Give `lock` back with the next batch, first refreshing `touch` to `ttl` seconds."""
-        self._pending[lock] = Pending(token, touch, ttl)
+                ttl: int = 0, seen: tuple[str, str, float] | None = None) -> None:
+        """Give `lock` back with the next batch, first refreshing `touch` to `ttl` seconds
+        (and recording `seen`, an account's last interaction, in the same trip)."""
+        self._pending[lock] = Pending(token, touch, ttl, seen or self._carried.pop(lock, None))
         if self._flusher is None:
             self._flusher = asyncio.get_running_loop().create_task(self._flush())
 
     def take_back(self, lock: str) -> str | None:
         """The token of `lock` if its release has not gone out yet (the lock is still ours)."""
         pending = self._pending.pop(lock, None)
-        return pending.token if pending is not None else None
+        if pending is None:
+            return None
+        if pending.seen is not None:  # goes out with this lock's next release instead
+            self._carried[lock] = pending.seen
+        return pending.token
+
+    def carried(self, lock: str) -> tuple[str, str, float] | None:
+        """The interaction a taken-back release was to record (for a release written now)."""
+        return self._carried.pop(lock, None)
 
     async def settled(self, lock: str) -> None:
         """Wait until a release of `lock` that is on its way has landed."""
@@ -103,5 +115,8 @@ class Unlocks:
             for lock, pending in batch.items():
                 for key in pending.touch:
                     pipe.expire(key, pending.ttl)
+                if pending.seen is not None:
+                    key, member, score = pending.seen
+                    pipe.zadd(key, {member: score}, gt=True)
                 pipe.eval(RELEASE, 1, lock, pending.token)
             await pipe.execute()

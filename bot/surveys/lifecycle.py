@@ -14,6 +14,7 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
+from bot.delivery.address import Addressed, addressees
 from bot.delivery.outbox import Outbox
 from bot.engine.actions import act
 from bot.engine.messages import Button, Reply
@@ -25,7 +26,7 @@ from bot.org.tree import OrgTree, UnitStore
 from bot.settings import Settings
 from bot.storage.history import rewrite_aof
 from bot.surveys.models import Spec, Survey
-from bot.surveys.notices import opening_message, recipients
+from bot.surveys.notices import opening_message
 from bot.surveys.store import SurveyStore
 
 OPEN_JOB, CLOSE_JOB, SCRUB_JOB = "svo", "svx", "aof"
@@ -78,10 +79,10 @@ class SurveyTimes:
 
     async def open(self, spec: Spec, *, unit: str, author: Member, tree: OrgTree, now: datetime,
                    closes: datetime, opens: datetime | None = None
-                   ) -> tuple[Survey, int, int]:
+                   ) -> tuple[Survey, Addressed]:
         """Open a survey (the chat's «Mở khảo sát» and the dashboard alike): store it with its
         audience snapshot, schedule closing (and opening), record it, and notify the audience
-        now unless it opens later. Returns (survey, notices queued, without an account)."""
+        now unless it opens later. Returns the survey and whom its notice went to."""
         deps = self._deps
         survey = await deps.surveys.open(spec, unit=unit, author_name=author.name, tree=tree,
                                          now=now, closes_at=closes, opens_at=opens,
@@ -90,20 +91,21 @@ class SurveyTimes:
         await deps.audit.record(author.id, "survey_open", id=survey.id, unit=unit,
                                 anonymous=str(survey.anonymous))
         if survey.pending:
-            return survey, 0, 0
-        targets, skipped = await self.announce(survey, tree)
-        return survey, targets, skipped
+            return survey, Addressed()
+        return survey, await self.announce(survey, tree)
 
-    async def announce(self, survey: Survey, tree: OrgTree) -> tuple[int, int]:
-        """Notify the snapshot of an open survey; returns (queued, without an account)."""
+    async def announce(self, survey: Survey, tree: OrgTree) -> Addressed:
+        """Notify the snapshot of an open survey; returns whom it went to."""
         deps = self._deps
         ids = await deps.surveys.audience_ids(tree, survey.unit,
                                               without=await deps.surveys.author_of(survey.id))
-        targets, skipped = await recipients(deps.members, tree, survey, ids)
+        found = await addressees(deps.outbox.reach, deps.members, tree, ids, survey.unit)
         name = tree.units[survey.unit].name if survey.unit in tree.units else survey.unit
-        await deps.outbox.enqueue(f"sv-{survey.id}", targets, [opening_message(survey, name)],
+        # Sealed: the job lists nobody; those no channel reaches now are offered it when they
+        # next write, under a sealed entry (bot.delivery.missed).
+        await deps.outbox.enqueue(f"sv-{survey.id}", found.job, [opening_message(survey, name)],
                                   paid=deps.settings.telegram_paid_rate > 0, sealed=True)
-        return len(targets), skipped
+        return found
 
     async def fire_open(self, job_id: str) -> None:
         """`svo-<id>`: the scheduled opening."""
@@ -134,7 +136,8 @@ class SurveyTimes:
         if author is None:
             return
         tree = await deps.units.tree()
-        targets, _ = await recipients(deps.members, tree, survey, [author])
+        targets = (await addressees(deps.outbox.reach, deps.members, tree, [author],
+                                    survey.unit)).job
         text = (f"<b>Khảo sát đã đóng</b>\n<b>{esc(survey.title)}</b> đã đóng lúc "
                 f"{vn_datetime(survey.closes_at)}. Kết quả bây giờ là kết quả cuối cùng"
                 + ("; thông tin ai đã trả lời đã được xóa hẳn." if survey.anonymous else "."))

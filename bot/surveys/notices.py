@@ -4,13 +4,9 @@
 
 from __future__ import annotations
 
-from bot.broadcasts.service import BATCH, recipients_of
-from bot.delivery.models import Recipient
 from bot.engine.actions import act
 from bot.engine.messages import Button, Reply
 from bot.formatting import esc, vn_datetime
-from bot.org.members import MemberStore
-from bot.org.tree import OrgTree
 from bot.surveys.models import Survey
 
 REMIND_WINDOW = 3600  # seconds during which another reminder of the same survey is a no-op
@@ -44,14 +40,3 @@ def reminder_message(survey: Survey) -> Reply:
         return Reply(lead + "Đồng chí gõ /khaosat để trả lời.")
     return Reply(lead + "Bấm «Trả lời khảo sát» bên dưới, hoặc gõ /khaosat.",
                  buttons=((answer_button(survey),),))
-
-
-async def recipients(members: MemberStore, tree: OrgTree, survey: Survey, ids: list[str]
-                     ) -> tuple[list[Recipient], int]:
-    """Deliverable recipients among `ids` (grouped by child unit) and how many lack an account."""
-    found: list[Recipient] = []
-    for start in range(0, len(ids), BATCH):
-        found += recipients_of(await members.many(ids[start:start + BATCH]), tree, survey.unit,
-                               [])
-    targets = [r for r in found if r.channel]
-    return targets, len(found) - len(targets)

@@ -1,5 +1,5 @@
 """Escalation: a thread still waiting on its due day goes one level up, by the scheduler
-(`tte-<code>.<YYYYMMDD>`, fired on the morning of that day); `ttw` asks for an AOF rewrite."""
+(`tte-<code>.<YYYYMMDD>`, fired on the morning of that day)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from datetime import date, datetime
 
 from bot.formatting import VIETNAM
 from bot.org.tree import OrgTree, UnitStore
-from bot.tamtu.compaction import COMPACT_JOB
 from bot.tamtu.models import State, Thread
 from bot.tamtu.notify import ESCALATE_JOB
 from bot.tamtu.service import Refused, TamtuService
@@ -16,14 +15,14 @@ from bot.tamtu.service import Refused, TamtuService
 
 def jobs(service: TamtuService, units: UnitStore, clock: Callable[[], datetime]
          ) -> dict[str, Callable[[str], Awaitable[None]]]:
-    """Job kinds for `bot.delivery.schedule.by_kind`: escalations, AOF rewrites."""
+    """Job kinds for `bot.delivery.schedule.by_kind`: escalations."""
 
     async def fire(job_id: str) -> None:
         """Escalate if the thread still waits (idempotent: the due day must match)."""
         today = clock().astimezone(VIETNAM).date()
         await escalate(service, job_id, await units.tree(), today)
 
-    return {ESCALATE_JOB: fire, COMPACT_JOB: service.notifier.compactor.fire}
+    return {ESCALATE_JOB: fire}
 
 
 async def escalate(service: TamtuService, job_id: str, tree: OrgTree, today: date

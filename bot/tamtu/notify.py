@@ -14,16 +14,14 @@ from datetime import datetime, time
 
 from redis.asyncio import Redis
 
-from bot.broadcasts.service import DELIVERY_CHANNELS
-from bot.delivery.models import Recipient
 from bot.delivery.outbox import Outbox, report_keys
 from bot.engine.actions import act
 from bot.engine.messages import Button, Reply
 from bot.formatting import VIETNAM
 from bot.org.members import MemberStore
+from bot.storage.history import AofRewrites
 from bot.storage.keys import Keys
 from bot.tamtu.anonymity import Anonymity
-from bot.tamtu.compaction import Compactor
 from bot.tamtu.models import Thread
 
 ESCALATE_JOB, NOTICE_JOB = "tte", "tt"
@@ -35,14 +33,14 @@ class Notifier:
     """Notices to senders and the escalation schedule."""
 
     def __init__(self, redis: Redis, keys: Keys, members: MemberStore, outbox: Outbox,
-                 anonymity: Anonymity, *, paid: bool = False) -> None:
+                 anonymity: Anonymity, rewrites: AofRewrites, *, paid: bool = False) -> None:
         self._redis = redis
         self._keys = keys
         self._members = members
         self._outbox = outbox
         self._anonymity = anonymity
         self._paid = paid
-        self.compactor = Compactor(redis, keys)
+        self.rewrites = rewrites  # anonymous activity has the AOF rewritten soon
 
     async def tell(self, thread: Thread, text: str) -> bool:
         """Queue a notice to the thread's sender; False when they cannot be reached."""
@@ -50,16 +48,17 @@ class Notifier:
         member = await self._members.get(member_id) if member_id else None
         if member is None:
             return False
-        channel = next((c for c in DELIVERY_CHANNELS if c in member.identities), None)
-        if channel is None:
+        # Routed like every notice; one no channel reaches now is not kept for later (a
+        # record of when a sender was told is one of when their thread was answered).
+        [target] = await self._outbox.reach.recipients([member])
+        if target.channel is None:
             return False
         notice = Reply(f"<b>Tâm tư, kiến nghị</b>\n{text}\nĐồng chí mở «{MINE_LABEL}» (/tamtu) "
                        "để xem.", buttons=((Button(MINE_LABEL, act("tt.mine")),),))
-        target = Recipient(member.id, channel, member.identities[channel])
         await self._outbox.enqueue(f"{NOTICE_JOB}-{secrets.token_hex(8)}", [target], [notice],
                                    paid=self._paid)
         if thread.anonymous:
-            await self.compactor.soon()
+            await self.rewrites.soon()
         return True
 
     def after(self, hook: Callable[[str], Awaitable[None]]) -> Callable[[str], Awaitable[None]]:

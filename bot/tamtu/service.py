@@ -104,7 +104,7 @@ class TamtuService:
         await self.store.count(thread.month, {_cell(thread, "n"): 1})
         await self.notifier.schedule_escalation(thread)
         if thread.anonymous:
-            await self.notifier.compactor.soon()
+            await self.notifier.rewrites.soon()
         return thread
 
     async def _create(self, member: Member, draft: Draft, unit: str, attributed: str,
@@ -180,7 +180,7 @@ class TamtuService:
             await self.store.enqueue(after.unit, after.code, after.seq)
             await self.notifier.schedule_escalation(after)
         if after.anonymous:
-            await self.notifier.compactor.soon()
+            await self.notifier.rewrites.soon()
         return after
 
     async def rate(self, member: Member, code: str, satisfied: bool) -> Thread:

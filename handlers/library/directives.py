@@ -9,14 +9,16 @@ from bot.engine.router import Outcome, Request, Router
 from bot.formatting import esc
 from bot.library.status import names, vn_day
 from handlers.account.menu import BACK
+from handlers.library.lookup import FIND, by_number
 from handlers.library.ui import item_button, page_arg, pager, screen, visible, vn_date
 
-FIND = Button("Tìm văn bản, tài liệu", act("find"))
 BACK_TO_LIST = Button("« Văn bản đang có hiệu lực", act("dir"))
 
 
 async def browse(request: Request) -> Outcome:
-    """The directives this member may read, newest first."""
+    """The directives this member may read, newest first; `/vanban <số hiệu>` opens one."""
+    if request.args and not request.args[0].isdigit():
+        return await by_number(request, " ".join(request.args))
     library = await request.deps.library.snapshot()
     items = await visible(request, library.directives())
     if not items:
@@ -55,7 +57,8 @@ async def superseded(request: Request) -> Outcome:
 
 def register(router: Router) -> None:
     """Register /vanban, the list button and the menu item."""
-    router.command("vanban", browse, description="Văn bản chỉ đạo mới nhất")
+    router.command("vanban", browse,
+                   description="Văn bản chỉ đạo mới nhất; kèm số hiệu để mở một văn bản")
     router.action("dir", browse)
     router.action("dir.old", superseded)
     router.menu_item("Văn bản chỉ đạo", act("dir"), order=20)

@@ -10,7 +10,6 @@ from bot.library.audience import can_read
 from bot.library.files import message_limit
 from bot.library.markdown import link, render, without_title
 from bot.library.models import Directive, Entry, Material
-from bot.library.sohieu import BadSoHieu, parse
 from bot.library.status import banner, status_line
 from bot.library.store import Library, topic_slug
 from bot.org import access
@@ -141,17 +140,16 @@ async def _card_buttons(request: Request, doc: Directive | Material, acked: bool
 
 
 async def _linked(request: Request, library: Library, refs: list[str]) -> list[Button]:
-    """Buttons to referenced documents that are in the library and readable."""
+    """Buttons to referenced documents that are in the library and readable (each document of
+    a số hiệu shared by two terms, with its year, when the reference does not name one)."""
     tree = await request.tree()
-    found: list[Button] = []
+    found: dict[str, Button] = {}
     for ref in refs:
-        try:
-            entry = library.entries.get(parse(ref).doc_id)
-        except BadSoHieu:
-            continue
-        if entry is not None and can_read(request.me, entry.audience, tree):
-            found.append(Button(f"› {entry.label}", act("doc", entry.id)))
-    return found
+        for entry in library.numbered(ref):
+            if entry.id not in found and can_read(request.me, entry.audience, tree):
+                year = f" ({entry.issued.year})" if library.shared(entry) and entry.issued else ""
+                found[entry.id] = Button(f"› {entry.label}{year}", act("doc", entry.id))
+    return list(found.values())
 
 
 def _after_reading(doc: Directive | Material, acked: bool) -> list[Button]:

@@ -8,7 +8,7 @@ from bot.engine.router import Outcome, Request, Router
 from bot.formatting import esc
 from bot.library.store import topic_slug
 from handlers.account.menu import BACK
-from handlers.library.directives import FIND
+from handlers.library.lookup import FIND
 from handlers.library.ui import arg, item_button, page_arg, pager, screen, visible
 
 TOPICS = Button("« Các chủ đề", act("mat"))

@@ -2,8 +2,9 @@
 optional PDF → preview → publish. The draft lives in the dialog; nothing is stored until the
 cadre confirms, and the result goes through the same `Directive` validation as content files.
 
-Publishing a số hiệu that already exists updates that directive (never a duplicate), and only
-if the cadre may manage the existing document's audience too.
+Publishing a số hiệu that already exists with the same year of issue updates that directive
+(never a duplicate), and only if the cadre may manage the existing document's audience too; with
+another year it is a new document of another term (handlers/library/same_number.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from bot.engine.conversation import Dialog
 from bot.engine.messages import Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
 from bot.formatting import VIETNAM, esc, sentence
-from bot.library.audience import can_manage
 from bot.library.models import parse_vn_date
 from bot.library.sohieu import BadSoHieu, parse
 from bot.org import access
@@ -23,6 +23,7 @@ from bot.org.models import Role
 from bot.org.tree import OrgTree
 from handlers.account.cancel import CANCEL
 from handlers.account.menu import BACK
+from handlers.library import same_number
 from handlers.library.publish_file import FLOW, SKIP, confirm, file_step, skip_file, waiting
 from handlers.library.ui import arg, page_arg, pager_units
 
@@ -77,15 +78,11 @@ async def so_hieu_step(request: Request) -> Outcome:
         parsed = parse(request.text)
     except BadSoHieu as exc:
         return _again(dialog, f"{esc(sentence(str(exc)))}. Xin đồng chí gõ lại số hiệu.")
-    existing = await request.deps.library.get(parsed.doc_id)
-    note = ""
-    if existing is not None:
-        if not can_manage(request.me, existing.doc.audience, await request.tree()):
-            return _again(dialog, f"Văn bản số {esc(parsed.text)} đã có trong thư viện và thuộc "
-                                  "cấp khác quản lý, đồng chí không cập nhật được. "
-                                  "Xin đồng chí gõ số hiệu khác.")
-        note = (f"Lưu ý: văn bản số {esc(parsed.text)} đã có; khi đăng, nội dung mới sẽ "
-                "<b>cập nhật</b> văn bản cũ (không tạo bản trùng).\n\n")
+    note = await same_number.note(request, parsed)
+    if note is None:
+        return _again(dialog, f"Thư viện đã có văn bản số {esc(parsed.text)} (năm khác), nhưng số "
+                              "hiệu này quá dài để phân biệt theo năm ban hành. Xin đồng chí "
+                              "gõ số hiệu khác.")
     return _next(dialog.at("pub.title", so_hieu=parsed.text), note)
 
 
@@ -115,6 +112,9 @@ async def date_step(request: Request) -> Outcome:
     if not isinstance(issued, date) or not date(1930, 1, 1) <= issued <= today:
         return _again(dialog, "Ngày ban hành cần dạng ngày/tháng/năm, từ năm 1930 đến hôm nay "
                               "(ví dụ 03/6/2013). Xin đồng chí gõ lại.")
+    refused = await same_number.refusal(request, str(dialog.data["so_hieu"]), issued)
+    if refused:
+        return _again(dialog, refused)
     return _next(dialog.at("pub.issuer", issued=issued.isoformat()))
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot.delivery.address import addressees, later_line
 from bot.engine.actions import act
 from bot.engine.conversation import Dialog
 from bot.engine.messages import Button, FileRef, FileUnavailable, Reply, rows
@@ -21,7 +22,8 @@ from bot.library.audience import can_manage, recipients
 from bot.library.files import FileTooBig, human_size, upload_limit
 from bot.library.loader import explain
 from bot.library.models import Directive, Record
-from bot.library.notices import publication_job, publication_message, reachable
+from bot.library.notices import publication_job, publication_message
+from bot.library.sohieu import BadSoHieu
 from bot.library.store import Saved
 from bot.org import access
 from bot.org.models import Role
@@ -95,6 +97,10 @@ async def confirm(request: Request) -> Outcome:
     if isinstance(directive, list):
         return _again(dialog, "Văn bản chưa hợp lệ:\n" + esc("\n".join(directive)))
     access.require(request.me, Role.CADRE, str(dialog.data["unit"]), tree)
+    try:  # the id it has, or will have: same số hiệu and year is the same document
+        directive = await request.deps.library.place(directive)
+    except BadSoHieu as exc:
+        return _again(dialog, esc(str(exc)))
     existing = await request.deps.library.get(directive.id)
     if existing is not None and not can_manage(request.me, existing.doc.audience, tree):
         raise access.Forbidden("Văn bản số này thuộc cấp khác quản lý; đồng chí không cập nhật "
@@ -120,9 +126,10 @@ async def publish_recipients(request: Request, directive: Directive) -> list[str
     return [i for i in ids if i != request.me.id]
 
 
-async def notify(request: Request, record: Record, outcome: Saved) -> tuple[int, int] | None:
-    """Hand the notification to the delivery engine: (members it goes to, members skipped for
-    lack of an account), or None when nobody is notified (again)."""
+async def notify(request: Request, record: Record, outcome: Saved
+                 ) -> tuple[int, int, int] | None:
+    """Hand the notification to the delivery engine: (members it goes to now, members skipped
+    for lack of an account, members it waits for), or None when nobody is notified (again)."""
     # NOTIFY. The job id is the document and its version (bumped only when the
     # content changes), so a retry or a double press never notifies twice. A new số hiệu
     # notifies its audience; a changed version notifies again as "Văn bản được cập nhật",
@@ -138,12 +145,13 @@ async def notify(request: Request, record: Record, outcome: Saved) -> tuple[int,
         return None
     deps = request.deps
     ids = await publish_recipients(request, doc)
-    targets, skipped = await reachable(deps.members, await request.tree(), ids, doc.audience)
+    found = await addressees(deps.outbox.reach, deps.members, await request.tree(), ids,
+                             doc.audience)
     paid = deps.settings.telegram_paid_rate > 0
-    if not await deps.outbox.enqueue(publication_job(doc.id, record.version), targets,
+    if not await deps.outbox.enqueue(publication_job(doc.id, record.version), found.job,
                                      [publication_message(doc, record.version)], paid=paid):
         return None
-    return len(targets), skipped
+    return len(found.reached), found.without_account, len(found.kept)
 
 
 def _own_recent(request: Request, record: Record) -> bool:
@@ -153,25 +161,27 @@ def _own_recent(request: Request, record: Record) -> bool:
 
 
 def _published(directive: Directive, version: int, place: str,
-               notice: tuple[int, int] | None) -> str:
+               notice: tuple[int, int, int] | None) -> str:
     """The cadre's confirmation, with how many members are being notified."""
     label = f"<b>{esc(directive.label)}</b>"
     if notice is None:
         return (f"{label} đã có trong thư viện với đúng nội dung này; không có gì thay đổi nên "
                 "không gửi thông báo lại. Muốn nhắc những đồng chí chưa nghiên cứu, đồng chí "
                 "mở <b>Báo cáo nghiên cứu</b> và bấm <b>Nhắc nhở</b>.")
-    count, skipped = notice
+    count, skipped, kept = notice
     done = "Đã đăng" if version == 1 else "Đã cập nhật"
     lines = [f"{done} {label} cho {place}."]
     if count:
         kind = "văn bản mới" if version == 1 else "văn bản được cập nhật"
         lines.append(f"Đang gửi thông báo {kind} tới <b>{vn_number(count)}</b> đảng viên "
                      "trong đơn vị.")
-    else:
+    elif not kept:
         lines.append("Không có đảng viên nào khác trong đơn vị nhận được tin, nên không gửi "
                      "thông báo.")
     if skipped:
         lines.append(f"({skipped} đồng chí chưa có tài khoản nhận tin nên sẽ không nhận được.)")
+    if kept:
+        lines.append(later_line(kept))
     return "\n".join(lines)
 
 

@@ -11,6 +11,7 @@ cadre's press, a no-op that says when the last reminder went out.
 
 from __future__ import annotations
 
+from bot.delivery.address import later_line
 from bot.engine.actions import act
 from bot.engine.messages import Button
 from bot.engine.router import Outcome, Request, Router
@@ -33,7 +34,7 @@ async def ask(request: Request) -> Outcome:
     if plan.window is not None:
         return await _already(request, entry, unit_id, plan.window)
     targets, skipped = plan.targets, plan.skipped
-    if not targets:
+    if not targets and not plan.kept:
         return await _nobody(request, entry, unit_id, skipped)
     path = esc((await request.tree()).path(unit_id))
     lines = [f"Gửi nhắc nhở tới <b>{vn_number(len(targets))}</b> đồng chí?",
@@ -43,6 +44,8 @@ async def ask(request: Request) -> Outcome:
     if skipped:
         lines.append(f"({skipped} đồng chí khác chưa có tài khoản nhận tin nên sẽ không nhận "
                      "được.)")
+    if plan.kept:
+        lines.append(later_line(len(plan.kept)))
     send_button = Button("Gửi nhắc nhở", act("cov.rr", entry.id, unit_id))
     return screen(request, "\n".join(lines), [send_button, _report(entry, unit_id)])
 
@@ -52,12 +55,14 @@ async def send(request: Request) -> Outcome:
     entry, unit_id = await _checked(request)
     tree = await request.tree()
     sent = await reminders.send(request.deps, tree, entry, unit_id, request.me.id, request.now())
-    if not sent.queued and not sent.window:
+    if not sent.queued and not sent.kept and not sent.window:
         return await _nobody(request, entry, unit_id, sent.skipped)
-    if not sent.queued:
+    if not sent.queued and not sent.kept:
         return await _already(request, entry, unit_id, sent.window)
     text = (f"Đang gửi nhắc nhở tới <b>{vn_number(sent.queued)}</b> đồng chí chưa nghiên cứu "
             f"<b>{esc(entry.label)}</b> ({esc(tree.path(unit_id))}).")
+    if sent.kept:
+        text += "\n" + later_line(sent.kept)
     return screen(request, text, [_report(entry, unit_id), BACK])
 
 

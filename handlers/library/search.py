@@ -55,7 +55,7 @@ async def _answer(request: Request, query: str, number: int = 0) -> Outcome:
     # Stay open: the next words refine the search; the words are kept for the next page.
     dialog = Dialog(flow="find", step=STEP, data={"q": query})
     if not count:
-        text = (f"Không tìm thấy văn bản, tài liệu nào khớp với “{esc(query)}”. Đồng chí thử "
+        text = (f"Không tìm thấy văn bản, tài liệu nào khớp với «{esc(query)}». Đồng chí thử "
                 "từ khóa khác, ngắn hơn, hoặc gõ số hiệu (ví dụ <code>43-KL/TW</code>), hoặc "
                 "xem danh sách văn bản, tài liệu.")
         browse = (Button("Văn bản chỉ đạo", act("dir")), Button("Tài liệu học tập", act("mat")))
@@ -65,7 +65,10 @@ async def _answer(request: Request, query: str, number: int = 0) -> Outcome:
     shown = best[number * PAGE:(number + 1) * PAGE]
     more = (f" (hiện {number * PAGE + 1}–{number * PAGE + len(shown)})"
             if count > PAGE else "")
-    lines = [f"<b>Kết quả cho “{esc(query)}”</b>: {count} mục{more}.", ""]
+    lines = [f"<b>Kết quả cho «{esc(query)}»</b>: {count} mục{more}.", ""]
+    if len(same := library.numbered(query)) > 1:  # numbering restarts each khóa
+        lines[-1:-1] = [f"Có {len(same)} văn bản cùng số hiệu này, ban hành ở các khóa khác "
+                        "nhau: đồng chí xem ngày ban hành để chọn đúng văn bản."]
     lines += [f"• <b>{esc(e.label)}</b>"
               + (f" ({vn_date(e.issued)})" if e.issued else f" — {esc(e.topic or '')}")
               for e in shown]

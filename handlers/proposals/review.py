@@ -50,7 +50,10 @@ async def next_one(request: Request) -> Outcome:
     """Claim the next proposal (or show again the one this reviewer holds)."""
     tree = await request.tree()
     units = _units(request, tree)
-    claimed = await request.deps.proposals.next_for(request.me, units, request.now())
+    try:
+        claimed = await request.deps.proposals.next_for(request.me, units, request.now())
+    except Refused as exc:  # only the reviewer's own proposals wait
+        return Outcome([Reply(str(exc), buttons=rows(Button("Xem hàng chờ", act("rv")), BACK))])
     if claimed is None:
         return Outcome([Reply("Hiện không còn đề xuất nào chờ thẩm định trong phạm vi của "
                               "đồng chí.", buttons=rows(Button("Xem hàng chờ", act("rv")), BACK))])
@@ -208,13 +211,10 @@ def _dialog(request: Request, step: str) -> Dialog:
 
 def _card(request: Request, p: Proposal, tree: OrgTree) -> list[Reply]:
     version = str(p.version)
-    own = p.author == request.me.id
-    buttons = [] if own else [Button(verb(d, p), act("rv.d", p.code, version, d.value))
-                              for d in Decision]
+    buttons = [Button(verb(d, p), act("rv.d", p.code, version, d.value)) for d in Decision]
     buttons += [Button("Lịch sử xử lý", act("rv.h", p.code)), BACK]
-    text = card(p, tree) + (f"\n\n<i>{OWN}</i>" if own else "")
     return [*photos(p, request.deps.library.files, p.code),
-            Reply(text, buttons=rows(*buttons))]
+            Reply(card(p, tree), buttons=rows(*buttons))]
 
 
 def _age(seconds: float) -> str:

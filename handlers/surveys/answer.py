@@ -16,7 +16,6 @@ from bot.engine.messages import Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
 from bot.formatting import esc, vn_datetime
 from bot.org.access import Forbidden
-from bot.surveys.lifecycle import scrub_after_answer
 from bot.surveys.models import MAX_TEXT, Answer, BadAnswer, Kind, Survey, check_answer
 from bot.surveys.skips import answered_upto, next_question, previous, toggled
 from bot.surveys.store import ALREADY, NOT_IN_AUDIENCE, REPLACED
@@ -117,7 +116,7 @@ async def submit(request: Request) -> Outcome:
     if result == ALREADY:
         return _ended(ANSWERED.format(title=esc(survey.title)))
     if survey.anonymous:  # the order of writes in the AOF must not outlive a few minutes
-        await scrub_after_answer(request.deps.outbox, request.now())
+        await request.deps.rewrites.soon()
     lead = "Đã cập nhật câu trả lời" if result == REPLACED else "Đã ghi nhận câu trả lời"
     text = (f"✓ {lead} của đồng chí cho khảo sát «{esc(survey.title)}». "
             "Xin cảm ơn đồng chí đã dành thời gian.")

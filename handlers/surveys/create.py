@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot.delivery.address import later_line
 from bot.engine.actions import act
 from bot.engine.conversation import Dialog
 from bot.engine.messages import Button, Reply
@@ -160,7 +161,7 @@ async def open_survey(request: Request) -> Outcome:
     if closes <= (opens or now):
         return await _settings(request, spec, problem="Giờ đóng phải sau giờ mở. Xin đồng chí "
                                "đổi giờ mở hoặc giờ đóng.")
-    survey, targets, skipped = await SurveyTimes(deps).open(
+    survey, notified = await SurveyTimes(deps).open(
         spec, unit=unit_id, author=request.me, tree=tree, now=now, closes=closes, opens=opens)
     if survey.pending:
         lines = [f"✓ Đã hẹn mở khảo sát <b>{esc(survey.title)}</b> ({esc(tree.path(unit_id))}) "
@@ -170,9 +171,11 @@ async def open_survey(request: Request) -> Outcome:
         lines = [f"✓ Đã mở khảo sát <b>{esc(survey.title)}</b> cho "
                  f"{vn_number(survey.audience)} đồng chí "
                  f"({esc(tree.path(unit_id))}), hạn {vn_datetime(survey.closes_at)}.",
-                 f"Đang gửi thông báo tới {vn_number(targets)} đồng chí."]
-        if skipped:
-            lines.append(f"({skipped} đồng chí chưa có tài khoản nhận tin.)")
+                 f"Đang gửi thông báo tới {vn_number(len(notified.reached))} đồng chí."]
+        if notified.without_account:
+            lines.append(f"({notified.without_account} đồng chí chưa có tài khoản nhận tin.)")
+        if notified.kept:
+            lines.append(later_line(len(notified.kept)))
     buttons = [Button("Xem kết quả", act("sv.r", survey.id)), CREATED, BACK]
     return Outcome([Reply("\n".join(lines), buttons=tuple((b,) for b in buttons),
                           edit=True)], dialog=None)

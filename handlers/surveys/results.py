@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from bot.delivery.address import addressees
 from bot.engine.actions import act
 from bot.engine.messages import Attachment, Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
@@ -19,9 +20,8 @@ from bot.org.models import Role
 from bot.privacy.files import private_dir, sweep, write_private
 from bot.surveys.charts import chart_png
 from bot.surveys.export import to_csv, to_xlsx
-from bot.surveys.lifecycle import scrub_later
 from bot.surveys.models import Answer, Survey
-from bot.surveys.notices import REMIND_WINDOW, recipients, reminder_message
+from bot.surveys.notices import REMIND_WINDOW, reminder_message
 from bot.surveys.report import Report, gather, render
 from handlers.account.menu import BACK
 from handlers.shared.picker import arg
@@ -116,14 +116,17 @@ async def remind(request: Request) -> Outcome:
                                "nhắc lại sau.", [_back(survey)])
     pending = await deps.surveys.unanswered(survey, await deps.surveys.audience_ids(
         tree, survey.unit, without=await deps.surveys.author_of(survey.id)))
-    targets, skipped = await recipients(deps.members, tree, survey, pending)
-    # Sealed: who is reminded is who has not answered (see bot.delivery.outbox).
+    found = await addressees(deps.outbox.reach, deps.members, tree, pending, survey.unit)
+    targets, skipped = found.reached, found.skipped
+    # Sealed: who is reminded is who has not answered (see bot.delivery.outbox); for the same
+    # reason those no channel reaches now are not kept for later (bot.delivery.missed).
     await deps.outbox.enqueue(f"sv-{survey.id}.rm-{stamp}", targets, [reminder_message(survey)],
                               paid=deps.settings.telegram_paid_rate > 0, sealed=True)
     text = (f"Đang gửi nhắc nhở tới <b>{vn_number(len(targets))}</b> đồng chí chưa trả lời."
             if targets else "Không còn đồng chí nào cần nhắc (hoặc chưa có tài khoản nhận tin).")
     if skipped:
-        text += f" ({skipped} đồng chí chưa có tài khoản nhận tin.)"
+        text += (f" ({skipped} đồng chí chưa liên lạc được lúc này: chưa có tài khoản nhận tin, "
+                 "hoặc ngoài thời hạn nhắn tin của Zalo.)")
     if survey.anonymous:
         text += "\nKhảo sát ẩn danh: danh sách người chưa trả lời không được hiển thị."
     return screen(request, text, [_back(survey), BACK])
@@ -144,7 +147,7 @@ async def close_now(request: Request) -> Outcome:
     survey = await managed(request)
     await request.deps.surveys.close(survey, request.now())
     if survey.anonymous:  # the history of who was marked as answered goes too
-        await scrub_later(request.deps.outbox, request.now())
+        await request.deps.rewrites.at(request.now())
     await request.deps.audit.record(request.me.id, "survey_close", id=survey.id)
     return await results(request)
 

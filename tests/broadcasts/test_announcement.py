@@ -15,6 +15,8 @@ from bot.broadcasts.announcement import (
     render,
 )
 from bot.engine.messages import Button
+from bot.formatting import to_plain
+from tests.test_formatting import WELL_FORMED, balanced
 
 FRAME = Frame("Chi bộ A1", "Phạm Văn Đức", ack=Button("✓ Đã nhận", "bc.ok|1"))
 
@@ -45,6 +47,26 @@ def test_escaping_is_counted_so_no_part_overflows() -> None:
     parts = render("&" * 3000, None, FRAME, split=True)  # every & becomes &amp;
     assert all(length(p.text) <= TEXT_LIMIT for p in parts)
     assert len(parts) == 4 and sum(p.text.count("&amp;") for p in parts) == 3000
+
+
+def test_escaped_text_is_cut_on_its_own_length_never_inside_an_entity() -> None:
+    # A run of "&" longer than a message (5 characters each once escaped: the cut falls in
+    # it, between two "&amp;"), «<b>» typed by the cadre, then prose: 10.264 characters once
+    # escaped make three messages (cutting the unescaped text asked for six, and refused).
+    text = ("&" * 900 + " Họp <b>chi bộ</b> & đoàn thanh niên, " + "chữ " * 500
+            + "Q&A <b>đậm</b> & " * 100 + " kết thúc.")
+    parts = render(text, None, FRAME, split=True)
+    assert len(parts) == 3
+    bodies = []
+    for part in parts:
+        assert length(part.text) <= TEXT_LIMIT
+        assert WELL_FORMED.fullmatch(part.text), part.text
+        assert balanced(part.text)
+        bodies.append(part.text.split("\n\n")[1])  # between the header and the footer
+    assert parts[0].text.split("\n\n")[1].endswith("&amp;")  # cut between two entities
+    assert to_plain(" ".join(bodies)).replace("& ", "&").split() \
+        == text.replace("& ", "&").split()  # nothing lost or doubled
+    assert "Họp &lt;b&gt;chi bộ&lt;/b&gt; &amp; đoàn" in parts[1].text
 
 
 def test_photo_with_a_short_caption_is_one_message() -> None:

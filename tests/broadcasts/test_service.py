@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 from bot.broadcasts.service import group_of, recipients_of
+from bot.delivery.reach import Facts
 from bot.deps import Deps
 from bot.org.models import Role
 from tests.conftest import make_member
@@ -26,8 +29,10 @@ async def test_audience_is_the_subtree_grouped_by_child_unit(deps: Deps) -> None
 async def test_members_without_a_deliverable_account_are_listed_without_channel(
         deps: Deps) -> None:
     member = await make_member(deps, channel="sms", user_id="z1", unit="cb-b1")
-    [recipient] = recipients_of([member], await deps.units.tree(), "khoi", [])
+    [recipient] = recipients_of([member], await deps.units.tree(), "khoi", [],
+                                Facts(time.time()))
     assert (recipient.channel, recipient.address, recipient.group) == (None, "", "dbcs-b")
+    assert recipient.reason == "no_account"
 
 
 async def test_group_of(deps: Deps) -> None:

@@ -220,8 +220,9 @@ async def test_interactions_are_recorded_and_missed_notices_offered(
     assert (found.channel, found.reason) == (None, "zalo_window_closed")
     await deps.outbox.enqueue("bc-77", [Recipient(member.id, None, "", "", reason=found.reason)],
                               [notice])
-    await deps.outbox.enqueue("sv-5", [Recipient(member.id, None, "", "", reason=found.reason)],
-                              [Reply("Khảo sát")])  # never kept: anonymity of reminders
+    await deps.outbox.enqueue("sv-5.rm-1", [Recipient(member.id, None, "", "",
+                                                      reason=found.reason)],
+                              [Reply("Nhắc khảo sát")], sealed=True)  # never kept: anonymity
     event = oa.event(USER, "/help")
     assert await oa.post_event(url, event) == 200
     _help, offer = await oa.wait_sent(USER, 2)

@@ -83,7 +83,7 @@ async def test_digits_answer_a_free_text_question(standin: ZaloBotStandin,
 async def test_search_for_a_number(standin: ZaloBotStandin, polling: Running) -> None:
     await zalo_member(polling.deps)
     await say_as(standin, USER, "/timkiem")
-    assert "“25”" in await say_as(standin, USER, "25")
+    assert "«25»" in await say_as(standin, USER, "25")
 
 
 async def test_reviewer_skips_the_note_by_its_words(standin: ZaloBotStandin,

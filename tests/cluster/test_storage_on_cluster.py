@@ -29,7 +29,6 @@ from tests.surveys.test_outputs import *  # noqa: F403
 from tests.surveys.test_results import *  # noqa: F403
 from tests.surveys.test_rollup import *  # noqa: F403
 from tests.surveys.test_templates import *  # noqa: F403
-from tests.tamtu.test_compaction import *  # noqa: F403
 from tests.tamtu.test_report import *  # noqa: F403
 
 # SIGTERM handling does not depend on the store; the three-worker test above already runs

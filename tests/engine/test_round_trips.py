@@ -14,6 +14,7 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.connection import Connection
 
 from bot.app import build_router
+from bot.delivery.seen import Seen
 from bot.deps import Deps, Links, build_deps
 from bot.engine.dispatcher import Dispatcher
 from bot.engine.messages import Incoming
@@ -102,3 +103,23 @@ async def test_releases_of_many_accounts_share_round_trips(counted: Counted) -> 
     assert await all_at_once() < 1.5 * len(users)  # 40 reads, far fewer releases
     locks = [counted.deps.keys.lock("telegram", u) for u in users]
     assert await counted.deps.redis.exists(*locks) == 0
+
+
+async def test_recording_the_last_interaction_costs_no_round_trip(counted: Counted) -> None:
+    """The account's last interaction rides on the release: batched when nothing changed,
+    in the write of the state when something did."""
+    member = await make_member(counted.deps, user_id="73", unit="cb-a1")
+    await counted.trips("73", "/help")
+    await counted.flushed()
+    counted.dispatcher.seen = Seen(counted.deps.keys, counted.deps.sealer, every=0)
+    seen = counted.deps.keys.last_interaction("telegram")
+    await counted.deps.redis.delete(seen)
+    assert await counted.trips("73", "/help") == 1
+    assert await counted.trips("73", "/me") == 1  # taken back: its record goes with the next
+    assert await counted.flushed() == 1
+    assert await counted.deps.redis.zcard(seen) == 1
+    await counted.deps.redis.delete(seen)
+    assert await counted.trips("73", "/timkiem") == 2
+    assert await counted.deps.redis.zcard(seen) == 1
+    # Nothing missed: the offer's key, read with the lock, costs nothing either.
+    assert not await counted.deps.redis.exists(counted.deps.keys.pending_offer(member.id))

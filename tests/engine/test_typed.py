@@ -93,7 +93,7 @@ async def test_search_for_a_number(deps: Deps) -> None:
     chat, _ = await console_member(deps)
     await chat.say("/timkiem")
     await chat.say("25")  # was: "Xin đồng chí trả lời bằng một số từ 1 đến 1."
-    assert "“25”" in chat.text
+    assert "«25»" in chat.text
 
 
 async def test_reviewer_skips_the_note_by_its_words(deps: Deps) -> None:

@@ -14,7 +14,7 @@ from bot.deps import Deps, Links, build_deps
 from bot.engine.dispatcher import Dispatcher
 from bot.org.models import Member
 from bot.proposals.models import Decision, State
-from bot.proposals.service import OWN, Refused
+from bot.proposals.service import ONLY_OWN, OWN, Refused
 from bot.settings import Settings
 from bot.storage.keys import Keys
 from bot.surveys.models import Kind, Question, Spec
@@ -89,15 +89,23 @@ async def test_a_proposal_goes_through_both_levels_with_different_people(demo: D
 
 async def test_a_reviewer_cannot_decide_their_own_proposal(demo: Deps) -> None:
     chat, reviewer = await persona(demo, "thamdinh-khoi")
+    _, member = await persona(demo, "dangvien")
     content = content_named("Dân vận khéo ở khu dân cư").model_copy(update={"unit": "ban-dan-van"})
-    p = await demo.proposals.submit(reviewer, content, await demo.units.tree(), demo.clock())
+    tree = await demo.units.tree()
+    p = await demo.proposals.submit(reviewer, content, tree, demo.clock())
     await chat.say("/thamdinh")
-    await chat.choose("Đề xuất tiếp theo")
-    assert OWN in chat.text and "Công nhận" not in " ".join(chat.labels())
-    await chat.press_raw(f"rv.d|{p.code}|{p.version + 1}|{Decision.APPROVE.value}")  # forged
+    await chat.choose("Đề xuất tiếp theo")  # only their own waits: said, and left queued
+    assert ONLY_OWN in chat.text and "Công nhận" not in " ".join(chat.labels())
+    other = await demo.proposals.submit(member, content_named("Tổ hòa giải ở cơ quan")
+                                        .model_copy(update={"unit": "ban-dan-van"}),
+                                        tree, demo.clock())
+    await chat.choose("Xem hàng chờ")
+    await chat.choose("Đề xuất tiếp theo")  # the next one is someone else's
+    assert other.code in chat.text and p.code not in chat.text
+    await chat.press_raw(f"rv.d|{p.code}|{p.version}|{Decision.APPROVE.value}")  # forged
     assert OWN in chat.text
     held = await demo.proposals.store.get(p.code)
-    assert held is not None
+    assert held is not None and held.state is State.SUBMITTED and held.claimed_by is None
     with pytest.raises(Refused, match="chính mình"):  # the service refuses it too
         await demo.proposals.decide(reviewer, p.code, held.version, Decision.APPROVE,
                                     "Tự công nhận mô hình của mình.", "", demo.clock())

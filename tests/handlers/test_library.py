@@ -85,7 +85,7 @@ async def test_materials_by_topic_and_progress(member: Chat) -> None:
 
 async def test_search_by_button_and_command(member: Chat) -> None:
     await member.say("/timkiem 25nq")
-    assert "Kết quả cho “25nq”" in member.text
+    assert "Kết quả cho «25nq»" in member.text
     assert member.labels()[0].startswith("25-NQ/TW")
     await member.say("nghi quyet 25")  # the prompt stays open to refine the search
     assert member.labels()[0].startswith("25-NQ/TW")

@@ -23,7 +23,8 @@ async def test_import_is_idempotent_and_updates_changed_files(deps: Deps, tmp_pa
     assert (again.added, again.updated, again.unchanged) == (0, 0, first.added)
     assert await deps.redis.get("dv:{lib}:ver") == version  # nothing written at all
 
-    write(tmp_path, "directives/a.md", directive("25-NQ/TW", title="Tiêu đề đã sửa lại"))
+    write(tmp_path, "directives/a.md", directive("25-NQ/TW", title="Tiêu đề đã sửa lại",
+                                                 issued="2013-06-03"))
     changed = await import_folder(deps, tmp_path)
     assert (changed.added, changed.updated) == (0, 1)
     library = await deps.library.snapshot()

@@ -25,6 +25,7 @@ from bot.ops.logs import JsonFormatter, RedactSecrets, RequestId, TextFormatter
 from bot.ops.metrics import MeteredRateLimiter, Metrics
 from bot.org.models import Role
 from bot.storage.keys import Keys
+from bot.storage.unlocks import Unlocks
 from tests.channels.conftest import LiveBot, _live, live_settings
 from tests.channels.zalo_live import ZALO_TOKEN
 from tests.conftest import free_port, make_member
@@ -77,6 +78,9 @@ async def test_health_and_metrics_in_both_modes(bot: LiveBot) -> None:
     assert sample(page, 'dvbot_queue_length{channel="",queue="scheduled"}') == 1
     assert sample(page, 'dvbot_queue_length{channel="telegram",queue="deliveries"}') == 0
     assert sample(page, 'dvbot_replies_sent_total{channel="telegram"}') >= 1
+    # Served from this process's dialog store (the release may still be on its way).
+    released = sample(page, "dvbot_lock_releases_total")
+    assert 0 <= sample(page, "dvbot_lock_release_batches_total") <= released
     assert bot.standin.token not in page
 
 
@@ -101,6 +105,24 @@ async def test_direct_replies_failing_are_counted_by_reason(bot: LiveBot) -> Non
             await asyncio.sleep(0.05)
     assert sample(page, name) == 1
     assert 'dvbot_replies_sent_total{channel="telegram"}' not in page
+
+
+async def test_lock_release_batching_is_counted(redis: Redis) -> None:
+    metrics, unlocks = Metrics(), Unlocks(redis)
+    assert "dvbot_lock_releases" not in metrics.render().decode()  # no source yet
+    metrics.count_unlocks(unlocks)
+    locks = [f"dv:lock:probe:{n}" for n in range(5)]
+    for lock in locks:
+        await redis.set(lock, "token")
+    for lock in locks:  # released together: one batch, one round trip
+        unlocks.release(lock, "token")
+    await unlocks.settle()
+    unlocks.release(locks[0], "token")  # alone: a batch of one
+    await unlocks.settle()
+    page = metrics.render().decode()
+    assert sample(page, "dvbot_lock_releases_total") == 6
+    assert sample(page, "dvbot_lock_release_batches_total") == 2
+    assert await redis.exists(*locks) == 0
 
 
 async def test_zalo_limiters_are_metered(deps: Deps) -> None:

@@ -138,7 +138,7 @@ def test_zalo_keys_are_pinned() -> None:
     assert k.last_interaction("zalo_oa") == "dv:{seen:zalo_oa}:last"
     assert k.channel_quota("zalo") == "dv:quota:zalo"
     assert k.pending_notices("42") == "dv:{m:42}:pending"
-    assert k.pending_offered("42") == "dv:{m:42}:pending:told"
+    assert k.pending_offer("42") == "dv:{m:42}:pending:offer"
 
 
 def test_zalo_token_keys_share_a_slot() -> None:
@@ -188,4 +188,3 @@ def test_tamtu_keys_are_pinned_and_name_no_member() -> None:
     assert k.tamtu_stats("2026-11") == "dv:{ttst:2026-11}"
     assert k.tamtu_mine("ab12") == "dv:{ttm:ab12}"
     assert k.tamtu_quota("ab12") == "dv:ttrl:ab12"
-    assert k.tamtu_rewritten() == "dv:tamtu:aofrw"

@@ -94,8 +94,13 @@ async def test_no_key_written_by_an_anonymous_survey_names_a_member(
     assert f"dv:{{sv:{sid}}}:done" in written
     assert leaks(written, needles) == [] and leaks(survey_keys, needles) == []
     # Nothing written while answering is outside the survey's keys (dialogs were discarded,
-    # no audit entry, no per-member index) but the AOF rewrite's schedule entry.
-    assert {k for k in written if f"{{sv:{sid}}}" not in k} == {deps.keys.jobs_due()}
+    # no audit entry, no per-member index) but the AOF rewrite's schedule entry and the
+    # Telegram accounts' last interactions, which name nobody (keyed pseudonyms, checked by
+    # `leaks` above) and say only the hour.
+    seen = deps.keys.last_interaction("telegram")
+    assert {k for k in written if f"{{sv:{sid}}}" not in k} == {deps.keys.jobs_due(), seen}
+    hours = [score for _member, score in await deps.redis.zrange(seen, 0, -1, withscores=True)]
+    assert len(hours) == len(people) + 1 and all(h % 3600 == 0 for h in hours)  # + the cadre
     due = set(await deps.redis.zrange(deps.keys.jobs_due(), 0, -1)) - {f"svx-{sid}"}
     assert due and all(str(j).startswith("aof-") for j in due)
     # Counted k (5) at a time per recording unit (cb-a2 has 2 members < k, so it records

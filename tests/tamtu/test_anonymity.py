@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 from redis.asyncio import Redis
 
+from bot.delivery.schedule import Scheduler, by_kind
 from bot.deps import Deps, Links, build_deps
 from bot.engine.dispatcher import Dispatcher
 from bot.engine.messages import FileRef, Incoming
@@ -26,6 +27,7 @@ from bot.org.models import Role
 from bot.privacy.seal import SealBroken, Sealer
 from bot.settings import Settings
 from bot.storage.connection import connect
+from bot.storage.history import WINDOW
 from bot.storage.keys import Keys
 from handlers import build_router
 from tests.conftest import UNITS, Clock, free_port, make_member, start_valkey
@@ -114,7 +116,7 @@ def linked(records: list[str], about: list[str], people: list[str]) -> list[str]
 
 
 async def test_nothing_on_disk_in_redis_or_in_logs_links_a_member_to_an_anonymous_thread(
-        aof: tuple[Deps, Path], caplog: pytest.LogCaptureFixture) -> None:
+        aof: tuple[Deps, Path], caplog: pytest.LogCaptureFixture, clock: Clock) -> None:
     deps, directory = aof
     caplog.set_level(logging.DEBUG)
     await deps.redis.set(deps.keys.member_seq(), SEQ)
@@ -212,8 +214,13 @@ async def test_nothing_on_disk_in_redis_or_in_logs_links_a_member_to_an_anonymou
     # AOF is rewritten, which activity on anonymous threads asks the scheduler to do soon.
     thread_keys = {deps.keys.tamtu(c) for c in codes}
     assert bracketed(commands, f"telegram:{CHAT}", thread_keys)
-    assert await deps.redis.zscore(deps.keys.jobs_due(), "ttw") is not None
-    assert await deps.tamtu.notifier.compactor.rewrite()
+    assert await deps.redis.zscore(deps.keys.jobs_due(), "aof-0") is not None
+    fire = by_kind(deps.rewrites.jobs(deps.clock))
+    scheduler = Scheduler(deps.redis, deps.keys, fire, deps.clock)
+    assert await scheduler.tick() == ["aof-0"]  # the rewrite at the end of this window
+    clock.advance(seconds=WINDOW)
+    [done] = await scheduler.tick()
+    assert done.startswith("aof-") and done != "aof-0"
     for _ in range(200):
         info = await deps.redis.info("persistence")
         if not int(info["aof_rewrite_in_progress"]) and not int(info["aof_rewrite_scheduled"]):

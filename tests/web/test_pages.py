@@ -13,6 +13,7 @@ from bot.library.coverage import coverage, coverage_many
 from bot.library.notices import reminder_job
 from bot.proposals.models import Decision, State
 from tests.library.helpers import directive, import_folder, write
+from tests.proposals.helpers import content
 from tests.web.conftest import Browser
 from tests.web.seed import Org
 
@@ -90,6 +91,21 @@ async def test_a_reviewer_takes_and_decides_a_proposal(browser: Browser, deps: D
         "csrf": csrf, "decision": "x", "answer": "Nhấn lần hai.", "version": version.group(1)})
     assert again.endswith("loi=da-xu-ly") or status == 404
     assert (await deps.proposals.store.get(org.proposal_code)) == done
+
+
+async def test_a_reviewer_is_not_handed_their_own_proposal(browser: Browser, deps: Deps,
+                                                             org: Org) -> None:
+    await deps.proposals.withdraw(org.author, org.proposal_code, 1, deps.clock())
+    own = await deps.proposals.submit(org.a_reviewer, content("cb-a1"), await deps.units.tree(),
+                                      deps.clock())
+    await browser.sign_in(org.a_reviewer.id)
+    csrf = await browser.csrf("/web/de-xuat")
+    _, _, location = await browser.post("/web/de-xuat/tiep-theo", {"csrf": csrf})
+    assert location == "/web/de-xuat?het=rieng"
+    _, html = await browser.get(location)
+    assert "hiện chỉ còn đề xuất do chính đồng chí gửi" in html
+    stored = await deps.proposals.store.get(own.code)
+    assert stored is not None and stored.state is State.SUBMITTED
 
 
 async def test_an_answer_too_short_is_refused_politely(browser: Browser, deps: Deps,

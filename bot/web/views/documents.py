@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.delivery.address import later_line
 from bot.library import reminders
 from bot.library.audience import reach
 from bot.library.coverage import (
@@ -114,7 +115,7 @@ async def ask_remind(request: web.Request, viewer: Viewer) -> web.Response:
     entry, unit_id = await _doc_and_unit(request, viewer)
     plan = await reminders.plan(deps, tree, entry, unit_id)
     return render(request, "document_remind.html", viewer, entry=entry, unit=tree.units[unit_id],
-                  path_name=tree.path(unit_id), plan=plan,
+                  path_name=tree.path(unit_id), plan=plan, later=later_line(len(plan.kept)),
                   window_at=clock_time(plan.window) if plan.window else "",
                   window_end=clock_time(plan.window + REMIND_WINDOW) if plan.window else "")
 
@@ -125,7 +126,8 @@ async def remind(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     deps, tree = viewer.deps, viewer.tree
     entry, unit_id = await _doc_and_unit(request, viewer)
     sent = await reminders.send(deps, tree, entry, unit_id, viewer.member.id, deps.clock())
-    outcome = str(sent.queued) if sent.queued else ("0" if not sent.window else "trung")
+    outcome = (str(sent.queued) if sent.queued or sent.kept
+               else ("0" if not sent.window else "trung"))
     return redirect(f"/web/van-ban/{entry.id}/{unit_id}?da-nhac={outcome}")
 
 

@@ -10,7 +10,7 @@ from bot.org import access
 from bot.org.models import Role
 from bot.proposals.models import Decision, Limits, Proposal, State
 from bot.proposals.reviewing import may_review, notify_author, review_units
-from bot.proposals.service import Refused
+from bot.proposals.service import ONLY_OWN, Refused
 from bot.web.server import Viewer, page, redirect, render
 
 OUTSIDE = "Đề xuất này không thuộc phạm vi thẩm định của đồng chí."
@@ -47,14 +47,18 @@ async def queues(request: web.Request, viewer: Viewer) -> web.Response:
         return redirect("/web/de-xuat/mo-hinh")
     stats = await deps.proposals.queue.stats(units)
     return render(request, "proposals.html", viewer, stats=stats, names=viewer.tree.units,
-                  now=deps.clock().timestamp(), empty=request.query.get("het") == "1")
+                  now=deps.clock().timestamp(), empty=request.query.get("het", ""),
+                  only_own=ONLY_OWN)
 
 
 @page
 async def take_next(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """Claim the next proposal (or the one already held) and open it."""
     deps, tree = viewer.deps, viewer.tree
-    claimed = await deps.proposals.next_for(viewer.member, _units(viewer), deps.clock())
+    try:
+        claimed = await deps.proposals.next_for(viewer.member, _units(viewer), deps.clock())
+    except Refused:  # only the reviewer's own proposals wait
+        return redirect("/web/de-xuat?het=rieng")
     if claimed is None:
         return redirect("/web/de-xuat?het=1")
     if claimed.fresh:

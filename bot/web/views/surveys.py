@@ -128,7 +128,7 @@ async def create(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     spec = chosen.spec.model_copy(update={"anonymous": form.get("anonymous") == "1",
                                           "days": int(days)})
     now = deps.clock()
-    survey, _queued, _skipped = await SurveyTimes(deps).open(
+    survey, _notified = await SurveyTimes(deps).open(
         spec, unit=unit, author=viewer.member, tree=tree, now=now,
         closes=now + timedelta(days=int(days)))
     return redirect(f"/web/khao-sat/{survey.id}")
