@@ -329,6 +329,17 @@ class Keys:
         them can be counted together."""
         return f"{self.prefix}:{{sv:{survey_id}}}:pending:{unit}"
 
+    def survey_row(self, survey_id: str, unit: str) -> str:
+        """Hash: counters of one unit's whole subtree, rolled up when counted: `a` audience,
+        `n` answers, `<q>|<opt>`; results read the survey unit's row and its children's."""
+        return f"{self.prefix}:{{sv:{survey_id}}}:row:{unit}"
+
+    def survey_shape(self, survey_id: str) -> str:
+        """Hash: the units snapshot taken at opening, `u|<unit>` -> the rows a count under
+        that unit goes into (itself up to the survey's unit), `c|<unit>` -> its children with
+        an audience; `settled` once the last answers were counted after closing."""
+        return f"{self.prefix}:{{sv:{survey_id}}}:shape"
+
     def survey_reminder(self, survey_id: str) -> str:
         """String with a TTL: start of the last reminder window (epoch seconds)."""
         return f"{self.prefix}:{{sv:{survey_id}}}:remind"

@@ -74,6 +74,8 @@ def _words(survey: Survey, index: int, answer: Answer | None) -> str:
 def sheets(report: Report, people: list[tuple[str, str, list[Answer]]]
            ) -> list[tuple[str, tuple[str, ...], list[tuple[object, ...]]]]:
     """(sheet title, header, rows) of everything exported."""
+    if report.partial or report.trimmed:
+        raise ValueError("the exports need every row: gather(..., all_rows=True)")
     out = [("Tổng hợp", SUMMARY, list(summary_rows(report))),
            ("Tỷ lệ trả lời", RATES, list(rate_rows(report))),
            ("Ý kiến", TEXTS, list(text_rows(report)))]

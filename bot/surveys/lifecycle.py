@@ -24,14 +24,12 @@ from bot.org.members import MemberStore
 from bot.org.models import Member
 from bot.org.tree import OrgTree, UnitStore
 from bot.settings import Settings
-from bot.storage.history import rewrite_aof
+from bot.storage.history import AofRewrites
 from bot.surveys.models import Spec, Survey
 from bot.surveys.notices import opening_message
 from bot.surveys.store import SurveyStore
 
-OPEN_JOB, CLOSE_JOB, SCRUB_JOB = "svo", "svx", "aof"
-SCRUB_EVERY = 300  # seconds: anonymous answers leave the AOF's history within this (+ a tick)
-SCRUB_RETRY = timedelta(seconds=5)  # when another rewrite was running
+OPEN_JOB, CLOSE_JOB = "svo", "svx"
 AUTHOR_GRACE = timedelta(days=7)  # the author key outlives the closing time by this much
 
 
@@ -54,6 +52,8 @@ class Services(Protocol):
     def clock(self) -> Callable[[], datetime]: ...
     @property
     def audit(self) -> AuditLog: ...
+    @property
+    def rewrites(self) -> AofRewrites: ...
 
 
 class SurveyTimes:
@@ -64,8 +64,7 @@ class SurveyTimes:
 
     def jobs(self) -> dict[str, Callable[[str], Awaitable[None]]]:
         """Job kinds for `bot.delivery.schedule.by_kind`."""
-        return {OPEN_JOB: self.fire_open, CLOSE_JOB: self.fire_close,
-                SCRUB_JOB: self.fire_scrub}
+        return {OPEN_JOB: self.fire_open, CLOSE_JOB: self.fire_close}
 
     async def schedule(self, survey: Survey, author_id: str, now: datetime) -> None:
         """After `SurveyStore.open`: the closing job, the opening job if it is pending, and
@@ -118,11 +117,6 @@ class SurveyTimes:
         survey = await self._deps.surveys.activate(survey, tree)
         await self.announce(survey, tree)
 
-    async def fire_scrub(self, _job_id: str) -> None:
-        """`aof-<epoch>`: rewrite the AOF (see bot.storage.history), or try again shortly."""
-        if not await rewrite_aof(self._deps.redis):
-            await scrub_later(self._deps.outbox, self._deps.clock() + SCRUB_RETRY)
-
     async def fire_close(self, job_id: str) -> None:
         """`svx-<id>`: the closing time. Destroy the marks, tell the author, once."""
         deps = self._deps
@@ -131,7 +125,7 @@ class SurveyTimes:
             return
         await deps.surveys.retire(survey)
         if survey.anonymous:
-            await scrub_later(deps.outbox, deps.clock())  # the marks' history goes too
+            await deps.rewrites.at(deps.clock())  # the marks' history leaves the AOF too
         author = await deps.surveys.take_author(survey.id)
         if author is None:
             return
@@ -145,14 +139,3 @@ class SurveyTimes:
         await deps.outbox.enqueue(f"{CLOSE_JOB}-{survey.id}", targets, [reply],
                                   paid=deps.settings.telegram_paid_rate > 0)
 
-
-async def scrub_later(outbox: Outbox, at: datetime) -> None:
-    """Have the AOF rewritten at `at` (one job per moment: scheduling it twice is harmless)."""
-    await outbox.schedule(f"{SCRUB_JOB}-{int(at.timestamp())}", at)
-
-
-async def scrub_after_answer(outbox: Outbox, now: datetime) -> None:
-    """After an anonymous answer: a rewrite at the end of the current SCRUB_EVERY window, so
-    answers of one window share one rewrite."""
-    end = (int(now.timestamp()) // SCRUB_EVERY + 1) * SCRUB_EVERY
-    await scrub_later(outbox, datetime.fromtimestamp(end, now.tzinfo))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.formatting import esc, vn_datetime, vn_number
@@ -19,7 +19,9 @@ from bot.surveys.results import (
     percent,
     recorded_cells,
     rollup,
+    visible_children,
 )
+from bot.surveys.rows import Rows
 from bot.surveys.store import SurveyStore, TextAnswer
 
 CHAT_ROWS = 40  # breakdown rows beyond which the chat shows only the first level
@@ -31,7 +33,10 @@ class Report:
     """Everything the renderers need, already suppressed for k: `cells` holds the survey's
     unit and the shown units only, and the survey's unit without its answer counts when it
     has fewer than k answers. Text, chart, CSV and XLSX all draw from this one value, so no
-    output can show what another one hides."""
+    output can show what another one hides. What the chat does not show is not read (the
+    exports read it all): `trimmed`, a second level of the breakdown exists but is not in
+    `rows`; `partial`, shown units past the chat's first CHAT_ROWS rows have their audience
+    and answers only (enough for the chart's response rates)."""
 
     survey: Survey
     tree: OrgTree
@@ -40,6 +45,8 @@ class Report:
     rows: list[Row]
     texts: dict[int, list[TextAnswer]] = field(default_factory=dict)
     text_counts: dict[int, int] = field(default_factory=dict)
+    trimmed: bool = False
+    partial: bool = False
 
     @property
     def total(self) -> Cell:
@@ -53,10 +60,15 @@ class Report:
 
 
 async def gather(store: SurveyStore, survey: Survey, tree: OrgTree, *,
-                 all_texts: bool = False) -> Report:
-    """Read counters (and a sample of free texts, or all of them) and apply suppression."""
+                 all_texts: bool = False, all_rows: bool | None = None) -> Report:
+    """Read counters (and a sample of free texts, or all of them) and apply suppression.
+    `all_rows` (by default with `all_texts`, as the exports want): every breakdown row, even
+    where the chat shows only the first level."""
     k = min_group(survey, store.min_group)
-    report = suppressed(survey, tree, k, await store.tally(survey.id))
+    report = await rolled(store.rows, survey, tree, k, all_texts if all_rows is None
+                          else all_rows)
+    if report is None:  # opened before the rows existed: every recording unit's counters
+        report = suppressed(survey, tree, k, await store.tally(survey.id))
     if not report.enough:
         return report
     for index, question in enumerate(survey.questions):
@@ -68,14 +80,57 @@ async def gather(store: SurveyStore, survey: Survey, tree: OrgTree, *,
 
 
 def suppressed(survey: Survey, tree: OrgTree, k: int, tally: dict[str, int]) -> Report:
-    """The one suppressed result every output is drawn from (see `Report`)."""
+    """The one suppressed result every output is drawn from (see `Report`), from every
+    recording unit's counters."""
     cells = rollup(tree, survey.unit, recorded_cells(tally))
-    rows = breakdown(tree, survey.unit, cells, k)
+    return _report(survey, tree, k, cells, breakdown(tree, survey.unit, cells, k))
+
+
+async def rolled(source: Rows, survey: Survey, tree: OrgTree, k: int, all_rows: bool
+                 ) -> Report | None:
+    """The same result from the rolled-up rows: the survey unit's row, its children's, and
+    their children's only where shown and wanted; None for a survey without rows."""
+    root = survey.unit
+    exists, cells, kids = await source.read(survey.id, [root])
+    if not exists:
+        return None
+    view: dict[str, tuple[str, ...]] = {}
+    trimmed = partial = False
+    children = _named(tree, kids[root]) if cells[root].answers >= k else []
+    if children:
+        # Sizes of every child (suppression weighs all siblings), whole rows where shown.
+        _, found, below = await source.read(survey.id, children, whole=all_rows)
+        cells.update(found)
+        children = [c for c in children if cells[c].audience > 0]
+        view[root] = tuple(children)
+        shown = visible_children(root, children, cells, k)
+        deeper = {c: tuple(_named(tree, below[c])) for c in children if c in shown}
+        if all_rows or len(children) + sum(map(len, deeper.values())) <= CHAT_ROWS:
+            view.update(deeper)
+            whole = [u for c, units in deeper.items() for u in (c, *units)]
+        else:  # the chat shows one level, at most CHAT_ROWS rows of it
+            trimmed, partial = any(deeper.values()), len(children) > CHAT_ROWS
+            whole = [c for c in children[:CHAT_ROWS] if c in shown]
+        if all_rows:  # the first level was read whole already
+            whole = [u for u in whole if u not in found]
+        cells.update((await source.read(survey.id, whole))[1] if whole else {})
+    rows = breakdown(OrgTree(tree.units, view), root, cells, k)
+    return replace(_report(survey, tree, k, cells, rows, trimmed), partial=partial)
+
+
+def _named(tree: OrgTree, units: list[str]) -> list[str]:
+    """The snapshot's units still in the tree, in the snapshot's (the tree's) order: a unit
+    deleted since has no name to show, and its answers stay in its parent's figures."""
+    return [u for u in units if u in tree.units]
+
+
+def _report(survey: Survey, tree: OrgTree, k: int, cells: dict[str, Cell], rows: list[Row],
+            trimmed: bool = False) -> Report:
     root = cells.get(survey.unit, Cell())
     visible = {r.unit: cells[r.unit] for r in rows if r.shown}
     if root.answers < k:  # only how many answered, nothing of what
         root = Cell(audience=root.audience, answers=root.answers)
-    return Report(survey, tree, k, {**visible, survey.unit: root}, rows)
+    return Report(survey, tree, k, {**visible, survey.unit: root}, rows, trimmed=trimmed)
 
 
 def render(report: Report, now: datetime) -> str:
@@ -126,13 +181,14 @@ def _breakdown_lines(report: Report) -> list[str]:
         return []
     out = ["", "<b>Theo đơn vị</b>"]
     deeper = any(row.depth > 1 for row in report.rows)
-    if len(report.rows) > CHAT_ROWS and deeper:
+    one_level = report.trimmed or (len(report.rows) > CHAT_ROWS and deeper)
+    if one_level:
         out.append("(cấp dưới nữa xem trong tệp xuất CSV/Excel)")
     if report.k > 1:
         out.append(f"(đơn vị dưới {report.k} phản hồi không hiển thị riêng mà gộp vào cấp trên)")
-    for row in report.rows:
-        if len(report.rows) > CHAT_ROWS and row.depth > 1:
-            continue  # a Khối has hundreds of chi bộ: the chat keeps one level
+    # A Khối has hundreds of chi bộ: the chat keeps one level, and a page of it.
+    listed = [row for row in report.rows if not one_level or row.depth == 1]
+    for row in listed[:CHAT_ROWS]:
         name = esc(report.tree.units[row.unit].name)
         indent = "  " * (row.depth - 1)
         if not row.shown:
@@ -143,4 +199,7 @@ def _breakdown_lines(report: Report) -> list[str]:
                              for i, q in enumerate(report.survey.questions))
         out.append(f"{indent}• {name}: {vn_number(cell.answers)}/{vn_number(cell.audience)} "
                    f"({percent(cell.answers, cell.audience)}%) — {figures}")
+    if len(listed) > CHAT_ROWS:
+        out.append(f"… và {vn_number(len(listed) - CHAT_ROWS)} đơn vị khác: xem đầy đủ trong "
+                   "tệp xuất CSV/Excel")
     return out

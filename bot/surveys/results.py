@@ -1,6 +1,6 @@
 """From raw counters to what a cadre may see: roll-up per unit and k-anonymity suppression.
 
-Counters are stored per recording unit (see store.recording_units). A breakdown cell (a unit's
+Counters are stored per recording unit (see recording.recording_units). A breakdown cell (a unit's
 subtree) with fewer than k answers is never shown: its answers stay only in its parent's
 figures ("merged upward"). Because parent − shown children would then reveal the hidden part,
 the hidden part of every parent (hidden children plus answers recorded at the parent itself)
@@ -86,7 +86,9 @@ def breakdown(tree: OrgTree, root: str, cells: dict[str, Cell], k: int,
 
 def _level(tree: OrgTree, parent: str, cells: dict[str, Cell], k: int, depth: int,
            max_depth: int, rows: list[Row]) -> None:
-    children = [c for c in tree.children.get(parent, ()) if cells.get(c, Cell()).audience > 0]
+    children = [c for c in tree.children.get(parent, ()) if c in cells and cells[c].audience > 0]
+    if not children:  # the common case below a Khối's hundreds of units: nothing to weigh
+        return
     shown = visible_children(parent, children, cells, k)
     for child in children:
         rows.append(Row(child, depth, child in shown))
@@ -97,7 +99,7 @@ def _level(tree: OrgTree, parent: str, cells: dict[str, Cell], k: int, depth: in
 def visible_children(parent: str, children: list[str], cells: dict[str, Cell], k: int
                      ) -> set[str]:
     """Children whose figures may be shown beside the parent's (see the module docstring)."""
-    answers = {c: cells.get(c, Cell()).answers for c in children}
+    answers = {c: cells[c].answers if c in cells else 0 for c in children}
     shown = {c for c in children if answers[c] >= k}
     hidden_sum = cells.get(parent, Cell()).answers - sum(answers[c] for c in shown)
     # Smallest first; ties broken by id so the choice is stable between renderings.

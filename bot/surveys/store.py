@@ -24,15 +24,26 @@ from bot.privacy.seal import Sealer
 from bot.privacy.secret import mark, new_salt
 from bot.storage.keys import Keys
 from bot.surveys.ballots import Ballots
-from bot.surveys.models import Answer, Kind, Spec, Survey
+from bot.surveys.models import Answer, Spec, Survey
+from bot.surveys.recording import answer_fields, recording_units
+from bot.surveys.rows import Rows, shape
 
-# KEYS: aud, done, tally, texts, named. ARGV: who, mode (a: anonymous, n: named, c: named and
-# changeable), answers JSON (named only), number of counter fields, fields..., then pairs of
-# (score, "nonce\31text") for free texts. Returns -1 not in audience, 0 already answered,
-# 1 recorded, 2 replaced (named surveys that allow changes).
+# KEYS: aud, done, tally, texts, named, then the rows of the recording unit and of its
+# ancestors up to the survey's unit (bot.surveys.rows; none for a survey opened before rows
+# existed). ARGV: who, mode (a: anonymous, n: named, c: named and changeable), answers JSON
+# (named only), number of counter fields, fields..., then pairs of (score, "nonce\31text")
+# for free texts. Returns -1 not in audience, 0 already answered, 1 recorded, 2 replaced
+# (named surveys that allow changes).
 _RECORD = """
 local unit = redis.call('HGET', KEYS[1], ARGV[1])
 if not unit then return -1 end
+if #KEYS > 5 and string.sub(KEYS[6], -(#unit + 5)) ~= ':row:' .. unit then
+  return redis.error_reply('rows of another unit')
+end
+local function bump(field, by)
+  redis.call('HINCRBY', KEYS[3], unit .. '|' .. field, by)
+  for r = 6, #KEYS do redis.call('HINCRBY', KEYS[r], field, by) end
+end
 local mode = ARGV[2]
 local fresh = redis.call('SADD', KEYS[2], ARGV[1]) == 1
 if not fresh then
@@ -40,16 +51,17 @@ if not fresh then
   local old = redis.call('HGET', KEYS[5], ARGV[1])
   if old then
     local prev = cjson.decode(old)
-    for _, f in ipairs(prev.f) do redis.call('HINCRBY', KEYS[3], unit .. '|' .. f, -1) end
+    for _, f in ipairs(prev.f) do bump(f, -1) end
     for _, t in ipairs(prev.t) do redis.call('ZREM', KEYS[4], t) end
   end
 else
   redis.call('HINCRBY', KEYS[3], 'n|' .. unit, 1)
+  for r = 6, #KEYS do redis.call('HINCRBY', KEYS[r], 'n', 1) end
 end
 local n = tonumber(ARGV[4])
 local fields, texts = {}, {}
 for i = 5, 4 + n do
-  redis.call('HINCRBY', KEYS[3], unit .. '|' .. ARGV[i], 1)
+  bump(ARGV[i], 1)
   table.insert(fields, ARGV[i])
 end
 for i = 5 + n, #ARGV, 2 do
@@ -89,7 +101,8 @@ class SurveyStore:
         self._keys = keys
         self._secret = secret
         self.min_group = min_group
-        self._ballots = Ballots(redis, keys, Sealer(secret), min_group)
+        self.rows = Rows(redis, keys)
+        self._ballots = Ballots(redis, keys, Sealer(secret), min_group, self.rows)
         self._record = redis.register_script(_RECORD)
         self._tally = redis.register_script(_TALLY)
 
@@ -130,6 +143,7 @@ class SurveyStore:
         salt = new_salt()
         audience = {self.who(survey, salt, m): where[home] for m, home in homes.items()}
         sizes = Counter(audience.values())
+        fields, rolled = shape(tree, unit, sizes, sizes)
         k = self._keys
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(k.survey(survey_id), survey.model_dump_json())
@@ -140,6 +154,9 @@ class SurveyStore:
             if sizes:
                 pipe.hset(k.survey_tally(survey_id),
                           mapping={f"a|{u}": n for u, n in sizes.items()})
+            pipe.hset(k.survey_shape(survey_id), mapping={f: v for f, v in fields.items()})
+            for up, n in rolled.items():
+                pipe.hset(k.survey_row(survey_id, up), "a", n)
             await pipe.execute()
         # Listed only once fully stored (the list key has no {sv:<id>} tag, so it cannot join
         # the transaction on a cluster): a crash in between leaves an unlisted survey, never a
@@ -243,15 +260,20 @@ class SurveyStore:
     async def record(self, survey: Survey, member_id: str,
                      answers: Sequence[Answer | None]) -> int:
         """Record one member's answers (already validated); see the script's return codes."""
-        salt = await self._redis.get(self._keys.survey_salt(survey.id))
+        # Named surveys know `who` (the member id) before the salt: one round trip to learn
+        # both and the rows the answer is rolled up into.
+        salt, unit, chain = await self.rows.where(survey.id,
+                                                  "" if survey.anonymous else member_id)
         if salt is None:
             return NOT_IN_AUDIENCE
         fields, texts = answer_fields(survey, answers)
         if survey.anonymous:
-            return await self._cast(survey, self.who(survey, str(salt), member_id), fields, texts)
+            return await self._cast(survey, self.who(survey, salt, member_id), fields, texts)
+        if unit is None:
+            return NOT_IN_AUDIENCE
         mode = "c" if survey.allow_change else "n"
         k = self._keys
-        args: list[str | float] = [self.who(survey, str(salt), member_id), mode,
+        args: list[str | float] = [self.who(survey, salt, member_id), mode,
                                    "" if survey.anonymous else json.dumps(list(answers)),
                                    len(fields), *fields]
         for question, text in texts:
@@ -259,7 +281,8 @@ class SurveyStore:
             score = question + secrets.randbelow(10**9) / 10**9 * 0.99
             args += [score, f"{secrets.token_hex(6)}\x1f{text}"]
         keys = [k.survey_audience(survey.id), k.survey_done(survey.id), k.survey_tally(survey.id),
-                k.survey_texts(survey.id), k.survey_named(survey.id)]
+                k.survey_texts(survey.id), k.survey_named(survey.id),
+                *self.rows.keys_of(survey.id, chain)]
         return int(await self._record(keys=keys, args=args))
 
     # ------------------------------------------------------------------ closing
@@ -279,27 +302,32 @@ class SurveyStore:
         then count the answer sets still waiting: only the aggregates remain, and nobody
         (with or without the secret) can tell who answered. Named surveys keep theirs (they
         name people by design)."""
-        if survey.anonymous:
-            k = self._keys
-            await self._redis.delete(k.survey_salt(survey.id), k.survey_audience(survey.id),
-                                     k.survey_done(survey.id))
-            fields = map(str, await self._redis.hkeys(k.survey_tally(survey.id)))
-            units = [f[2:] for f in fields if f.startswith("a|")]
-            await self._ballots.settle(survey.id, survey.unit, units)
+        if not survey.anonymous or await self.rows.settled(survey.id):
+            return  # every later view of a closed survey stops here, whatever its size
+        k = self._keys
+        await self._redis.delete(k.survey_salt(survey.id), k.survey_audience(survey.id),
+                                 k.survey_done(survey.id))
+        fields = map(str, await self._redis.hkeys(k.survey_tally(survey.id)))
+        units = [f[2:] for f in fields if f.startswith("a|")]
+        await self._ballots.settle(survey.id, survey.unit, units)
+        await self.rows.mark_settled(survey.id)  # last: a crash before it settles again
 
     async def answered(self, survey: Survey) -> int:
         """How many have answered: counted answers, or, for an anonymous survey still open,
         its done marks (answer sets wait uncounted until k of a unit are in)."""
         if survey.anonymous and await self._redis.exists(self._keys.survey_salt(survey.id)):
             return int(await self._redis.scard(self._keys.survey_done(survey.id)))
+        rolled, cells, _kids = await self.rows.read(survey.id, [survey.unit])
+        if rolled:
+            return cells[survey.unit].answers
         return sum(v for f, v in (await self.tally(survey.id)).items() if f.startswith("n|"))
 
     async def _cast(self, survey: Survey, who: str, fields: list[str],
                     texts: list[tuple[int, str]]) -> int:
-        unit = await self._redis.hget(self._keys.survey_audience(survey.id), who)
+        _salt, unit, chain = await self.rows.where(survey.id, who)
         if unit is None:
             return NOT_IN_AUDIENCE
-        return await self._ballots.cast(survey.id, who, str(unit), fields, texts)
+        return await self._ballots.cast(survey.id, who, chain, unit, fields, texts)
 
     async def unanswered(self, survey: Survey, member_ids: Sequence[str]) -> list[str]:
         """Which of `member_ids` are in the snapshot and have not answered (for reminders)."""
@@ -314,40 +342,3 @@ class SurveyStore:
                 pipe.sismember(k.survey_done(survey.id), who)
             flags = await pipe.execute()
         return [m for i, m in enumerate(member_ids) if flags[2 * i] and not flags[2 * i + 1]]
-
-
-def answer_fields(survey: Survey, answers: Sequence[Answer | None]
-                  ) -> tuple[list[str], list[tuple[int, str]]]:
-    """Tally fields (`<q>|<opt>`, `<q>|t`) and free texts of one validated answer set; a
-    question skipped by the template's skip logic (None) adds nothing."""
-    fields: list[str] = []
-    texts: list[tuple[int, str]] = []
-    for index, (question, answer) in enumerate(zip(survey.questions, answers, strict=True)):
-        if answer is None:
-            continue
-        if question.kind is Kind.TEXT:
-            fields.append(f"{index}|t")
-            texts.append((index, str(answer)))
-        elif isinstance(answer, list):
-            fields += [f"{index}|{option}" for option in answer]
-        else:
-            fields.append(f"{index}|{answer}")
-    return fields, texts
-
-
-def recording_units(tree: OrgTree, root: str, homes: dict[str, str], k: int) -> dict[str, str]:
-    """Home unit -> the unit its members' answers are counted under: the nearest unit (itself
-    or an ancestor up to `root`) whose snapshot subtree has at least k members, else `root`.
-    Chosen at opening, so the stored counters never single out a group smaller than k."""
-    size: dict[str, int] = {}
-    for home in homes.values():
-        for unit in tree.ancestors(home):
-            size[unit] = size.get(unit, 0) + 1
-            if unit == root:
-                break
-    out: dict[str, str] = {}
-    for home in set(homes.values()):
-        chain = tree.ancestors(home)
-        chain = chain[:chain.index(root) + 1] if root in chain else [root]
-        out[home] = next((u for u in chain if size.get(u, 0) >= k), root)
-    return out

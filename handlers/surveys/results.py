@@ -14,7 +14,7 @@ from bot.delivery.address import addressees
 from bot.engine.actions import act
 from bot.engine.messages import Attachment, Button, Reply, rows
 from bot.engine.router import Outcome, Request, Router
-from bot.formatting import esc, short, split_text, vn_datetime, vn_number
+from bot.formatting import esc, short, split_html, vn_datetime, vn_number
 from bot.org import access
 from bot.org.models import Role
 from bot.privacy.files import private_dir, sweep, write_private
@@ -72,7 +72,7 @@ async def results(request: Request) -> Outcome:
                 f"{why} ({vn_datetime(survey.closes_at)}).")
         return screen(request, text, tools)
     report = await gather(request.deps.surveys, survey, await request.tree())
-    parts = split_text(render(report, now), PART)
+    parts = split_html(render(report, now), PART)
     replies = [Reply(p) for p in parts[:-1]]
     replies.append(Reply(parts[-1], buttons=rows(*tools)))
     return Outcome(replies)

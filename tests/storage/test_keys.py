@@ -163,10 +163,12 @@ def test_survey_keys_are_pinned_and_share_one_slot() -> None:
     assert k.survey_reminder("7") == "dv:{sv:7}:remind"
     assert k.survey_pending("7", "cb-a1") == "dv:{sv:7}:pending:cb-a1"
     assert k.survey_author("7") == "dv:svauthor:7"
+    assert k.survey_row("7", "cb-a1") == "dv:{sv:7}:row:cb-a1"
+    assert k.survey_shape("7") == "dv:{sv:7}:shape"
     tags = {key[key.index("{") + 1:key.index("}")] for key in (
         k.survey("7"), k.survey_salt("7"), k.survey_audience("7"), k.survey_done("7"),
         k.survey_tally("7"), k.survey_texts("7"), k.survey_named("7"), k.survey_reminder("7"),
-        k.survey_pending("7", "cb-a1"))}
+        k.survey_pending("7", "cb-a1"), k.survey_row("7", "cb-a1"), k.survey_shape("7"))}
     assert tags == {"sv:7"}
 
 

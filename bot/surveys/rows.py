@@ -1,0 +1,150 @@
+"""Counters rolled up to every unit above the one an answer is counted under, when counted.
+
+At opening a survey keeps a snapshot of its units (the shape): for each unit answers can be
+counted under, the chain of units from it up to the survey's unit, and for each unit its
+children that have an audience. Counting answers (bot.surveys.store for named surveys,
+bot.surveys.ballots k at a time for anonymous ones) adds them, in the same script, to the row
+of every unit on that chain. A results view then reads the survey unit's row and its
+children's rows (and the rows of a second level when the chat shows one), never every
+recording unit, and every row is the sum of its children's rows plus what was counted under
+the unit itself: the figures `results.rollup` would compute from the tally.
+
+The tally keeps its per-recording-unit counters: the settling at closing reads them, and
+surveys opened before the rows existed (no shape) are still read from it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from redis.asyncio import Redis
+
+from bot.org.tree import OrgTree
+from bot.storage.keys import Keys
+from bot.surveys.results import Cell
+
+# KEYS: salt, aud, shape. ARGV: who (a mark or member id; '' for the salt alone).
+# Returns {salt, recording unit, chain}, each false when absent.
+_WHERE = """
+local salt = redis.call('GET', KEYS[1])
+if ARGV[1] == '' then return {salt, false, false} end
+local unit = redis.call('HGET', KEYS[2], ARGV[1])
+if not unit then return {salt, false, false} end
+return {salt, unit, redis.call('HGET', KEYS[3], 'u|' .. unit)}
+"""
+
+# KEYS: shape, then one row per unit. ARGV: 'whole' or 'sizes', then those units, in order.
+# Returns JSON: whether the first unit is in the shape (rows exist), then per unit [flat row
+# (whole, or only audience and answers), its children].
+_READ = """
+local out = {redis.call('HEXISTS', KEYS[1], 'u|' .. ARGV[2])}
+for i = 2, #KEYS do
+  local row
+  if ARGV[1] == 'whole' then
+    row = redis.call('HGETALL', KEYS[i])
+  else
+    local a, n = unpack(redis.call('HMGET', KEYS[i], 'a', 'n'))
+    row = {'a', a or '0', 'n', n or '0'}
+  end
+  out[i] = {row, redis.call('HGET', KEYS[1], 'c|' .. ARGV[i]) or ''}
+end
+return cjson.encode(out)
+"""
+
+SETTLED = "settled"
+
+
+class Rows:
+    """The shape snapshot and the rolled-up rows of surveys."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._where = redis.register_script(_WHERE)
+        self._read = redis.register_script(_READ)
+
+    def keys_of(self, survey_id: str, chain: Sequence[str]) -> list[str]:
+        """The row keys a count under `chain[0]` goes into."""
+        return [self._keys.survey_row(survey_id, unit) for unit in chain]
+
+    async def where(self, survey_id: str, who: str) -> tuple[str | None, str | None, list[str]]:
+        """(salt, recording unit, chain) of a mark or member id in one round trip; an empty
+        chain for a survey opened before the rows existed."""
+        k = self._keys
+        salt, unit, chain = await self._where(keys=[
+            k.survey_salt(survey_id), k.survey_audience(survey_id), k.survey_shape(survey_id)],
+            args=[who])
+        return (str(salt) if salt else None, str(unit) if unit else None,
+                str(chain).split(",") if chain else [])
+
+    async def chains(self, survey_id: str, units: Sequence[str]) -> dict[str, list[str]]:
+        """Unit -> its chain (empty for a survey without rows)."""
+        if not units:
+            return {}
+        found = await self._redis.hmget(self._keys.survey_shape(survey_id),
+                                        [f"u|{u}" for u in units])
+        return {u: str(c).split(",") if c else [] for u, c in zip(units, found, strict=True)}
+
+    async def read(self, survey_id: str, units: Sequence[str], *, whole: bool = True
+                   ) -> tuple[bool, dict[str, Cell], dict[str, list[str]]]:
+        """(rows exist, unit -> its row as a Cell, unit -> its children) of `units` only;
+        not `whole`: audience and answers only."""
+        if not units:
+            raise ValueError("read at least one unit")
+        k = self._keys
+        raw = json.loads(await self._read(
+            keys=[k.survey_shape(survey_id), *(k.survey_row(survey_id, u) for u in units)],
+            args=["whole" if whole else "sizes", *units]))
+        cells: dict[str, Cell] = {}
+        kids: dict[str, list[str]] = {}
+        for unit, (flat, children) in zip(units, raw[1:], strict=True):
+            cells[unit] = as_cell(flat if isinstance(flat, list) else [])
+            kids[unit] = children.split(",") if children else []
+        return bool(raw[0]), cells, kids
+
+    async def settled(self, survey_id: str) -> bool:
+        """Whether closing already counted every waiting answer set."""
+        return bool(await self._redis.hexists(self._keys.survey_shape(survey_id), SETTLED))
+
+    async def mark_settled(self, survey_id: str) -> None:
+        """Note that closing counted every waiting answer set (later views skip it)."""
+        await self._redis.hset(self._keys.survey_shape(survey_id), SETTLED, "1")
+
+
+def as_cell(flat: list[str]) -> Cell:
+    """A row's flat HGETALL reply as a Cell."""
+    cell = Cell()
+    counts: Counter[str] = cell.counts
+    for i in range(0, len(flat), 2):
+        name, value = flat[i], int(flat[i + 1])
+        if name == "a":
+            cell.audience = value
+        elif name == "n":
+            cell.answers = value
+        else:
+            counts[name] = value
+    return cell
+
+
+def shape(tree: OrgTree, root: str, recording: Iterable[str], sizes: Counter[str]
+          ) -> tuple[dict[str, str], dict[str, int]]:
+    """The shape's fields and each unit's rolled-up audience, for the recording units of a
+    survey opening now (`sizes`: audience per recording unit)."""
+    chains: dict[str, list[str]] = {root: [root]}
+    for unit in recording:
+        chain = tree.ancestors(unit)
+        chain = chain[:chain.index(root) + 1] if root in chain else [root]
+        for i, up in enumerate(chain):
+            chains.setdefault(up, chain[i:])
+    audience: Counter[str] = Counter()
+    for unit, size in sizes.items():
+        for up in chains[unit]:
+            audience[up] += size
+    fields = {f"u|{u}": ",".join(chain) for u, chain in chains.items()}
+    for parent in chains:
+        kids = [c for c in tree.children.get(parent, ()) if c in chains and c != root]
+        if kids:
+            fields[f"c|{parent}"] = ",".join(kids)
+    return fields, dict(audience)
