@@ -9,6 +9,7 @@ a hash beside the proposal (same hash tag). Values are JSON from the models belo
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +43,17 @@ class DvkConfig(BaseModel):
     def field_name(self, field_id: str) -> str | None:
         """The configured name of a field id, or None."""
         return next((f.name for f in self.fields if f.id == field_id), None)
+
+    def assessed(self, ticked: Iterable[str]) -> dict[str, int]:
+        """Every criterion by name (the history keeps names: they survive a change of the
+        list), 1 when its id is among `ticked`: what the chat and the web record."""
+        chosen = set(ticked)
+        return {c.name: int(c.id in chosen) for c in self.criteria}
+
+    def unknown_criteria(self, ticked: Iterable[str]) -> list[str]:
+        """The ids in `ticked` that name no criterion of the list (a forged or stale form)."""
+        known = {c.id for c in self.criteria}
+        return sorted(set(ticked) - known)
 
 
 # Used only when a deployment has no content/dan-van-kheo.yaml: the four fields local guidance

@@ -78,8 +78,7 @@ def assessment_of(request: Request, dialog: Dialog) -> Assessment:
     data = dialog.data
     criteria: dict[str, int] = {}
     if "crit" in data:
-        ticked = set(data["crit"])
-        criteria = {c.name: int(c.id in ticked) for c in request.deps.dvk.config.criteria}
+        criteria = request.deps.dvk.config.assessed(data["crit"])
     recognition = None
     if data.get("qd_no") and data.get("qd_day"):
         pdf = data.get("qd_file")

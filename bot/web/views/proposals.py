@@ -8,12 +8,13 @@ from aiohttp import web
 
 from bot.org import access
 from bot.org.models import Role
-from bot.proposals.models import Decision, Limits, Proposal, State
+from bot.proposals.models import Assessment, Decision, Limits, Proposal, State
 from bot.proposals.reviewing import may_review, notify_author, review_units
 from bot.proposals.service import ONLY_OWN, Refused
 from bot.web.server import Viewer, page, redirect, render
 
 OUTSIDE = "Đề xuất này không thuộc phạm vi thẩm định của đồng chí."
+TICKS = "tieu_chi"  # the form's checkboxes, one per criterion id
 VERBS = {Decision.APPROVE: "Thẩm định đạt", Decision.RETURN: "Trả lại để bổ sung",
          Decision.REJECT: "Không chấp nhận"}
 
@@ -78,7 +79,7 @@ async def review(request: web.Request, viewer: Viewer) -> web.Response:
     verbs = {**VERBS, **({Decision.APPROVE: "Công nhận"} if last else {})}
     return render(request, "proposal.html", viewer, p=p, events=events, holds=holds,
                   verbs=verbs, names=tree.units, limits=Limits, done=request.query.get("xong"),
-                  error=request.query.get("loi", ""))
+                  error=request.query.get("loi", ""), criteria=deps.dvk.config.criteria)
 
 
 @page
@@ -96,15 +97,28 @@ async def decide(request: web.Request, viewer: Viewer) -> web.StreamResponse:
         return redirect(f"/web/de-xuat/{p.code}?loi=quyet-dinh")
     if not low <= len(answer) <= high or len(note) > Limits.NOTE[1]:
         return redirect(f"/web/de-xuat/{p.code}?loi=do-dai")
+    ticked = [str(v) for v in form.getall(TICKS, [])]
+    if deps.dvk.config.unknown_criteria(ticked):  # a forged form: nothing is recorded
+        return redirect(f"/web/de-xuat/{p.code}?loi=tieu-chi")
     try:
         done = await deps.proposals.decide(viewer.member, p.code, int(version), Decision(raw),
-                                           answer, note, deps.clock())
+                                           answer, note, deps.clock(),
+                                           assessment=_assessment(viewer, ticked))
     except Refused:
         return redirect(f"/web/de-xuat/{p.code}?loi=da-xu-ly")
     await notify_author(deps, tree, done)
     await deps.audit.record(viewer.member.id, "proposal_decide", code=p.code,
                             state=done.state.value, via="web")
     return redirect(f"/web/de-xuat/{p.code}?xong=1")
+
+
+def _assessment(viewer: Viewer, ticked: list[str]) -> Assessment | None:
+    """The criteria as the chat records them: every one named once the reviewer ticked any;
+    nothing when none is ticked (the reviewer did not assess, as when the chat's screen is
+    skipped)."""
+    if not ticked:
+        return None
+    return Assessment(criteria=viewer.deps.dvk.config.assessed(ticked))
 
 
 @page
