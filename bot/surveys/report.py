@@ -21,7 +21,7 @@ from bot.surveys.results import (
     rollup,
     visible_children,
 )
-from bot.surveys.rows import Rows
+from bot.surveys.rows import Kids, Rows
 from bot.surveys.store import SurveyStore, TextAnswer
 
 CHAT_ROWS = 40  # breakdown rows beyond which the chat shows only the first level
@@ -91,6 +91,12 @@ async def rolled(source: Rows, survey: Survey, tree: OrgTree, k: int, all_rows: 
     """The same result from the rolled-up rows: the survey unit's row, its children's, and
     their children's only where shown and wanted; None for a survey without rows."""
     root = survey.unit
+    if not all_rows:
+        exists, top, listed, sizes = await source.top(survey.id, root)
+        if not exists:
+            return None
+        if sizes is not None:
+            return await _chat_view(source, survey, tree, k, top, _named(tree, listed), sizes)
     exists, cells, kids = await source.read(survey.id, [root])
     if not exists:
         return None
@@ -113,6 +119,38 @@ async def rolled(source: Rows, survey: Survey, tree: OrgTree, k: int, all_rows: 
             whole = [c for c in children[:CHAT_ROWS] if c in shown]
         if all_rows:  # the first level was read whole already
             whole = [u for u in whole if u not in found]
+        cells.update((await source.read(survey.id, whole))[1] if whole else {})
+    rows = breakdown(OrgTree(tree.units, view), root, cells, k)
+    return replace(_report(survey, tree, k, cells, rows, trimmed), partial=partial)
+
+
+async def _chat_view(source: Rows, survey: Survey, tree: OrgTree, k: int, top: Cell,
+                     children: list[str], kids: Kids) -> Report:
+    """What `rolled` gives the chat, with every child's audience and answers taken from the
+    survey unit's children hash (one read weighs all siblings), whole rows only of the at
+    most CHAT_ROWS shown units and, when two levels fit, of their children."""
+    root = survey.unit
+    cells: dict[str, Cell] = {root: top}
+    view: dict[str, tuple[str, ...]] = {}
+    trimmed = partial = False
+    if top.answers >= k and children:
+        cells.update((c, kids.sizes[c]) for c in children if c in kids.sizes)
+        children = [c for c in children if c in cells and cells[c].audience > 0]
+        view[root] = tuple(children)
+        shown = visible_children(root, children, cells, k)
+        first = [c for c in children if c in shown]
+        below: dict[str, list[str]] = {}
+        if len(children) <= CHAT_ROWS and first:
+            _, found, below = await source.read(survey.id, first)
+            cells.update(found)
+        deeper = {c: tuple(_named(tree, below[c])) for c in first if c in below}
+        if below and len(children) + sum(map(len, deeper.values())) <= CHAT_ROWS:
+            view.update(deeper)
+            whole = [u for units in deeper.values() for u in units]
+        else:  # the chat shows one level, at most CHAT_ROWS rows of it
+            trimmed = any(deeper.values()) if below else bool(kids.deep & set(first))
+            partial = len(children) > CHAT_ROWS
+            whole = [c for c in children[:CHAT_ROWS] if c in shown and c not in below]
         cells.update((await source.read(survey.id, whole))[1] if whole else {})
     rows = breakdown(OrgTree(tree.units, view), root, cells, k)
     return replace(_report(survey, tree, k, cells, rows, trimmed), partial=partial)

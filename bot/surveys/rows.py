@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
@@ -56,6 +57,15 @@ return cjson.encode(out)
 SETTLED = "settled"
 
 
+@dataclass(frozen=True)
+class Kids:
+    """A unit's children as its children hash has them: audience and answers (a Cell
+    without counts) and those that have children of their own."""
+
+    sizes: dict[str, Cell]
+    deep: set[str]
+
+
 class Rows:
     """The shape snapshot and the rolled-up rows of surveys."""
 
@@ -66,8 +76,28 @@ class Rows:
         self._read = redis.register_script(_READ)
 
     def keys_of(self, survey_id: str, chain: Sequence[str]) -> list[str]:
-        """The row keys a count under `chain[0]` goes into."""
-        return [self._keys.survey_row(survey_id, unit) for unit in chain]
+        """The keys a count under `chain[0]` goes into: the row of every unit on the chain,
+        then the children hash of every unit above the first (where the count is one of its
+        children's answers)."""
+        k = self._keys
+        return [*(k.survey_row(survey_id, unit) for unit in chain),
+                *(k.survey_kids(survey_id, unit) for unit in chain[1:])]
+
+    async def top(self, survey_id: str, unit: str
+                  ) -> tuple[bool, Cell, list[str], Kids | None]:
+        """(rows exist, the unit's whole row, its children, each child's audience and answers)
+        in one round trip; the last is None for a survey opened before the children hashes
+        existed (then each child's row must be read)."""
+        k = self._keys
+        async with self._redis.pipeline(transaction=False) as pipe:
+            await self._read(keys=[k.survey_shape(survey_id), k.survey_row(survey_id, unit)],
+                             args=["whole", unit], client=pipe)
+            pipe.hgetall(k.survey_kids(survey_id, unit))
+            raw, kids = await pipe.execute()
+        exists, (flat, children) = json.loads(raw)
+        listed = children.split(",") if children else []
+        return (bool(exists), as_cell(flat if isinstance(flat, list) else []), listed,
+                sizes_of(listed, kids) if kids else None)
 
     async def where(self, survey_id: str, who: str) -> tuple[str | None, str | None, list[str]]:
         """(salt, recording unit, chain) of a mark or member id in one round trip; an empty
@@ -126,6 +156,30 @@ def as_cell(flat: list[str]) -> Cell:
         else:
             counts[name] = value
     return cell
+
+
+def sizes_of(children: list[str], kids: dict[str, str]) -> Kids | None:
+    """Each child's audience and answers from its parent's children hash, and which have
+    children (None when a child is missing from it: the hash is older than the child)."""
+    cells: dict[str, Cell] = {}
+    for child in children:
+        audience = kids.get(f"a|{child}")
+        if audience is None:
+            return None
+        cells[child] = Cell(audience=int(audience), answers=int(kids.get(f"n|{child}", 0)))
+    return Kids(cells, {c for c in children if f"d|{c}" in kids})
+
+
+def kid_sizes(fields: dict[str, str], audience: dict[str, int]) -> dict[str, dict[str, int]]:
+    """Parent -> the fields of its children hash set at opening: `a|<child>` audience, and
+    `d|<child>` for a child that has children of its own."""
+    out: dict[str, dict[str, int]] = {}
+    for name, listed in fields.items():
+        if name.startswith("c|"):
+            kids = listed.split(",")
+            out[name[2:]] = {f"a|{c}": audience.get(c, 0) for c in kids}
+            out[name[2:]].update({f"d|{c}": 1 for c in kids if f"c|{c}" in fields})
+    return out
 
 
 def shape(tree: OrgTree, root: str, recording: Iterable[str], sizes: Counter[str]

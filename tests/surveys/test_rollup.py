@@ -333,7 +333,8 @@ async def test_a_results_view_reads_the_unit_and_its_children_only(
 
 async def test_a_hidden_units_children_are_never_read(redis: Redis, clock: Clock) -> None:
     """A small breakdown shows two levels, but the children of a unit merged upward ("gộp
-    vào cấp trên") are not even read."""
+    vào cấp trên") are not even read, nor is its own row (its size is in its parent's
+    children hash)."""
     store, survey, tree = await opened(redis, clock, ["cb-a1"] * 5 + ["cb-a2"] * 5
                                        + ["cb-b1"] * 6)
     for n in range(1, 11):  # nobody of Đảng bộ B answers
@@ -344,7 +345,7 @@ async def test_a_hidden_units_children_are_never_read(redis: Redis, clock: Clock
         render(await gather(store, closed, tree), clock())
 
     assert rows_touched(await watched(redis, chat), closed.id) == {
-        "khoi", "dbcs-a", "dbcs-b", "cb-a1", "cb-a2"}
+        "khoi", "dbcs-a", "cb-a1", "cb-a2"}
     report = await gather(store, closed, tree)
     assert [(r.unit, r.shown) for r in report.rows] == [
         ("dbcs-a", True), ("cb-a1", True), ("cb-a2", True), ("dbcs-b", False)]
@@ -354,8 +355,9 @@ async def test_a_hidden_units_children_are_never_read(redis: Redis, clock: Clock
 async def test_the_chat_shows_a_page_of_units_and_reads_whole_rows_for_it_only(
         redis: Redis, clock: Clock) -> None:
     """45 units right under the survey's: suppression weighs all of them (their sizes are
-    read), the chat shows the first 40 and reads whole rows for those only; the chart's
-    response rates and the exports still cover all 45."""
+    read, in one go from the Khối's children hash), the chat shows the first 40 and reads
+    whole rows for those only; the chart's response rates and the exports still cover all
+    45."""
     units = [Unit(id="khoi", name="Đảng bộ Khối")]
     units += [Unit(id=f"d{d:02d}", name=f"Đảng bộ {d:02d}", parent="khoi") for d in range(45)]
     homes = [f"d{d:02d}" for d in range(45) for _ in range(2)]
@@ -383,4 +385,5 @@ async def test_the_chat_shows_a_page_of_units_and_reads_whole_rows_for_it_only(
     commands = await watched(redis, chat)
     whole = {c.split()[1].rsplit(":", 1)[1] for c in commands if c.startswith("HGETALL")}
     assert whole == {"khoi", *(f"d{d:02d}" for d in range(40))}
-    assert rows_touched(commands, closed.id) == {u.id for u in units}
+    assert rows_touched(commands, closed.id) == {"khoi", *(f"d{d:02d}" for d in range(40))}
+    assert f"HGETALL dv:{{sv:{closed.id}}}:kids:khoi" in commands
