@@ -26,7 +26,7 @@ from bot.surveys.ballots import Ballots
 from bot.surveys.charts import chart_data
 from bot.surveys.export import to_csv
 from bot.surveys.models import Kind, Question, Spec, Survey
-from bot.surveys.report import gather, render, suppressed
+from bot.surveys.report import CHAT_ROWS, gather, render, suppressed
 from bot.surveys.results import Cell, recorded_cells, rollup
 from bot.surveys.rows import Rows
 from bot.surveys.store import SurveyStore
@@ -78,6 +78,12 @@ async def check_rolled_up(redis: Redis, store: SurveyStore, survey: Survey, tree
             total.add(rows[child])
         assert total == row, unit
     assert set(recorded) <= set(rows)  # every recording unit has its row
+    for unit, children in kids.items():  # the children hash: each child's row at a glance
+        stored = await redis.hgetall(KEYS.survey_kids(survey.id, unit))
+        assert {f: int(v) for f, v in stored.items()} == {
+            **{f"a|{c}": rows[c].audience for c in children},
+            **{f"n|{c}": rows[c].answers for c in children if rows[c].answers},
+            **{f"d|{c}": 1 for c in children if c in kids}}, unit
     return rows
 
 
@@ -88,6 +94,9 @@ async def same_as_every_recording_unit(store: SurveyStore, survey: Survey, tree:
                       await store.tally(survey.id))
     report = await gather(store, survey, tree, all_texts=True)
     assert (report.cells, report.rows) == (full.cells, full.rows)
+    if len(full.rows) <= CHAT_ROWS:  # the chat's view too (sizes from the children hashes)
+        chat = await gather(store, survey, tree)
+        assert (chat.cells, chat.rows, chat.trimmed) == (full.cells, full.rows, False)
     chat = await gather(store, survey, tree)
     sample = {"texts": chat.texts, "text_counts": chat.text_counts}
     assert render(chat, survey.closes_at) == render(replace(full, **sample), survey.closes_at)
