@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from bot.library.audience import member_ids, reach
+from bot.library.rollup import CoverageCounts, figures
 from bot.org.models import Member
 from bot.org.tree import OrgTree
 from bot.org.unit_sizes import UnitSizes
@@ -49,7 +50,16 @@ class Report:
 async def coverage(redis: Redis, keys: Keys, tree: OrgTree, doc_id: str, unit_id: str,
                    audience: str | None, sizes: UnitSizes | None = None) -> Report:
     """Acknowledged / members for `unit_id` and each of its children (unit sizes from
-    `sizes`, the process's counts, when given)."""
+    `sizes`, the process's counts, when given; subtree sums kept by it, when it keeps them)."""
+    if isinstance(sizes, CoverageCounts) and unit_id in tree.units:
+        members, acks = await sizes.sums(tree, doc_id)
+        if unit_id in members.subtree:  # else a unit no root reaches: count it the long way
+            found = figures(tree, unit_id, audience, members, acks)
+            rows = [Row(c, n, a) for c, n, a in found.children if n]
+            direct = Row(unit_id, *found.direct)
+            return Report(unit_id, Row(unit_id, sum(r.members for r in rows) + direct.members,
+                                       sum(r.acked for r in rows) + direct.acked),
+                          rows, direct)
     units = reach(tree, audience, unit_id)
     counted, acked = await _counts(redis, keys, doc_id, units, sizes)
     return _report(tree, unit_id, units, dict(zip(units, counted, strict=True)),
