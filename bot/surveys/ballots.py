@@ -80,6 +80,7 @@ end
 for r = last + 1, #KEYS do
   redis.call('HINCRBY', KEYS[r], 'n|' .. string.match(KEYS[r - last + 2 + m], ':row:(.+)$'),
              total)
+  redis.call('HINCRBY', KEYS[r], 'v', 1)
 end
 for i = at + 1 + 2 * n, #ARGV, 2 do
   redis.call('ZADD', KEYS[2], ARGV[i], unit .. '\\31' .. ARGV[i + 1])

@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
 from bot.org.tree import OrgTree
 from bot.storage.keys import Keys
-from bot.surveys.results import Cell
+from bot.surveys.results import Cell, Row
 
 # KEYS: salt, aud, shape. ARGV: who (a mark or member id; '' for the salt alone).
 # Returns {salt, recording unit, chain}, each false when absent.
@@ -54,7 +54,29 @@ end
 return cjson.encode(out)
 """
 
+# KEYS: a children hash. ARGV: the version the caller holds. Returns {version, the whole
+# hash as a flat list, or false when the caller's version is current}.
+_KIDS = """
+local v = redis.call('HGET', KEYS[1], 'v') or '0'
+if v == ARGV[1] then return {v, false} end
+return {v, redis.call('HGETALL', KEYS[1])}
+"""
+
 SETTLED = "settled"
+KEPT = 64  # children hashes a process keeps parsed (the surveys being looked at)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The chat's first level as one version of a children hash weighs out: the children
+    with an audience, those shown, the shown in order, their rows, the shown ones' sizes."""
+
+    tree: OrgTree
+    children: list[str]
+    shown: set[str]
+    first: list[str]
+    level: list[Row]
+    sizes: dict[str, Cell]
 
 
 @dataclass(frozen=True)
@@ -64,6 +86,9 @@ class Kids:
 
     sizes: dict[str, Cell]
     deep: set[str]
+    # What the chat's first level makes of these sizes, per (answers of the parent, k): the
+    # same children hash weighs out the same way, so it is weighed once per version.
+    plans: dict[tuple[int, int], Plan] = field(default_factory=dict)
 
 
 class Rows:
@@ -74,6 +99,8 @@ class Rows:
         self._keys = keys
         self._where = redis.register_script(_WHERE)
         self._read = redis.register_script(_READ)
+        self._kids = redis.register_script(_KIDS)
+        self._kept: dict[str, tuple[str, Kids | None]] = {}
 
     def keys_of(self, survey_id: str, chain: Sequence[str]) -> list[str]:
         """The keys a count under `chain[0]` goes into: the row of every unit on the chain,
@@ -89,15 +116,23 @@ class Rows:
         in one round trip; the last is None for a survey opened before the children hashes
         existed (then each child's row must be read)."""
         k = self._keys
+        key = k.survey_kids(survey_id, unit)
+        held, parsed = self._kept.get(key, ("", None))
         async with self._redis.pipeline(transaction=False) as pipe:
             await self._read(keys=[k.survey_shape(survey_id), k.survey_row(survey_id, unit)],
                              args=["whole", unit], client=pipe)
-            pipe.hgetall(k.survey_kids(survey_id, unit))
-            raw, kids = await pipe.execute()
+            await self._kids(keys=[key], args=[held], client=pipe)
+            raw, (version, flat_kids) = await pipe.execute()
         exists, (flat, children) = json.loads(raw)
         listed = children.split(",") if children else []
-        return (bool(exists), as_cell(flat if isinstance(flat, list) else []), listed,
-                sizes_of(listed, kids) if kids else None)
+        if flat_kids is not None:  # changed since this process last read it
+            kids = dict(zip(flat_kids[::2], flat_kids[1::2], strict=True))
+            parsed = sizes_of(listed, kids) if kids else None
+            self._kept.pop(key, None)
+            while len(self._kept) >= KEPT:
+                self._kept.pop(next(iter(self._kept)))
+            self._kept[key] = (str(version), parsed)
+        return (bool(exists), as_cell(flat if isinstance(flat, list) else []), listed, parsed)
 
     async def where(self, survey_id: str, who: str) -> tuple[str | None, str | None, list[str]]:
         """(salt, recording unit, chain) of a mark or member id in one round trip; an empty
@@ -171,14 +206,15 @@ def sizes_of(children: list[str], kids: dict[str, str]) -> Kids | None:
 
 
 def kid_sizes(fields: dict[str, str], audience: dict[str, int]) -> dict[str, dict[str, int]]:
-    """Parent -> the fields of its children hash set at opening: `a|<child>` audience, and
-    `d|<child>` for a child that has children of its own."""
+    """Parent -> the fields of its children hash set at opening: `a|<child>` audience,
+    `d|<child>` for a child that has children of its own, and `v` the version (every count
+    into the hash moves it)."""
     out: dict[str, dict[str, int]] = {}
     for name, listed in fields.items():
         if name.startswith("c|"):
             kids = listed.split(",")
             out[name[2:]] = {f"a|{c}": audience.get(c, 0) for c in kids}
-            out[name[2:]].update({f"d|{c}": 1 for c in kids if f"c|{c}" in fields})
+            out[name[2:]].update({f"d|{c}": 1 for c in kids if f"c|{c}" in fields}, v=1)
     return out
 
 

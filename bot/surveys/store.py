@@ -61,6 +61,7 @@ else
   for r = 6, last do redis.call('HINCRBY', KEYS[r], 'n', 1) end
   for r = last + 1, #KEYS do
     redis.call('HINCRBY', KEYS[r], 'n|' .. string.match(KEYS[r - last + 5], ':row:(.+)$'), 1)
+    redis.call('HINCRBY', KEYS[r], 'v', 1)
   end
 end
 local n = tonumber(ARGV[4])

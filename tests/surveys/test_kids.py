@@ -56,3 +56,28 @@ async def test_chat_results_from_the_children_hash_equal_those_read_row_by_row(
     assert render(fast, now) == render(slow, now)
     assert any(not row.shown for row in fast.rows)  # suppression really weighed siblings
     assert fast.trimmed == (dbcs > 40 and deep_every <= dbcs)
+
+
+async def test_a_process_that_kept_the_children_hash_sees_answers_counted_by_another(
+        redis: Redis, clock: Clock) -> None:
+    """Process A weighs the children once and keeps it; answers counted by process B move
+    the hash's version, so A's next view weighs again and shows what B's fresh view shows."""
+    units, homes = wide(45, 50)
+    tree = await org(redis, units, homes)
+    viewer, recorder = SurveyStore(redis, KEYS, SECRET, 5), SurveyStore(redis, KEYS, SECRET, 5)
+    now = clock()
+    survey = await recorder.open(SPEC, unit="khoi", author_name="X", tree=tree, now=now,
+                                 closes_at=now + timedelta(days=1))
+    late = [n for n, home in enumerate(homes, start=1) if home == "d00"]
+    for n in range(1, len(homes) + 1):
+        if n not in late[1:]:
+            await recorder.record(survey, str(n), answer(n))
+    before = await gather(viewer, survey, tree)
+    assert [r.shown for r in before.rows if r.unit == "d00"] == [False]
+    assert await gather(viewer, survey, tree) == before  # kept: the same weighing
+    for n in late[1:]:  # d00 reaches k: its answers are counted, the hash's version moves
+        await recorder.record(survey, str(n), answer(n))
+    after = await gather(viewer, survey, tree)
+    fresh = await gather(SurveyStore(redis, KEYS, SECRET, 5), survey, tree)
+    assert (after.cells, after.rows) == (fresh.cells, fresh.rows)
+    assert [r.shown for r in after.rows if r.unit == "d00"] == [True]
