@@ -32,12 +32,17 @@ class _Sums:
     subtree: dict[str, int]
 
 
-def rolled(tree: OrgTree, home: dict[str, int]) -> dict[str, int]:
-    """Unit -> the sum of `home` over its subtree (every unit reachable from a root)."""
+def upward(tree: OrgTree) -> list[tuple[str, str | None]]:
+    """(unit, parent) of every unit reachable from a root, children before their parent."""
     order = [u for root in tree.roots() for u in tree.subtree(root)]
-    sums = {u: home.get(u, 0) for u in order}
-    for unit in reversed(order):  # children come after their parent in depth-first order
-        parent = tree.units[unit].parent
+    return [(u, tree.units[u].parent) for u in reversed(order)]
+
+
+def rolled(steps: list[tuple[str, str | None]], home: dict[str, int]) -> dict[str, int]:
+    """Unit -> the sum of `home` over its subtree (`steps`: `upward` of the tree)."""
+    sums = dict.fromkeys((u for u, _ in steps), 0)
+    sums.update((u, n) for u, n in home.items() if u in sums)
+    for unit, parent in steps:
         if parent is not None and parent in sums:
             sums[parent] += sums[unit]
     return sums
@@ -50,6 +55,7 @@ class CoverageCounts(UnitSizes):
         super().__init__(redis, keys)
         self._members: _Sums | None = None
         self._acks: dict[str, _Sums] = {}
+        self._steps: tuple[OrgTree, list[tuple[str, str | None]]] | None = None
 
     async def sums(self, tree: OrgTree, doc_id: str) -> tuple[_Sums, _Sums]:
         """(members, acknowledgements of `doc_id`) per unit and per subtree, current."""
@@ -58,16 +64,19 @@ class CoverageCounts(UnitSizes):
             pipe.zcard(k.members_all())
             pipe.scard(k.document_acks(doc_id))
             members, acks = map(int, await pipe.execute())
+        if self._steps is None or self._steps[0] is not tree:
+            self._steps = (tree, upward(tree))
+        steps = self._steps[1]
         kept = self._members
         if kept is None or kept.tree is not tree or kept.version != members:
             units = list(tree.units)
             home = dict(zip(units, await self.of(units), strict=True))
-            kept = self._members = _Sums(tree, members, home, rolled(tree, home))
+            kept = self._members = _Sums(tree, members, home, rolled(steps, home))
         ack = self._acks.get(doc_id)
         if ack is None or ack.tree is not tree or ack.version != acks:
             found = await self._redis.hgetall(k.document_ack_units(doc_id))
             home = {str(u): int(n) for u, n in found.items() if u in tree.units}
-            ack = self._acks[doc_id] = _Sums(tree, acks, home, rolled(tree, home))
+            ack = self._acks[doc_id] = _Sums(tree, acks, home, rolled(steps, home))
         return kept, ack
 
 
