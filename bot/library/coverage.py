@@ -174,6 +174,9 @@ async def coverage_many(redis: Redis, keys: Keys, tree: OrgTree, docs: list[tupl
     """`coverage` of several documents (id, audience) under one unit in one round trip: the
     member counts of the subtree are read once for all of them (the dashboard's heat table),
     or taken from `known`, the process's unit sizes."""
+    if isinstance(known, CoverageCounts):  # kept sums: a version check per document
+        return [await coverage(redis, keys, tree, doc_id, unit_id, audience, known)
+                for doc_id, audience in docs]
     units = tree.subtree(unit_id)
     counted = await known.of(units) if known is not None else None
     async with redis.pipeline(transaction=False) as pipe:
