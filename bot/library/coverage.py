@@ -4,7 +4,9 @@ The report never loads members: the denominator of every unit is SCARD of its me
 numerator is the unit's counter in the document's ack hash (moved atomically with the ack), so a
 Khối of 11,000 members costs one pipelined round trip. The "not yet" list counts the same way
 and reads the ids of only the units its page falls in, so its first page costs the same at
-110,000 members as at 11,000 (per unit counts aside); only a reminder reads every id.
+110,000 members as at 11,000 (per unit counts aside); only a reminder reads every id. With the
+process's `CoverageCounts` (bot.library.rollup) a report takes every child's figures from
+subtree sums kept while no one joined and nothing was acknowledged: two counts per report.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from tests.delivery.test_worker import *  # noqa: F403
 from tests.engine.test_dispatcher import *  # noqa: F403
 from tests.handlers.test_tamtu import *  # noqa: F403
 from tests.library.test_coverage import *  # noqa: F403
+from tests.library.test_rollup import *  # noqa: F403
 from tests.library.test_store import *  # noqa: F403
 from tests.ops.test_backup import *  # noqa: F403
 from tests.ops.test_inbox import *  # noqa: F403
@@ -25,6 +26,7 @@ from tests.proposals.test_service import *  # noqa: F403
 from tests.storage.test_atomic import *  # noqa: F403
 from tests.storage.test_history import *  # noqa: F403
 from tests.surveys.test_anonymity import *  # noqa: F403
+from tests.surveys.test_kids import *  # noqa: F403
 from tests.surveys.test_outputs import *  # noqa: F403
 from tests.surveys.test_results import *  # noqa: F403
 from tests.surveys.test_rollup import *  # noqa: F403
