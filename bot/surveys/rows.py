@@ -54,12 +54,15 @@ end
 return cjson.encode(out)
 """
 
-# KEYS: a children hash. ARGV: the version the caller holds. Returns {version, the whole
-# hash as a flat list, or false when the caller's version is current}.
-_KIDS = """
-local v = redis.call('HGET', KEYS[1], 'v') or '0'
-if v == ARGV[1] then return {v, false} end
-return {v, redis.call('HGETALL', KEYS[1])}
+# KEYS: shape, a unit's row, its children hash. ARGV: the unit, the children hash's version
+# the caller holds. Returns JSON: whether the unit is in the shape (rows exist), its flat row,
+# its children, the children hash's version, and the whole hash unless the caller's is current.
+_TOP = """
+local out = {redis.call('HEXISTS', KEYS[1], 'u|' .. ARGV[1]), redis.call('HGETALL', KEYS[2]),
+             redis.call('HGET', KEYS[1], 'c|' .. ARGV[1]) or ''}
+out[4] = redis.call('HGET', KEYS[3], 'v') or '0'
+if out[4] ~= ARGV[2] then out[5] = redis.call('HGETALL', KEYS[3]) end
+return cjson.encode(out)
 """
 
 SETTLED = "settled"
@@ -99,7 +102,7 @@ class Rows:
         self._keys = keys
         self._where = redis.register_script(_WHERE)
         self._read = redis.register_script(_READ)
-        self._kids = redis.register_script(_KIDS)
+        self._top = redis.register_script(_TOP)
         self._kept: dict[str, tuple[str, Kids | None]] = {}
 
     def keys_of(self, survey_id: str, chain: Sequence[str]) -> list[str]:
@@ -113,20 +116,19 @@ class Rows:
     async def top(self, survey_id: str, unit: str
                   ) -> tuple[bool, Cell, list[str], Kids | None]:
         """(rows exist, the unit's whole row, its children, each child's audience and answers)
-        in one round trip; the last is None for a survey opened before the children hashes
-        existed (then each child's row must be read)."""
+        in one round trip (one script: a cluster client refuses scripts in a pipeline); the
+        last is None for a survey opened before the children hashes existed (then each
+        child's row must be read)."""
         k = self._keys
         key = k.survey_kids(survey_id, unit)
         held, parsed = self._kept.get(key, ("", None))
-        async with self._redis.pipeline(transaction=False) as pipe:
-            await self._read(keys=[k.survey_shape(survey_id), k.survey_row(survey_id, unit)],
-                             args=["whole", unit], client=pipe)
-            await self._kids(keys=[key], args=[held], client=pipe)
-            raw, (version, flat_kids) = await pipe.execute()
-        exists, (flat, children) = json.loads(raw)
+        exists, flat, children, version, *fresh = json.loads(await self._top(
+            keys=[k.survey_shape(survey_id), k.survey_row(survey_id, unit), key],
+            args=[unit, held]))
         listed = children.split(",") if children else []
-        if flat_kids is not None:  # changed since this process last read it
-            kids = dict(zip(flat_kids[::2], flat_kids[1::2], strict=True))
+        if fresh:  # changed since this process last read it
+            pairs = fresh[0] if isinstance(fresh[0], list) else []
+            kids = dict(zip(pairs[::2], pairs[1::2], strict=True))
             parsed = sizes_of(listed, kids) if kids else None
             self._kept.pop(key, None)
             while len(self._kept) >= KEPT:
