@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import os
 import re
+import secrets
 import signal
 import statistics
 import subprocess
@@ -88,7 +89,8 @@ def expected(count: int, users: int) -> Counter[str]:
 
 
 async def _batch(http: aiohttp.ClientSession, api: str, count: int, users: int,
-                 seed: int, pids: tuple[int, int | None, int]) -> tuple[float, ...]:
+                 seed: int, pids: tuple[int, int | None, int],
+                 bot: subprocess.Popen[bytes]) -> tuple[float, ...]:
     """Queue `count` mixed updates; wait for every reply; check them; return seconds and the
     CPU seconds of the bot, Valkey and the stand-in."""
     since = int((await _call(http, api, "benchReplies", since=10**9))["calls"])
@@ -103,8 +105,10 @@ async def _batch(http: aiohttp.ClientSession, api: str, count: int, users: int,
         seen = await _call(http, api, "benchReplies", since=since)
         if sum(seen["replies"].values()) >= count:
             break
-        if time.time() > deadline:
-            raise RuntimeError(f"only {sum(seen['replies'].values())} of {count} answered")
+        if time.time() > deadline or bot.poll() is not None:
+            raise RuntimeError(f"only {sum(seen['replies'].values())} of {count} answered"
+                               + (f" (the bot exited with {bot.returncode})"
+                                  if bot.returncode is not None else ""))
         await asyncio.sleep(0.02)
     bot_cpu = cpu_seconds(pids[0]) - bot_cpu
     redis_cpu = (cpu_seconds(pids[1]) - redis_cpu) if pids[1] else 0.0
@@ -148,10 +152,14 @@ async def measure(argv: list[str], env: dict[str, str], updates: int, users: int
                                             "DVBOT_LOG_LEVEL": "WARNING" if peer else "INFO"},
                                        stdout=subprocess.DEVNULL, stderr=log)
                 await _batch(http, api, min(500, updates // 5), users, 7,
-                             (bot.pid, None, standin.pid))
+                             (bot.pid, None, standin.pid), bot)
                 seconds, *cpu = await _batch(http, api, updates, users, 1,
-                                             (bot.pid, redis_pid, standin.pid))
+                                             (bot.pid, redis_pid, standin.pid), bot)
                 run = Run(updates / seconds, *(c * 1000 / updates for c in cpu))
+        except RuntimeError:
+            log.seek(0)
+            print("  the bot's log ends:", log.read()[-600:].decode(errors="replace"))
+            raise
         finally:
             for process in (bot, standin):
                 if process is not None:
@@ -225,7 +233,9 @@ async def main() -> None:
         try:
             await seed(url, args.users)
             env = {k: v for k, v in os.environ.items() if not k.startswith("DVBOT_")}
+            # Every process on a shared Redis needs the same sealing secret.
             env.update(DVBOT_REDIS_URL=url, DVBOT_DATA_DIR=tmp, DVBOT_LOG_LEVEL="WARNING",
+                       DVBOT_SURVEY_SECRET=secrets.token_hex(32),
                        DVBOT_HTTP_PORT=str(free_port()), DVBOT_HTTP_HOST="127.0.0.1")
             argv = {"dvbot": [str(Path(sys.executable).with_name("dvbot")), "run"], **PEERS}
             if args.profile:

@@ -20,8 +20,10 @@ from bot.channels.console import CHANNEL as CONSOLE
 from bot.channels.console import ConsoleChannel, ConsoleSender, stdin_lines
 from bot.channels.http_guard import Limits, guard, guarded_runner, listen
 from bot.channels.telegram import CHANNEL as TELEGRAM
-from bot.channels.telegram import App, TelegramChannel, TelegramSender, build_application
+from bot.channels.telegram import TelegramBot, TelegramChannel, build_bot
 from bot.channels.telegram_ordered import ordered_telegram
+from bot.channels.telegram_polling import Poller
+from bot.channels.telegram_send import TelegramSender
 from bot.channels.telegram_start import initialized
 from bot.channels.webhook import HEALTH, ORDERED, build_web_app, telegram_path
 from bot.channels.zalo_bot import CHANNEL as ZALO_BOT
@@ -143,20 +145,19 @@ async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
     async with open_store(settings) as redis, contextlib.AsyncExitStack() as stack:
-        application = await _telegram(settings, stack, polling=secret is None)
-        username = application.bot.username if application is not None else None
+        bot = await _telegram(settings, stack)
+        username = bot.username if bot is not None else None
         deps = make_deps(settings, redis, username=username)
         stack.push_async_callback(deps.conversations.settle)  # after the last update
         router = build_router()
         dispatcher = Dispatcher(router, deps)
         senders: list[tuple[Sender, RateLimiter | None]] = []
         channel = None
-        if application is not None:
-            channel = TelegramChannel(application, dispatcher)
+        if bot is not None:
+            channel = TelegramChannel(bot, dispatcher)
             await channel.register_commands(router.bot_commands())
-            await application.start()
-            stack.push_async_callback(application.stop)
-            senders.append((TelegramSender(application.bot),
+            stack.push_async_callback(channel.stop)  # the updates in progress finish
+            senders.append((TelegramSender(bot),
                             telegram_limiter(deps, settings.require_telegram())))
         # --- Zalo ---
         session = await stack.enter_async_context(aiohttp.ClientSession())
@@ -167,8 +168,9 @@ async def run_bot(settings: Settings, stop: asyncio.Event | None = None) -> None
                  "webhook" if secret else "long polling")
         async with running(*delivery_services(deps, [*senders, *zalo.senders]),
                            *zalo.services):
-            if application is not None and secret is None:
-                await stack.enter_async_context(_polling(application))
+            if channel is not None and secret is None:
+                poller = Poller(channel.bot, channel.take, ALLOWED_UPDATES)
+                await stack.enter_async_context(poller.running())
             if serve:
                 await stack.enter_async_context(_web_server(
                     settings, deps, channel if secret else None, secret or "", zalo, files))
@@ -185,25 +187,12 @@ def channel_names(settings: Settings) -> list[str]:
     return [name for name, present in configured if present]
 
 
-async def _telegram(settings: Settings, stack: contextlib.AsyncExitStack, *,
-                    polling: bool) -> App | None:
-    """The initialized PTB Application, when a Telegram token is configured."""
+async def _telegram(settings: Settings, stack: contextlib.AsyncExitStack) -> TelegramBot | None:
+    """The initialized PTB Bot (sending only), when a Telegram token is configured."""
     if not settings.has_telegram():
         return None
-    application = build_application(settings.require_telegram(), settings.telegram_api_url,
-                                     polling=polling)
-    await stack.enter_async_context(initialized(application, settings.telegram_api_url))
-    return application
-
-
-@contextlib.asynccontextmanager
-async def _polling(application: App) -> AsyncIterator[None]:
-    assert application.updater is not None
-    await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-    try:
-        yield
-    finally:
-        await application.updater.stop()
+    bot = build_bot(settings.require_telegram(), settings.telegram_api_url)
+    return await stack.enter_async_context(initialized(bot, settings.telegram_api_url))
 
 
 @contextlib.asynccontextmanager
@@ -229,8 +218,8 @@ async def _web_server(settings: Settings, deps: Deps, channel: TelegramChannel |
     try:
         if channel is not None:
             url = f"{settings.webhook_url}{telegram_path(secret)}"
-            await channel.application.bot.set_webhook(url, secret_token=secret,
-                                                      allowed_updates=ALLOWED_UPDATES)
+            await channel.bot.set_webhook(url, secret_token=secret,
+                                          allowed_updates=ALLOWED_UPDATES)
         for step in zalo.when_serving:
             await step()
         log.info("webhook server listening on %s:%s", settings.http_host, settings.http_port)
@@ -251,10 +240,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         for signum in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     async with open_store(settings) as redis:
-        application = build_application(token, settings.telegram_api_url, polling=False)
-        async with initialized(application, settings.telegram_api_url):
-            deps = make_deps(settings, redis, username=application.bot.username)
-            senders = [(TelegramSender(application.bot), telegram_limiter(deps, token))]
+        bot = build_bot(token, settings.telegram_api_url)
+        async with initialized(bot, settings.telegram_api_url):
+            deps = make_deps(settings, redis, username=bot.username)
+            senders = [(TelegramSender(bot), telegram_limiter(deps, token))]
             async with running(*delivery_services(deps, senders)):
                 log.info("dvbot sender worker running (%d senders)", settings.sender_workers)
                 await stop.wait()

@@ -74,6 +74,8 @@ def split_html(value: str, limit: int) -> list[str]:
     """split_text for our HTML subset: never cut inside a tag or an entity (`&amp;`), and a
     tag a cut leaves open is closed at the end of its part and opened again at the start of
     the next (Telegram refuses a message whose tags do not balance)."""
+    if len(value) <= limit:  # nothing to cut (the tag room below is only needed for cuts)
+        return [value] if value else []
     masked = _OPEN_OR_CLOSE.sub(lambda m: m.group(0).replace(" ", "\x00"), value)
     parts = [p.replace("\x00", " ")
              for p in split_text(masked, limit - _TAG_ROOM, whole=_ATOM)]

@@ -3,6 +3,7 @@ binary on a free port in a temp dir), a clean database for every test, and wired
 
 from __future__ import annotations
 
+import random
 import socket
 import subprocess
 import time
@@ -33,11 +34,33 @@ UNITS = [
 ]
 
 
+_HANDED_OUT: set[int] = set()  # ports free_port() gave this test process
+
+
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port nobody listens on right now, below the kernel's ephemeral range: a port the
+    kernel hands out (bind to 0) can be given again to an outgoing connection of the busy test
+    process before the server we start binds it, and that server then dies at start-up."""
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = random.randrange(max(1024, low - 12_000), low)
+        if port in _HANDED_OUT:
+            continue  # given to a server that may not have bound it yet
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            _HANDED_OUT.add(port)
+            return port
+    raise RuntimeError("no free TCP port below the ephemeral range")
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def start_valkey(directory: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:

@@ -17,20 +17,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from telegram import Update
-from telegram.ext import ContextTypes, TypeHandler
 
 from bot.channels.telegram import CHANNEL, TelegramChannel
+from bot.channels.telegram_updates import BadUpdate, Inbound
 from bot.privacy.seal import SealBroken, Sealer
 from bot.storage.keys import Keys
 from bot.storage.unlocks import RELEASE, RENEW
@@ -42,13 +39,6 @@ SWEEP_EVERY = 1.0  # seconds between two looks at the index of non-empty inboxes
 SWEEP_AGE = 3.0  # an inbox this old was left behind: a live worker drains within milliseconds
 SWEEP_BATCH = 100
 INBOX_PURPOSE = "inbox"
-
-
-@dataclass(frozen=True)
-class Drain:
-    """Put on PTB's update queue instead of the update: "handle this account's inbox"."""
-
-    user_id: str
 
 
 class Inbox:
@@ -145,23 +135,22 @@ class OrderedTelegram:
     def __init__(self, channel: TelegramChannel, inbox: Inbox) -> None:
         self._channel = channel
         self._inbox = inbox
-        channel.application.add_handler(TypeHandler(Drain, self._on_drain))
 
-    async def accept(self, update: Update, data: dict[str, Any]) -> None:
-        """Queue an update that was just taken (its update_id marked seen)."""
-        user = update.effective_user
-        if user is None:  # nothing per-account to order
-            await self._channel.application.update_queue.put(update)
-            return
-        await self._inbox.add(str(user.id), update.update_id, json.dumps(data))
-        await self._channel.application.update_queue.put(Drain(str(user.id)))
+    async def accept(self, inbound: Inbound, raw: str) -> None:
+        """Queue an update that was just taken (its update_id marked seen); `raw` is its JSON."""
+        await self._inbox.add(inbound.account, inbound.update_id, raw)
+        self._drain(inbound.account)
+
+    def _drain(self, user_id: str) -> None:
+        """Handle the account's inbox after this process's earlier work for the account."""
+        self._channel.order.submit(user_id, self._inbox_of(user_id))
 
     async def sweep(self) -> int:
         """Queue a drain for every inbox left behind; how many were queued. A drain whose
         lease is held (a live worker on a slow step) returns at once."""
         accounts = await self._inbox.left_behind()
         for user_id in accounts:
-            await self._channel.application.update_queue.put(Drain(user_id))
+            self._drain(user_id)
         return len(accounts)
 
     @contextlib.asynccontextmanager
@@ -184,11 +173,18 @@ class OrderedTelegram:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _on_drain(self, drain: Drain, _context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _inbox_of(self, user_id: str) -> None:
         """Handle the account's inbox, lowest update_id first."""
-        bot = self._channel.application.bot
-        await self._inbox.drain(drain.user_id, lambda raw: self._channel.process(
-            Update.de_json(json.loads(raw), bot)))
+        await self._inbox.drain(user_id, self._handle)
+
+    async def _handle(self, raw: str) -> None:
+        try:
+            inbound = self._channel.parse(orjson.loads(raw))
+        except (BadUpdate, orjson.JSONDecodeError):  # checked when accepted: not expected
+            log.warning("dropped an inbox entry that is not an update")
+            return
+        if inbound is not None:
+            await self._channel.process(inbound)
 
 
 def ordered_telegram(channel: TelegramChannel, redis: Redis, keys: Keys,

@@ -1,8 +1,8 @@
 """Starting the Telegram side: ask getMe once, and turn a refusal into one Vietnamese line.
 
 PTB reports a rejected token as "The token `123:ABC…` was rejected by the server", which would
-print the secret, and `Application.__aenter__` leaves the bot's HTTP sessions open when getMe
-fails ("Unclosed client session" at exit). Both are handled here, once, for `dvbot run`,
+print the secret, and a Bot whose getMe failed keeps its HTTP sessions open ("Unclosed client
+session" at exit). Both are handled here, once, for `dvbot run`,
 `dvbot worker` and the CLI's invite links.
 """
 
@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
+from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
-from telegram.ext import Application
-
-App = Application[Any, Any, Any, Any, Any, Any]
 
 
 class TelegramUnavailable(Exception):
@@ -35,16 +32,14 @@ def why(exc: TelegramError, api_url: str) -> str:
 
 
 @asynccontextmanager
-async def initialized(application: App, api_url: str) -> AsyncIterator[App]:
-    """The application initialized (token checked by getMe) and shut down on exit."""
+async def initialized(bot: Bot, api_url: str) -> AsyncIterator[Bot]:
+    """The bot initialized (token checked by getMe) and shut down on exit."""
     try:
-        await application.initialize()
+        await bot.initialize()
     except TelegramError as exc:
-        # Application.shutdown() skips a bot that never finished initializing, so its
-        # request sessions are closed here.
-        await application.bot.shutdown()
+        await bot.shutdown()  # the request sessions opened before getMe failed
         raise TelegramUnavailable(why(exc, api_url)) from None
     try:
-        yield application
+        yield bot
     finally:
-        await application.shutdown()
+        await bot.shutdown()

@@ -6,6 +6,7 @@ there. aiohttp is already in our stack and measured ~2.5x faster (see the platfo
 (multipart when files are attached, TimedOut on timeouts and NetworkError on connection
 trouble, without the URL, which carries the token) except that other requests go as one JSON
 body, which the Bot API accepts and which costs less than encoding every field as a form.
+JSON is written and read with orjson.
 `JsonData` lets the reply path call a method with a plain dict (keyboards included) through
 `BaseRequest.post`, so PTB still maps errors, and nobody builds a `Message` from the answer.
 """
@@ -13,11 +14,11 @@ body, which the Bot API accepts and which costs less than encoding every field a
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import aiohttp
-from telegram.error import NetworkError, TimedOut
+import orjson
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 Timeout = Any  # float | None | PTB's DefaultValue marker
@@ -97,6 +98,15 @@ class AiohttpRequest(BaseRequest):
             raise
 
     @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        """The Bot API's answer, parsed by orjson (several times faster than json.loads)."""
+        try:
+            parsed: dict[str, Any] = orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
+            raise TelegramError("Invalid server response") from exc
+        return parsed
+
+    @staticmethod
     def _pick(value: Timeout, default: float | None) -> float | None:
         if value is BaseRequest.DEFAULT_NONE:
             return default
@@ -113,7 +123,7 @@ def _body(request_data: RequestData | None) -> Any:
     if request_data is None:
         return None
     if not request_data.contains_files:
-        return json.dumps(request_data.parameters, ensure_ascii=False).encode()
+        return orjson.dumps(request_data.parameters)
     params = request_data.json_parameters
     form = aiohttp.FormData()
     for name, value in params.items():

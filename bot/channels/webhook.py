@@ -1,23 +1,25 @@
 """The aiohttp server for webhook mode: Telegram updates at a secret path, and /healthz.
 
-Checks the secret header in constant time, takes each update_id once (Telegram redelivers
-on timeouts), queues the update for PTB and answers 200 at once: handling happens after.
+Checks the secret header in constant time, reads the update's JSON (telegram_updates.py),
+takes each update_id once (Telegram redelivers on timeouts), queues the update in its
+account's inbox and answers 200 at once: handling happens after.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable
 
+import orjson
 from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.channels.telegram import CHANNEL, TelegramChannel
 from bot.channels.telegram_ordered import OrderedTelegram
+from bot.channels.telegram_updates import update_id as id_of
 from bot.engine.conversation import ConversationStore
 
 log = logging.getLogger("dvbot.webhook")
@@ -62,11 +64,12 @@ async def telegram_update(request: web.Request) -> web.Response:
         return web.json_response({"ok": False}, status=401)
     channel = request.app[TELEGRAM]
     try:
-        data = await request.json()
-        update_id = int(data["update_id"])
+        body = await request.read()
+        data = orjson.loads(body)
+        update_id = id_of(data)
         # Parse before marking it seen: a body that is not an Update must not burn its id.
-        update = channel.parse(data)
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+        inbound = channel.parse(data)
+    except ValueError:  # not JSON (orjson's error is one), or not an update (BadUpdate)
         return web.json_response({"ok": False, "error": "bad update"}, status=400)
     try:
         first = await request.app[CONVERSATIONS].first_time(CHANNEL, str(update_id))
@@ -77,11 +80,13 @@ async def telegram_update(request: web.Request) -> web.Response:
     if not first:
         log.info("update %s was already taken; ignoring the redelivery", update_id)
         return web.json_response({"ok": True, "duplicate": True})
+    if inbound is None:  # edits, channel posts, group chats...: taken, and ignored
+        return web.json_response({"ok": True})
     ordered = request.app.get(ORDERED)
     if ordered is not None:
-        await ordered.accept(update, data)
+        await ordered.accept(inbound, body.decode())
     else:
-        await channel.application.update_queue.put(update)
+        channel.order.submit(inbound.account, channel.process(inbound))
     return web.json_response({"ok": True})
 
 

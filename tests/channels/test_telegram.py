@@ -258,6 +258,26 @@ async def test_group_messages_are_ignored(live_bot: LiveBot) -> None:
     assert len(standin.calls_of("sendMessage")) == 1
 
 
+async def test_edits_member_changes_and_unknown_kinds_are_ignored(live_bot: LiveBot) -> None:
+    standin = live_bot.standin
+    edited = standin.make_message_update(ALICE, "/menu")
+    edited["edited_message"] = edited.pop("message")
+    standin.queue_update(edited)
+    user = {"id": ALICE, "is_bot": False, "first_name": "Test"}
+    standin.queue_update({"update_id": edited["update_id"] + 1, "my_chat_member": {
+        "chat": {"id": ALICE, "type": "private", "first_name": "Test"}, "from": user,
+        "date": 1_732_500_000, "old_chat_member": {"user": standin.bot_user, "status": "member"},
+        "new_chat_member": {"user": standin.bot_user, "status": "kicked", "until_date": 0}}})
+    standin.queue_update({"update_id": edited["update_id"] + 2, "guest_visit": {"from": user}})
+    standin.queue_update({"update_id": edited["update_id"] + 3, "message": "not a message"})
+    for _ in range(4):  # the next make_* helpers number their updates after these
+        next(standin._update_ids)
+    [reply] = await live_bot.send(ALICE, "/help")  # barrier: updates are handled in order
+    assert "Hướng dẫn sử dụng" in text(reply)
+    assert len(standin.calls_of("sendMessage")) == 1
+    assert live_bot.running()
+
+
 async def test_edit_of_a_vanished_message_falls_back_to_a_new_one(live_bot: LiveBot) -> None:
     await live_bot.register(ALICE, name="Trần Thị Bình")
     [menu] = await live_bot.send(ALICE, "/menu")
@@ -306,6 +326,19 @@ async def test_retry_after_429_delivers_the_reply_once(live_bot: LiveBot) -> Non
     assert "Không có lệnh" in text(menu_hint)
     texts = [text(m) for m in standin.messages_to(ALICE)]
     assert sum("Hướng dẫn sử dụng" in t for t in texts) == 1
+
+
+async def test_polling_waits_out_a_429_and_backs_off_a_server_error(live_bot: LiveBot) -> None:
+    standin = live_bot.standin
+    standin.fail_next("getUpdates", retry_after=1)  # the polls after the one now waiting
+    standin.fail_next("getUpdates", status=502)
+    [first] = await live_bot.send(ALICE, "/help")
+    [second] = await live_bot.send(ALICE, "/abcxyz", timeout=10)
+    assert "Hướng dẫn sử dụng" in text(first) and "Không có lệnh" in text(second)
+    too_many, broken = standin.failures
+    assert (too_many.method, too_many.status, broken.status) == ("getUpdates", 429, 502)
+    assert broken.time - too_many.time >= 1.0  # waited as Telegram asked
+    assert live_bot.running()
 
 
 async def test_blocked_user_is_logged_and_bot_keeps_running(

@@ -157,3 +157,26 @@ async def test_wrong_path_is_404(hook: Hook) -> None:
     async with hook.http.get(hook.url) as resp:
         assert resp.status == 405  # the right path only takes POST
     assert standin.calls_of("sendMessage") == []
+
+
+async def test_updates_dvbot_does_not_act_on_are_taken_and_ignored(hook: Hook) -> None:
+    standin = hook.bot.standin
+    edited = standin.make_message_update(ALICE, "/menu")
+    edited["edited_message"] = edited.pop("message")
+    group = standin.make_message_update(ALICE, "/menu")
+    group["message"]["chat"] = {"id": -4242, "type": "group", "title": "Chi bộ A1"}
+    user = {"id": ALICE, "is_bot": False, "first_name": "Test"}
+    blocked = {"update_id": 88_001, "my_chat_member": {
+        "chat": {"id": ALICE, "type": "private", "first_name": "Test"}, "from": user,
+        "date": 1_732_500_000, "old_chat_member": {"user": standin.bot_user, "status": "member"},
+        "new_chat_member": {"user": standin.bot_user, "status": "kicked", "until_date": 0}}}
+    future = {"update_id": 88_002, "guest_visit": {"from": user, "date": 1_732_500_000}}
+    for update in (edited, group, blocked, future):
+        assert await hook.post(update) == (200, {"ok": True}), update
+        # Taken once like any other: a redelivery is recognised.
+        assert await hook.post(update) == (200, {"ok": True, "duplicate": True}), update
+
+    assert (await hook.post(standin.make_message_update(ALICE, "/help")))[0] == 200
+    [reply] = await standin.wait_sent(ALICE)  # barrier: the only reply
+    assert "Hướng dẫn sử dụng" in text(reply)
+    assert len(standin.calls_of("sendMessage")) == 1

@@ -57,7 +57,10 @@ class Cluster:
 async def _ready(http: aiohttp.ClientSession, port: int,
                  process: asyncio.subprocess.Process) -> None:
     for _ in range(300):
-        assert process.returncode is None, "a worker died at start-up"
+        if process.returncode is not None:
+            assert process.stderr is not None
+            raise AssertionError("a worker died at start-up:\n"
+                                 + (await process.stderr.read()).decode(errors="replace")[-3000:])
         with contextlib.suppress(aiohttp.ClientError):
             async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
                 if resp.status == 200:

@@ -48,6 +48,10 @@ MAX_TEXT, MAX_CAPTION, MAX_CALLBACK_DATA = 4096, 1024, 64
 MAX_DOWNLOAD = 20 * 1024 * 1024  # getFile refuses bigger files, like the cloud Bot API
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 _SEND_METHODS = frozenset({"sendmessage", "sendphoto", "senddocument"})
+#: The tags of parse_mode HTML (Bot API, "HTML style"); anything else is refused.
+HTML_TAGS = frozenset({"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code",
+                       "pre", "tg-spoiler", "span", "blockquote", "tg-emoji"})
+_HTML_TAG = re.compile(r"<(/?)([A-Za-z][\w-]*)[^<>]*>")
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
@@ -279,7 +283,34 @@ class BotApiStandin:
         return chat_id
 
     @staticmethod
-    def _check_text(text: str, *, caption: bool = False) -> None:
+    def _check_html(text: str) -> None:
+        """Telegram refuses HTML whose tags do not balance ("can't parse entities")."""
+        open_tags: list[str] = []
+        for match in _HTML_TAG.finditer(text):
+            closing, name = match.group(1), match.group(2).lower()
+            where = len(text[:match.start()].encode())
+            if name not in HTML_TAGS:
+                raise ApiError(400, "Bad Request: can't parse entities: Unsupported start tag "
+                                    f'"{name}" at byte offset {where}')
+            if not closing:
+                open_tags.append(name)
+            elif open_tags and open_tags[-1] == name:
+                open_tags.pop()
+            else:
+                expected = f', expected "</{open_tags[-1]}>"' if open_tags else ""
+                raise ApiError(400, "Bad Request: can't parse entities: Unmatched end tag at "
+                                    f'byte offset {where}{expected}, found "</{name}>"')
+        if "<" in _HTML_TAG.sub("", text):
+            raise ApiError(400, "Bad Request: can't parse entities: Unclosed start tag")
+        if open_tags:
+            raise ApiError(400, "Bad Request: can't parse entities: Can't find end tag "
+                                f'corresponding to start tag "{open_tags[-1]}"')
+
+    @classmethod
+    def _check_text(cls, text: str, *, caption: bool = False,
+                    parse_mode: str | None = None) -> None:
+        if parse_mode == "HTML":
+            cls._check_html(text)
         if caption:
             if _utf16_len(text) > MAX_CAPTION:
                 raise ApiError(400, "Bad Request: message caption is too long")
@@ -340,7 +371,7 @@ class BotApiStandin:
     async def _send_message(self, p: JsonDict) -> JsonDict:
         chat_id = self._chat_id(p)
         text = str(p.get("text") or "")
-        self._check_text(text)
+        self._check_text(text, parse_mode=p.get("parse_mode"))
         markup = self._check_markup(p.get("reply_markup"))
         return self._store(SentMessage(chat_id, self._next_message_id(chat_id), text, markup,
                                        p.get("parse_mode"), "sendMessage", int(time.time())))
@@ -361,7 +392,7 @@ class BotApiStandin:
         if not isinstance(media, FileInfo):
             raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
         caption = p.get("caption")
-        self._check_text(caption or "", caption=True)
+        self._check_text(caption or "", caption=True, parse_mode=p.get("parse_mode"))
         msg = SentMessage(chat_id, self._next_message_id(chat_id), caption,
                           self._check_markup(p.get("reply_markup")), p.get("parse_mode"),
                           method, int(time.time()))
@@ -376,7 +407,7 @@ class BotApiStandin:
         if msg.document or msg.photo:
             raise ApiError(400, "Bad Request: there is no text in the message to edit")
         text = str(p.get("text") or "")
-        self._check_text(text)
+        self._check_text(text, parse_mode=p.get("parse_mode"))
         return self._edit(msg, "editMessageText", text, self._check_markup(p.get("reply_markup")),
                           p.get("parse_mode"))
 
