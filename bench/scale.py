@@ -8,10 +8,14 @@ the directive), a 5-question survey answered by every member (with --responses; 
 p95 / max in ms of:
   coverage     the coverage report of the whole Khối (counters; unit sizes as the flow
                gets them, kept per process until someone joins)
+  coverage ack one more acknowledgement (its round trip included), then the report: the
+               per-process subtree sums of acknowledgements are re-read
   coverage old the same, counting every unit's members on every report (before)
   not-yet      the "chưa nghiên cứu" list's first page as the flow builds it (ids + names)
   not-yet old  the same page built from every id of the Khối (how it was done before)
   survey       the survey's results text (counters, suppression, rendering)
+  survey moved the same after the children hash's version moved (as after an answer is
+               counted): the hash is read and weighed again (one HINCRBY included)
   search       a page of search results (the 20 queries of bench/search_bench.py)
   search all   the full ranking of every match (`SearchIndex.search`)
 Targets at 10x: not-yet p95 < 50 ms, search p95 < 20 ms; coverage and survey stay flat.
@@ -131,6 +135,16 @@ async def one_factor(redis: Redis, settings: Settings, factor: int, runs: int,
         await members_by_id(r, k, missing[:20])
 
     await timed("coverage", runs, lambda: coverage(r, k, tree, DOC, "khoi", None, sizes))
+    waiting = (await not_acknowledged_page(r, k, tree, DOC, "khoi", None, 0, runs + 1,
+                                           sizes)).ids
+    late = iter(await members_by_id(r, k, waiting))
+
+    async def after_ack() -> None:  # one more acknowledgement, then the report: sums re-read
+        member = next(late)
+        await deps.library.ack(DOC, member.id, member.unit)
+        await coverage(r, k, tree, DOC, "khoi", None, sizes)
+
+    await timed("coverage ack", runs, after_ack)
     await timed("coverage old", runs, lambda: coverage(r, k, tree, DOC, "khoi", None))
     await timed("not-yet", runs, first_page)
     await timed("not-yet old", max(5, runs // 3), first_page_old)
@@ -166,6 +180,13 @@ async def _survey(deps: Deps, factor: int, runs: int) -> None:
         render(await gather(deps.surveys, survey, tree), now)
 
     await timed("survey", runs, results)
+    kids = deps.keys.survey_kids(survey.id, "khoi")
+
+    async def moved() -> None:  # as after an answer is counted: the children hash re-read
+        await deps.redis.hincrby(kids, "v", 1)
+        await results()
+
+    await timed("survey moved", runs, moved)
 
 
 async def main() -> None:

@@ -4,7 +4,9 @@ The report never loads members: the denominator of every unit is SCARD of its me
 numerator is the unit's counter in the document's ack hash (moved atomically with the ack), so a
 Khối of 11,000 members costs one pipelined round trip. The "not yet" list counts the same way
 and reads the ids of only the units its page falls in, so its first page costs the same at
-110,000 members as at 11,000 (per unit counts aside); only a reminder reads every id.
+110,000 members as at 11,000 (per unit counts aside); only a reminder reads every id. With the
+process's `CoverageCounts` (bot.library.rollup) a report takes every child's figures from
+subtree sums kept while no one joined and nothing was acknowledged: two counts per report.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from bot.library.audience import member_ids, reach
+from bot.library.rollup import CoverageCounts, figures
 from bot.org.models import Member
 from bot.org.tree import OrgTree
 from bot.org.unit_sizes import UnitSizes
@@ -49,7 +52,16 @@ class Report:
 async def coverage(redis: Redis, keys: Keys, tree: OrgTree, doc_id: str, unit_id: str,
                    audience: str | None, sizes: UnitSizes | None = None) -> Report:
     """Acknowledged / members for `unit_id` and each of its children (unit sizes from
-    `sizes`, the process's counts, when given)."""
+    `sizes`, the process's counts, when given; subtree sums kept by it, when it keeps them)."""
+    if isinstance(sizes, CoverageCounts) and unit_id in tree.units:
+        members, acks = await sizes.sums(tree, doc_id)
+        if unit_id in members.subtree:  # else a unit no root reaches: count it the long way
+            found = figures(tree, unit_id, audience, members, acks)
+            rows = [Row(c, n, a) for c, n, a in found.children if n]
+            direct = Row(unit_id, *found.direct)
+            return Report(unit_id, Row(unit_id, sum(r.members for r in rows) + direct.members,
+                                       sum(r.acked for r in rows) + direct.acked),
+                          rows, direct)
     units = reach(tree, audience, unit_id)
     counted, acked = await _counts(redis, keys, doc_id, units, sizes)
     return _report(tree, unit_id, units, dict(zip(units, counted, strict=True)),
@@ -164,6 +176,9 @@ async def coverage_many(redis: Redis, keys: Keys, tree: OrgTree, docs: list[tupl
     """`coverage` of several documents (id, audience) under one unit in one round trip: the
     member counts of the subtree are read once for all of them (the dashboard's heat table),
     or taken from `known`, the process's unit sizes."""
+    if isinstance(known, CoverageCounts):  # kept sums: a version check per document
+        return [await coverage(redis, keys, tree, doc_id, unit_id, audience, known)
+                for doc_id, audience in docs]
     units = tree.subtree(unit_id)
     counted = await known.of(units) if known is not None else None
     async with redis.pipeline(transaction=False) as pipe:

@@ -15,9 +15,9 @@ from bot.formatting import fold
 from bot.library.files import FileStore
 from bot.library.identity import Ref, fits_with_year, matching, parse_ref
 from bot.library.models import DOCUMENT, Directive, Entry, Material, Record
+from bot.library.rollup import CoverageCounts
 from bot.library.search import SearchIndex
 from bot.library.sohieu import BadSoHieu
-from bot.org.unit_sizes import UnitSizes
 from bot.storage.keys import Keys
 
 # Count an acknowledgement once: the unit counter moves only when the member is new in the set,
@@ -137,7 +137,7 @@ class LibraryStore:
         self.files = files
         self._ack = redis.register_script(_ACK)
         self._cached: tuple[int, Library] | None = None
-        self.sizes = UnitSizes(redis, keys)  # unit sizes for coverage reports, per process
+        self.sizes = CoverageCounts(redis, keys)  # unit sizes and sums for coverage, per process
 
     async def snapshot(self) -> Library:
         """Current catalog: one GET per call, a reload only after something changed."""

@@ -334,6 +334,12 @@ class Keys:
         `n` answers, `<q>|<opt>`; results read the survey unit's row and its children's."""
         return f"{self.prefix}:{{sv:{survey_id}}}:row:{unit}"
 
+    def survey_kids(self, survey_id: str, unit: str) -> str:
+        """Hash: one unit's children at a glance, `a|<child>` audience (set at opening) and
+        `n|<child>` answers (counted with the rows), so a view weighs every sibling for
+        suppression in one read instead of one row per child."""
+        return f"{self.prefix}:{{sv:{survey_id}}}:kids:{unit}"
+
     def survey_shape(self, survey_id: str) -> str:
         """Hash: the units snapshot taken at opening, `u|<unit>` -> the rows a count under
         that unit goes into (itself up to the survey's unit), `c|<unit>` -> its children with

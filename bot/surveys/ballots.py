@@ -42,7 +42,8 @@ return {1, redis.call('RPUSH', KEYS[3], ARGV[3])}
 """
 
 # KEYS: tally, texts, then m pending lists, then the rows of the unit counted under and of its
-# ancestors up to the survey's unit (none for a survey opened before rows existed). ARGV: unit
+# ancestors up to the survey's unit, then the children hashes of those ancestors (none for a
+# survey opened before rows existed). ARGV: unit
 # counted under, m, then per list (count, sha1 of its first `count` entries joined by
 # newlines), then the number of fields, pairs (field, amount), then pairs (score,
 # "nonce\31text"). Checks every list still starts with what was summed (another process may
@@ -69,11 +70,17 @@ local n = tonumber(ARGV[at])
 for i = at + 1, at + 2 * n, 2 do
   redis.call('HINCRBY', KEYS[1], unit .. '|' .. ARGV[i], tonumber(ARGV[i + 1]))
 end
-for r = 3 + m, #KEYS do
+local last = 2 + m + math.floor((#KEYS - m - 1) / 2)  -- the last row; children hashes follow
+for r = 3 + m, last do
   redis.call('HINCRBY', KEYS[r], 'n', total)
   for i = at + 1, at + 2 * n, 2 do
     redis.call('HINCRBY', KEYS[r], ARGV[i], tonumber(ARGV[i + 1]))
   end
+end
+for r = last + 1, #KEYS do
+  redis.call('HINCRBY', KEYS[r], 'n|' .. string.match(KEYS[r - last + 2 + m], ':row:(.+)$'),
+             total)
+  redis.call('HINCRBY', KEYS[r], 'v', 1)
 end
 for i = at + 1 + 2 * n, #ARGV, 2 do
   redis.call('ZADD', KEYS[2], ARGV[i], unit .. '\\31' .. ARGV[i + 1])

@@ -21,7 +21,7 @@ from bot.surveys.results import (
     rollup,
     visible_children,
 )
-from bot.surveys.rows import Rows
+from bot.surveys.rows import Kids, Plan, Rows
 from bot.surveys.store import SurveyStore, TextAnswer
 
 CHAT_ROWS = 40  # breakdown rows beyond which the chat shows only the first level
@@ -91,6 +91,12 @@ async def rolled(source: Rows, survey: Survey, tree: OrgTree, k: int, all_rows: 
     """The same result from the rolled-up rows: the survey unit's row, its children's, and
     their children's only where shown and wanted; None for a survey without rows."""
     root = survey.unit
+    if not all_rows:
+        exists, top, listed, sizes = await source.top(survey.id, root)
+        if not exists:
+            return None
+        if sizes is not None:
+            return await _chat_view(source, survey, tree, k, top, listed, sizes)
     exists, cells, kids = await source.read(survey.id, [root])
     if not exists:
         return None
@@ -116,6 +122,54 @@ async def rolled(source: Rows, survey: Survey, tree: OrgTree, k: int, all_rows: 
         cells.update((await source.read(survey.id, whole))[1] if whole else {})
     rows = breakdown(OrgTree(tree.units, view), root, cells, k)
     return replace(_report(survey, tree, k, cells, rows, trimmed), partial=partial)
+
+
+async def _chat_view(source: Rows, survey: Survey, tree: OrgTree, k: int, top: Cell,
+                     listed: list[str], kids: Kids) -> Report:
+    """What `rolled` gives the chat, with every child's audience and answers taken from the
+    survey unit's children hash (one read weighs all siblings, and is weighed once per
+    version of the hash), whole rows only of the at most CHAT_ROWS shown units and, when
+    two levels fit, of their children."""
+    root = survey.unit
+    if top.answers < k or not listed:
+        return _report(survey, tree, k, {root: top}, [])
+    plan = _plan(tree, root, k, top, listed, kids)
+    children, shown, first = plan.children, plan.shown, plan.first
+    if len(children) > CHAT_ROWS:  # the chat shows one level, at most CHAT_ROWS rows of it
+        whole = [c for c in children[:CHAT_ROWS] if c in shown]
+        found = (await source.read(survey.id, whole))[1] if whole else {}
+        return Report(survey, tree, k, {**plan.sizes, **found, root: top}, plan.level,
+                      trimmed=bool(kids.deep & shown), partial=True)
+    cells = {root: top, **{c: kids.sizes[c] for c in children}}
+    below: dict[str, list[str]] = {}
+    if first:
+        _, found, below = await source.read(survey.id, first)
+        cells.update(found)
+    deeper = {c: tuple(_named(tree, below[c])) for c in first}
+    view: dict[str, tuple[str, ...]] = {root: tuple(children)}
+    trimmed = False
+    if len(children) + sum(map(len, deeper.values())) <= CHAT_ROWS:
+        view.update(deeper)
+        whole = [u for units in deeper.values() for u in units]
+        cells.update((await source.read(survey.id, whole))[1] if whole else {})
+    else:
+        trimmed = any(deeper.values())
+    rows = breakdown(OrgTree(tree.units, view), root, cells, k)
+    return _report(survey, tree, k, cells, rows, trimmed)
+
+
+def _plan(tree: OrgTree, root: str, k: int, top: Cell, listed: list[str], kids: Kids) -> Plan:
+    """The first level, weighed once per version of the children hash (and of the tree)."""
+    kept = kids.plans.get((top.answers, k))
+    if kept is None or kept.tree is not tree:
+        children = [c for c in _named(tree, listed)
+                    if c in kids.sizes and kids.sizes[c].audience > 0]
+        shown = visible_children(root, children, {**kids.sizes, root: top}, k)
+        first = [c for c in children if c in shown]
+        kept = kids.plans[(top.answers, k)] = Plan(
+            tree, children, shown, first, [Row(c, 1, c in shown) for c in children],
+            {c: kids.sizes[c] for c in first})
+    return kept
 
 
 def _named(tree: OrgTree, units: list[str]) -> list[str]:

@@ -18,12 +18,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
 from bot.org.tree import OrgTree
 from bot.storage.keys import Keys
-from bot.surveys.results import Cell
+from bot.surveys.results import Cell, Row
 
 # KEYS: salt, aud, shape. ARGV: who (a mark or member id; '' for the salt alone).
 # Returns {salt, recording unit, chain}, each false when absent.
@@ -53,7 +54,44 @@ end
 return cjson.encode(out)
 """
 
+# KEYS: shape, a unit's row, its children hash. ARGV: the unit, the children hash's version
+# the caller holds. Returns JSON: whether the unit is in the shape (rows exist), its flat row,
+# its children, the children hash's version, and the whole hash unless the caller's is current.
+_TOP = """
+local out = {redis.call('HEXISTS', KEYS[1], 'u|' .. ARGV[1]), redis.call('HGETALL', KEYS[2]),
+             redis.call('HGET', KEYS[1], 'c|' .. ARGV[1]) or ''}
+out[4] = redis.call('HGET', KEYS[3], 'v') or '0'
+if out[4] ~= ARGV[2] then out[5] = redis.call('HGETALL', KEYS[3]) end
+return cjson.encode(out)
+"""
+
 SETTLED = "settled"
+KEPT = 64  # children hashes a process keeps parsed (the surveys being looked at)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The chat's first level as one version of a children hash weighs out: the children
+    with an audience, those shown, the shown in order, their rows, the shown ones' sizes."""
+
+    tree: OrgTree
+    children: list[str]
+    shown: set[str]
+    first: list[str]
+    level: list[Row]
+    sizes: dict[str, Cell]
+
+
+@dataclass(frozen=True)
+class Kids:
+    """A unit's children as its children hash has them: audience and answers (a Cell
+    without counts) and those that have children of their own."""
+
+    sizes: dict[str, Cell]
+    deep: set[str]
+    # What the chat's first level makes of these sizes, per (answers of the parent, k): the
+    # same children hash weighs out the same way, so it is weighed once per version.
+    plans: dict[tuple[int, int], Plan] = field(default_factory=dict)
 
 
 class Rows:
@@ -64,10 +102,39 @@ class Rows:
         self._keys = keys
         self._where = redis.register_script(_WHERE)
         self._read = redis.register_script(_READ)
+        self._top = redis.register_script(_TOP)
+        self._kept: dict[str, tuple[str, Kids | None]] = {}
 
     def keys_of(self, survey_id: str, chain: Sequence[str]) -> list[str]:
-        """The row keys a count under `chain[0]` goes into."""
-        return [self._keys.survey_row(survey_id, unit) for unit in chain]
+        """The keys a count under `chain[0]` goes into: the row of every unit on the chain,
+        then the children hash of every unit above the first (where the count is one of its
+        children's answers)."""
+        k = self._keys
+        return [*(k.survey_row(survey_id, unit) for unit in chain),
+                *(k.survey_kids(survey_id, unit) for unit in chain[1:])]
+
+    async def top(self, survey_id: str, unit: str
+                  ) -> tuple[bool, Cell, list[str], Kids | None]:
+        """(rows exist, the unit's whole row, its children, each child's audience and answers)
+        in one round trip (one script: a cluster client refuses scripts in a pipeline); the
+        last is None for a survey opened before the children hashes existed (then each
+        child's row must be read)."""
+        k = self._keys
+        key = k.survey_kids(survey_id, unit)
+        held, parsed = self._kept.get(key, ("", None))
+        exists, flat, children, version, *fresh = json.loads(await self._top(
+            keys=[k.survey_shape(survey_id), k.survey_row(survey_id, unit), key],
+            args=[unit, held]))
+        listed = children.split(",") if children else []
+        if fresh:  # changed since this process last read it
+            pairs = fresh[0] if isinstance(fresh[0], list) else []
+            kids = dict(zip(pairs[::2], pairs[1::2], strict=True))
+            parsed = sizes_of(listed, kids) if kids else None
+            self._kept.pop(key, None)
+            while len(self._kept) >= KEPT:
+                self._kept.pop(next(iter(self._kept)))
+            self._kept[key] = (str(version), parsed)
+        return (bool(exists), as_cell(flat if isinstance(flat, list) else []), listed, parsed)
 
     async def where(self, survey_id: str, who: str) -> tuple[str | None, str | None, list[str]]:
         """(salt, recording unit, chain) of a mark or member id in one round trip; an empty
@@ -126,6 +193,31 @@ def as_cell(flat: list[str]) -> Cell:
         else:
             counts[name] = value
     return cell
+
+
+def sizes_of(children: list[str], kids: dict[str, str]) -> Kids | None:
+    """Each child's audience and answers from its parent's children hash, and which have
+    children (None when a child is missing from it: the hash is older than the child)."""
+    cells: dict[str, Cell] = {}
+    for child in children:
+        audience = kids.get(f"a|{child}")
+        if audience is None:
+            return None
+        cells[child] = Cell(audience=int(audience), answers=int(kids.get(f"n|{child}", 0)))
+    return Kids(cells, {c for c in children if f"d|{c}" in kids})
+
+
+def kid_sizes(fields: dict[str, str], audience: dict[str, int]) -> dict[str, dict[str, int]]:
+    """Parent -> the fields of its children hash set at opening: `a|<child>` audience,
+    `d|<child>` for a child that has children of its own, and `v` the version (every count
+    into the hash moves it)."""
+    out: dict[str, dict[str, int]] = {}
+    for name, listed in fields.items():
+        if name.startswith("c|"):
+            kids = listed.split(",")
+            out[name[2:]] = {f"a|{c}": audience.get(c, 0) for c in kids}
+            out[name[2:]].update({f"d|{c}": 1 for c in kids if f"c|{c}" in fields}, v=1)
+    return out
 
 
 def shape(tree: OrgTree, root: str, recording: Iterable[str], sizes: Counter[str]

@@ -26,23 +26,25 @@ from bot.storage.keys import Keys
 from bot.surveys.ballots import Ballots
 from bot.surveys.models import Answer, Spec, Survey
 from bot.surveys.recording import answer_fields, recording_units
-from bot.surveys.rows import Rows, shape
+from bot.surveys.rows import Rows, kid_sizes, shape
 
 # KEYS: aud, done, tally, texts, named, then the rows of the recording unit and of its
-# ancestors up to the survey's unit (bot.surveys.rows; none for a survey opened before rows
-# existed). ARGV: who, mode (a: anonymous, n: named, c: named and changeable), answers JSON
-# (named only), number of counter fields, fields..., then pairs of (score, "nonce\31text")
-# for free texts. Returns -1 not in audience, 0 already answered, 1 recorded, 2 replaced
-# (named surveys that allow changes).
+# ancestors up to the survey's unit, then the children hashes of those ancestors
+# (bot.surveys.rows; none for a survey opened before rows existed). ARGV: who, mode (a:
+# anonymous, n: named, c: named and changeable), answers JSON (named only), number of
+# counter fields, fields..., then pairs of (score, "nonce\31text") for free texts. Returns -1
+# not in audience, 0 already answered, 1 recorded, 2 replaced (named surveys that allow
+# changes).
 _RECORD = """
 local unit = redis.call('HGET', KEYS[1], ARGV[1])
 if not unit then return -1 end
 if #KEYS > 5 and string.sub(KEYS[6], -(#unit + 5)) ~= ':row:' .. unit then
   return redis.error_reply('rows of another unit')
 end
+local last = 5 + math.floor((#KEYS - 4) / 2)  -- the last row; the children hashes follow
 local function bump(field, by)
   redis.call('HINCRBY', KEYS[3], unit .. '|' .. field, by)
-  for r = 6, #KEYS do redis.call('HINCRBY', KEYS[r], field, by) end
+  for r = 6, last do redis.call('HINCRBY', KEYS[r], field, by) end
 end
 local mode = ARGV[2]
 local fresh = redis.call('SADD', KEYS[2], ARGV[1]) == 1
@@ -56,7 +58,11 @@ if not fresh then
   end
 else
   redis.call('HINCRBY', KEYS[3], 'n|' .. unit, 1)
-  for r = 6, #KEYS do redis.call('HINCRBY', KEYS[r], 'n', 1) end
+  for r = 6, last do redis.call('HINCRBY', KEYS[r], 'n', 1) end
+  for r = last + 1, #KEYS do
+    redis.call('HINCRBY', KEYS[r], 'n|' .. string.match(KEYS[r - last + 5], ':row:(.+)$'), 1)
+    redis.call('HINCRBY', KEYS[r], 'v', 1)
+  end
 end
 local n = tonumber(ARGV[4])
 local fields, texts = {}, {}
@@ -157,6 +163,8 @@ class SurveyStore:
             pipe.hset(k.survey_shape(survey_id), mapping={f: v for f, v in fields.items()})
             for up, n in rolled.items():
                 pipe.hset(k.survey_row(survey_id, up), "a", n)
+            for parent, kids in kid_sizes(fields, rolled).items():
+                pipe.hset(k.survey_kids(survey_id, parent), mapping={f: n for f, n in kids.items()})
             await pipe.execute()
         # Listed only once fully stored (the list key has no {sv:<id>} tag, so it cannot join
         # the transaction on a cluster): a crash in between leaves an unlisted survey, never a

@@ -11,6 +11,7 @@ from tests.delivery.test_worker import *  # noqa: F403
 from tests.engine.test_dispatcher import *  # noqa: F403
 from tests.handlers.test_tamtu import *  # noqa: F403
 from tests.library.test_coverage import *  # noqa: F403
+from tests.library.test_rollup import *  # noqa: F403
 from tests.library.test_store import *  # noqa: F403
 from tests.ops.test_backup import *  # noqa: F403
 from tests.ops.test_inbox import *  # noqa: F403
@@ -25,6 +26,7 @@ from tests.proposals.test_service import *  # noqa: F403
 from tests.storage.test_atomic import *  # noqa: F403
 from tests.storage.test_history import *  # noqa: F403
 from tests.surveys.test_anonymity import *  # noqa: F403
+from tests.surveys.test_kids import *  # noqa: F403
 from tests.surveys.test_outputs import *  # noqa: F403
 from tests.surveys.test_results import *  # noqa: F403
 from tests.surveys.test_rollup import *  # noqa: F403
@@ -38,3 +40,4 @@ del test_sigterm_finishes_updates_in_flight  # noqa: F821
 del test_a_results_view_reads_the_unit_and_its_children_only  # noqa: F821
 del test_a_hidden_units_children_are_never_read  # noqa: F821
 del test_the_chat_shows_a_page_of_units_and_reads_whole_rows_for_it_only  # noqa: F821
+del test_a_report_with_nothing_new_reads_two_versions  # noqa: F821

@@ -315,7 +315,8 @@ async def test_nothing_extracted_links_anyone_to_an_answer(run: Run) -> None:
         assert texts_key or found(value, answer_needles) == [], (key, value[:300])
     survey_keys = {k for k in store if f"{{sv:{sid}}}" in k}
     rolled = {deps.keys.survey_shape(sid), deps.keys.survey_row(sid, "cb-6"),
-              deps.keys.survey_row(sid, "dbx")}  # the units snapshot, counters rolled up
+              deps.keys.survey_row(sid, "dbx"),  # the units snapshot, counters rolled up,
+              deps.keys.survey_kids(sid, "dbx")}  # and the children's sizes at a glance
     assert survey_keys == {deps.keys.survey(sid), deps.keys.survey_tally(sid),
                            deps.keys.survey_texts(sid), deps.keys.survey_reminder(sid), *rolled}
     assert not [k for k in store if re.search(rf"\{{job:sv-{sid}[^}}]*\}}:(rcpt|sent|failed)", k)]
@@ -328,6 +329,10 @@ async def test_nothing_extracted_links_anyone_to_an_answer(run: Run) -> None:
     answered = {f[2:]: v for f, v in tally.items() if f.startswith("n|")}
     assert sum(answered.values()) == 7
     assert all(v >= K for u, v in answered.items() if u != "dbx"), answered
+    # The children's sizes move with the rows: k at a time, the same counts.
+    kids = await run.redis.hgetall(deps.keys.survey_kids(sid, "dbx"))
+    assert {f: int(v) for f, v in kids.items() if f[:2] in ("n|", "a|")} == {
+        "a|cb-6": 6, "n|cb-6": answered["cb-6"]}
 
     # What the checks below read really went through the webhook inbox and the dialogs: the
     # abandoned answer is still there, sealed, until its dialog expires.

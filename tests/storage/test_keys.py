@@ -165,10 +165,12 @@ def test_survey_keys_are_pinned_and_share_one_slot() -> None:
     assert k.survey_author("7") == "dv:svauthor:7"
     assert k.survey_row("7", "cb-a1") == "dv:{sv:7}:row:cb-a1"
     assert k.survey_shape("7") == "dv:{sv:7}:shape"
+    assert k.survey_kids("7", "db-a") == "dv:{sv:7}:kids:db-a"
     tags = {key[key.index("{") + 1:key.index("}")] for key in (
         k.survey("7"), k.survey_salt("7"), k.survey_audience("7"), k.survey_done("7"),
         k.survey_tally("7"), k.survey_texts("7"), k.survey_named("7"), k.survey_reminder("7"),
-        k.survey_pending("7", "cb-a1"), k.survey_row("7", "cb-a1"), k.survey_shape("7"))}
+        k.survey_pending("7", "cb-a1"), k.survey_row("7", "cb-a1"), k.survey_shape("7"),
+        k.survey_kids("7", "db-a"))}
     assert tags == {"sv:7"}
 
 

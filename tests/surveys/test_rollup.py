@@ -26,7 +26,7 @@ from bot.surveys.ballots import Ballots
 from bot.surveys.charts import chart_data
 from bot.surveys.export import to_csv
 from bot.surveys.models import Kind, Question, Spec, Survey
-from bot.surveys.report import gather, render, suppressed
+from bot.surveys.report import CHAT_ROWS, gather, render, suppressed
 from bot.surveys.results import Cell, recorded_cells, rollup
 from bot.surveys.rows import Rows
 from bot.surveys.store import SurveyStore
@@ -78,6 +78,12 @@ async def check_rolled_up(redis: Redis, store: SurveyStore, survey: Survey, tree
             total.add(rows[child])
         assert total == row, unit
     assert set(recorded) <= set(rows)  # every recording unit has its row
+    for unit, children in kids.items():  # the children hash: each child's row at a glance
+        stored = await redis.hgetall(KEYS.survey_kids(survey.id, unit))
+        assert {f: int(v) for f, v in stored.items() if f != "v"} == {
+            **{f"a|{c}": rows[c].audience for c in children},
+            **{f"n|{c}": rows[c].answers for c in children if rows[c].answers},
+            **{f"d|{c}": 1 for c in children if c in kids}}, unit
     return rows
 
 
@@ -88,6 +94,9 @@ async def same_as_every_recording_unit(store: SurveyStore, survey: Survey, tree:
                       await store.tally(survey.id))
     report = await gather(store, survey, tree, all_texts=True)
     assert (report.cells, report.rows) == (full.cells, full.rows)
+    if len(full.rows) <= CHAT_ROWS:  # the chat's view too (sizes from the children hashes)
+        chat = await gather(store, survey, tree)
+        assert (chat.cells, chat.rows, chat.trimmed) == (full.cells, full.rows, False)
     chat = await gather(store, survey, tree)
     sample = {"texts": chat.texts, "text_counts": chat.text_counts}
     assert render(chat, survey.closes_at) == render(replace(full, **sample), survey.closes_at)
@@ -333,7 +342,8 @@ async def test_a_results_view_reads_the_unit_and_its_children_only(
 
 async def test_a_hidden_units_children_are_never_read(redis: Redis, clock: Clock) -> None:
     """A small breakdown shows two levels, but the children of a unit merged upward ("gộp
-    vào cấp trên") are not even read."""
+    vào cấp trên") are not even read, nor is its own row (its size is in its parent's
+    children hash)."""
     store, survey, tree = await opened(redis, clock, ["cb-a1"] * 5 + ["cb-a2"] * 5
                                        + ["cb-b1"] * 6)
     for n in range(1, 11):  # nobody of Đảng bộ B answers
@@ -344,7 +354,7 @@ async def test_a_hidden_units_children_are_never_read(redis: Redis, clock: Clock
         render(await gather(store, closed, tree), clock())
 
     assert rows_touched(await watched(redis, chat), closed.id) == {
-        "khoi", "dbcs-a", "dbcs-b", "cb-a1", "cb-a2"}
+        "khoi", "dbcs-a", "cb-a1", "cb-a2"}
     report = await gather(store, closed, tree)
     assert [(r.unit, r.shown) for r in report.rows] == [
         ("dbcs-a", True), ("cb-a1", True), ("cb-a2", True), ("dbcs-b", False)]
@@ -354,8 +364,9 @@ async def test_a_hidden_units_children_are_never_read(redis: Redis, clock: Clock
 async def test_the_chat_shows_a_page_of_units_and_reads_whole_rows_for_it_only(
         redis: Redis, clock: Clock) -> None:
     """45 units right under the survey's: suppression weighs all of them (their sizes are
-    read), the chat shows the first 40 and reads whole rows for those only; the chart's
-    response rates and the exports still cover all 45."""
+    read, in one go from the Khối's children hash), the chat shows the first 40 and reads
+    whole rows for those only; the chart's response rates and the exports still cover all
+    45."""
     units = [Unit(id="khoi", name="Đảng bộ Khối")]
     units += [Unit(id=f"d{d:02d}", name=f"Đảng bộ {d:02d}", parent="khoi") for d in range(45)]
     homes = [f"d{d:02d}" for d in range(45) for _ in range(2)]
@@ -383,4 +394,6 @@ async def test_the_chat_shows_a_page_of_units_and_reads_whole_rows_for_it_only(
     commands = await watched(redis, chat)
     whole = {c.split()[1].rsplit(":", 1)[1] for c in commands if c.startswith("HGETALL")}
     assert whole == {"khoi", *(f"d{d:02d}" for d in range(40))}
-    assert rows_touched(commands, closed.id) == {u.id for u in units}
+    assert rows_touched(commands, closed.id) == {"khoi", *(f"d{d:02d}" for d in range(40))}
+    kids = {c.split()[1] for c in commands if ":kids:" in c and c.startswith("HGET")}
+    assert kids == {f"dv:{{sv:{closed.id}}}:kids:khoi"}  # or only its version, when kept
