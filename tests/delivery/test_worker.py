@@ -204,8 +204,12 @@ async def test_on_done_runs_while_the_job_is_still_active(redis: Redis) -> None:
     async with workers(make_worker(redis, sender, on_done=done)):
         await wait_done(outbox, "bc-10", timeout=30.0)
         await until(lambda: len(seen) == 1, timeout=30.0)  # generous: CI machines are loaded
-        while await redis.zscore(KEYS.jobs_active("telegram"), "bc-10") is not None:
-            await asyncio.sleep(0.01)  # forgotten right after the hook
+        for _ in range(3000):  # forgotten right after the hook
+            if await redis.zscore(KEYS.jobs_active("telegram"), "bc-10") is None:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the finished job stayed active after its hook")
     assert seen[0] is not None
 
 
