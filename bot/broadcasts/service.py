@@ -26,7 +26,7 @@ from bot.ops.audit import AuditLog
 from bot.org import access
 from bot.org.members import MemberStore
 from bot.org.models import Member, Role
-from bot.org.tree import OrgTree, UnitStore
+from bot.org.tree import OrgTree, UnitStore, group_of
 from bot.storage.atomic import update_model
 from bot.storage.keys import Keys
 
@@ -88,13 +88,6 @@ def recipients_of(members: list[Member], tree: OrgTree, unit_id: str,
     by the channel that reaches them now (bot.delivery.reach)."""
     return [addressed(m, facts, group_of(tree, m.unit, unit_id)) for m in members
             if not roles or any(access.has_any(m, role) for role in roles)]
-
-
-def group_of(tree: OrgTree, home: str, target: str) -> str:
-    """The child of `target` on the way down to `home` (or `target` itself)."""
-    chain = tree.ancestors(home)
-    index = chain.index(target) if target in chain else 0
-    return chain[index - 1] if index > 0 else target
 
 
 def frame_of(b: Broadcast, tree: OrgTree, *, reminder: bool = False) -> Frame:

@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from bot.broadcasts.service import group_of
 from bot.delivery.models import Recipient
 from bot.delivery.reach import OFFER_LATER, Reach
 from bot.formatting import vn_number
 from bot.org.members import MemberStore
 from bot.org.models import Member
-from bot.org.tree import OrgTree
+from bot.org.tree import OrgTree, group_of
 
 BATCH = 500  # Members in memory at a time
 

@@ -76,6 +76,14 @@ class OrgTree:
         return " › ".join(self.units[u].name for u in reversed(self.ancestors(unit_id)))
 
 
+def group_of(tree: OrgTree, home: str, target: str) -> str:
+    """The child of `target` on the way down to `home` (or `target` itself): the row of a
+    report on `target` that a member of `home` is counted in."""
+    chain = tree.ancestors(home)
+    index = chain.index(target) if target in chain else 0
+    return chain[index - 1] if index > 0 else target
+
+
 def parse_units_yaml(text: str, *, source: str = "tệp") -> list[Unit]:
     """Parse and validate a units file: a list under `units:` of {id, name, kind, parent}, and
     the kinds it uses with their names under `kinds:` (the built-in ones need no declaring)."""

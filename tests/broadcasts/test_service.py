@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 
-from bot.broadcasts.service import group_of, recipients_of
+from bot.broadcasts.service import recipients_of
 from bot.delivery.reach import Facts
 from bot.deps import Deps
 from bot.org.models import Role
+from bot.org.tree import group_of
 from tests.conftest import make_member
 
 
