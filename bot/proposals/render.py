@@ -88,6 +88,9 @@ def notice(p: Proposal) -> Reply:
     """What the author gets at a state change, with the reviewer's official answer."""
     lines = [f"<b>Đề xuất {p.code}</b> «{esc(p.name)}»",
              f"Trạng thái mới: <b>{p.state.label}</b>"]
+    if p.recognition is not None:  # the author may need the number for their unit's records
+        lines.append(f"Quyết định công nhận: số {esc(p.recognition.number)} ngày "
+                     f"{vn_day(p.recognition.day)}")
     if p.answer and p.state is not State.IN_REVIEW:
         lines.append(f"Ý kiến trả lời: {esc(p.answer)}")
     if p.state is State.RETURNED:

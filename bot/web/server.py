@@ -12,7 +12,7 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import jinja2
@@ -21,11 +21,13 @@ from redis.exceptions import RedisError
 
 from bot.deps import Deps
 from bot.formatting import vn_datetime
+from bot.library.status import vn_day
 from bot.org import access
 from bot.org.access import is_staff
 from bot.org.models import Member, Role
 from bot.org.tree import OrgTree
 from bot.proposals.models import area_label
+from bot.web.forms import Form, read_form
 from bot.web.sessions import SESSION_IDLE_SECONDS, Session, WebSessions
 
 log = logging.getLogger("dvbot.web")
@@ -57,6 +59,7 @@ class Viewer:
     tree: OrgTree
     session: Session
     dashboard: Dashboard
+    form: Form | None = None  # a POST's form, read once before the page (bot.web.forms)
 
     @property
     def deps(self) -> Deps:
@@ -95,6 +98,7 @@ def templates() -> jinja2.Environment:
                              autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["when"] = lambda moment: vn_datetime(moment) if isinstance(moment,
                                                                              datetime) else ""
+    env.filters["day"] = lambda d: vn_day(d) if isinstance(d, date) else ""
     env.filters["number"] = lambda n: f"{n:,}".replace(",", ".")
     # A proposal's field: its name when chosen (the list is configurable), else the old name.
     env.filters["area"] = lambda p: area_label(p.area, p.area_name)
@@ -140,6 +144,8 @@ def page(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamRespon
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
             return await _checked(request, handler)
+        except web.HTTPRequestEntityTooLarge:
+            raise  # answered by `body_too_large`, as when the body guard refuses it first
         except RedisError:
             log.exception("dashboard page %s: the store did not answer", request.path)
             return render(request, "error.html", status=503, store=True)
@@ -150,6 +156,25 @@ def page(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamRespon
     return wrapped
 
 
+@web.middleware
+async def body_too_large(request: web.Request, handler: Callable[
+        [web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """A form over the server's body cap (1 MiB, which keeps a flood of uploads from filling
+    memory) gets a Vietnamese page with the way back, not aiohttp's bare 413."""
+    try:
+        return await handler(request)
+    except web.HTTPRequestEntityTooLarge:
+        if not request.path.startswith("/web/"):
+            raise
+        return too_large_page(request, back=request.path.rsplit("/", 1)[0])
+
+
+def too_large_page(request: web.Request, *, back: str = "/web/") -> web.Response:
+    """The 413 page; also at GET /web/qua-lon for a proxy that refuses the body first
+    (deploy/nginx.conf: `error_page 413 /web/qua-lon`)."""
+    return render(request, "error.html", status=413, store=False, too_large=True, back=back)
+
+
 async def _checked(request: web.Request, handler: Handler) -> web.StreamResponse:
     dash = request.app[DASHBOARD]
     session = await dash.sessions.get(request.cookies.get(COOKIE, ""))
@@ -158,11 +183,12 @@ async def _checked(request: web.Request, handler: Handler) -> web.StreamResponse
     member = await dash.deps.members.get(session.member_id)
     if member is None or not is_staff(member):
         return render(request, "refused.html", status=403)
+    form = None
     if request.method == "POST":
-        form = await request.post()
+        form = await read_form(request)
         if not hmac.compare_digest(str(form.get("csrf", "")).encode(), session.csrf.encode()):
             return render(request, "refused.html", status=403, csrf=True)
-    viewer = Viewer(member, await dash.deps.units.tree(), session, dash)
+    viewer = Viewer(member, await dash.deps.units.tree(), session, dash, form)
     try:
         response = await handler(request, viewer)
     except access.Forbidden:

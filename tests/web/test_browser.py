@@ -182,3 +182,55 @@ async def test_a_member_without_a_cadre_role_is_told_politely(live: tuple[LiveBo
     bot, _org = live
     [reply] = await bot.send(TG["author"], "/web")
     assert reply.text and "dành cho cán bộ" in reply.text and "/web/vao/" not in reply.text
+
+
+async def test_the_last_level_recognises_a_model_with_its_decision(
+        live: tuple[LiveBot, Org], page: Page, tmp_path: Path) -> None:
+    from bot.proposals.models import Decision, State
+    from bot.proposals.reviewing import review_units
+
+    bot, org = live
+    deps = bot.deps
+    tree = await deps.units.tree()
+    first = await deps.proposals.next_for(
+        org.a_reviewer, review_units(org.a_reviewer, deps.proposals.levels, tree), deps.clock())
+    assert first is not None
+    await deps.proposals.decide(org.a_reviewer, first.proposal.code, first.proposal.version,
+                                Decision.APPROVE, "Mô hình tốt, chuyển lên Khối.", "",
+                                deps.clock())
+    pdf = tmp_path / "QĐ 125 công nhận.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n")
+
+    await sign_in(bot, page, TG["khoi_cadre"])
+    await page.get_by_role("link", name="Đề xuất Dân vận khéo").click()
+    await page.get_by_role("button", name="Nhận đề xuất tiếp theo").click()
+    await page.wait_for_url(f"**/web/de-xuat/{org.proposal_code}")
+    await page.get_by_label("Quyết định", exact=True).select_option(label="Công nhận")
+    await page.get_by_label(re.compile("Ý kiến trả lời chính thức")).fill(
+        "Mô hình hiệu quả, được công nhận năm 2026.")
+    await page.get_by_label("Sáng tạo").check()
+    await page.get_by_label("Có khả năng nhân rộng").check()
+    await page.get_by_label(re.compile("Số quyết định")).fill("125-QĐ/ĐU")
+    await page.get_by_label("Ngày quyết định").fill("2026-12-12")
+    await page.get_by_label(re.compile("Tệp PDF quyết định")).set_input_files(str(pdf))
+    await shot(page, "11-de-xuat-cong-nhan")
+    await page.get_by_role("button", name="✓ Xác nhận").click()
+    await page.get_by_text("Đã ghi nhận quyết định").wait_for()
+    assert "Số 125-QĐ/ĐU ngày 12/12/2026" in await page.content()
+
+    p = await deps.proposals.store.get(org.proposal_code)
+    assert p is not None and p.state is State.RECOGNISED and p.recognition is not None
+    assert p.recognition.file is not None
+    last = (await deps.proposals.store.history(p.code))[-1]
+    assert (last.criteria["Sáng tạo"], last.criteria["Hiệu quả"]) == (1, 0)
+    async with page.expect_download() as waiting:
+        await page.get_by_role("link", name="Tệp PDF quyết định").click()
+    saved = tmp_path / "tai-ve.pdf"
+    await (await waiting.value).save_as(saved)
+    assert saved.read_bytes() == pdf.read_bytes()
+    for _ in range(4):  # the author hears of the recognition with the decision's number
+        [told] = await bot.standin.wait_sent(TG["author"], timeout=10)
+        if told.text and State.RECOGNISED.label in told.text:
+            break
+    assert told.text and State.RECOGNISED.label in told.text
+    assert "Quyết định công nhận: số 125-QĐ/ĐU ngày 12/12/2026" in told.text

@@ -116,11 +116,14 @@ async def test_an_answer_too_short_is_refused_politely(browser: Browser, deps: D
     _, html = await browser.get(location)
     version = re.search(r'name="version" value="(\d+)"', html)
     assert version
-    _, _, where = await browser.post(f"{location}/quyet-dinh", {
-        "csrf": csrf, "decision": "a", "answer": "ok", "version": version.group(1)})
-    assert where.endswith("loi=do-dai")
-    _, html = await browser.get(where)
-    assert "cần từ 5 đến 1.000 ký tự" in html
+    status, html, where = await browser.post(f"{location}/quyet-dinh", {
+        "csrf": csrf, "decision": "r", "answer": "ok", "note": "Ghi chú dài đã gõ.",
+        "version": version.group(1)})
+    assert status == 400 and where == ""
+    assert "cần từ 5 đến 1.000 ký tự" in html and "Quyết định chưa được ghi nhận" in html
+    # What was typed is still in the form, the decision chosen still selected.
+    assert ">ok</textarea>" in html and ">Ghi chú dài đã gõ.</textarea>" in html
+    assert '<option value="r" selected>' in html
     p = await deps.proposals.store.get(org.proposal_code)
     assert p is not None and p.state is State.IN_REVIEW
 

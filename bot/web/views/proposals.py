@@ -8,13 +8,14 @@ from aiohttp import web
 
 from bot.org import access
 from bot.org.models import Role
-from bot.proposals.models import Assessment, Decision, Limits, Proposal, State
+from bot.proposals.models import Decision, Limits, Proposal, State
 from bot.proposals.reviewing import may_review, notify_author, review_units
 from bot.proposals.service import ONLY_OWN, Refused
 from bot.web.server import Viewer, page, redirect, render
+from bot.web.views import decision_form
+from bot.web.views.decision_form import PDF_LIMIT, PROBLEMS, DecisionForm
 
 OUTSIDE = "Đề xuất này không thuộc phạm vi thẩm định của đồng chí."
-TICKS = "tieu_chi"  # the form's checkboxes, one per criterion id
 VERBS = {Decision.APPROVE: "Thẩm định đạt", Decision.RETURN: "Trả lại để bổ sung",
          Decision.REJECT: "Không chấp nhận"}
 
@@ -70,55 +71,53 @@ async def take_next(request: web.Request, viewer: Viewer) -> web.StreamResponse:
 @page
 async def review(request: web.Request, viewer: Viewer) -> web.Response:
     """The whole proposal, its photos, its history; the decision form while it is held."""
-    deps, tree = viewer.deps, viewer.tree
     p = await _proposal(viewer, request.match_info["code"])
+    return await _page(request, viewer, p, error=request.query.get("loi", ""))
+
+
+async def _page(request: web.Request, viewer: Viewer, p: Proposal, *, error: str = "",
+                typed: DecisionForm | None = None, status: int = 200) -> web.Response:
+    deps, tree = viewer.deps, viewer.tree
     events = await deps.proposals.store.history(p.code)
     holds = (p.state is State.IN_REVIEW and p.claimed_by == viewer.member.id
              and may_review(viewer.member, p, tree))
     last = p.level + 1 >= len(p.route)
     verbs = {**VERBS, **({Decision.APPROVE: "Công nhận"} if last else {})}
+    message = typed.message if typed is not None else PROBLEMS.get(error, "")
     return render(request, "proposal.html", viewer, p=p, events=events, holds=holds,
                   verbs=verbs, names=tree.units, limits=Limits, done=request.query.get("xong"),
-                  error=request.query.get("loi", ""), criteria=deps.dvk.config.criteria)
+                  error=error, message=message, typed=typed or DecisionForm(), last=last,
+                  pdf_limit=PDF_LIMIT // 1024, criteria=deps.dvk.config.criteria,
+                  status=status)
 
 
 @page
 async def decide(request: web.Request, viewer: Viewer) -> web.StreamResponse:
-    """Apply the decision once (the version in the form makes a second press a no-op)."""
+    """Apply the decision once (the version in the form makes a second press a no-op). A
+    form with a problem is shown again with everything typed, and nothing is recorded."""
     deps, tree = viewer.deps, viewer.tree
     p = await _proposal(viewer, request.match_info["code"])
     if not may_review(viewer.member, p, tree):
         raise access.Forbidden(OUTSIDE)
-    form = await request.post()
-    raw, answer = str(form.get("decision", "")), str(form.get("answer", "")).strip()
-    note, version = str(form.get("note", "")).strip(), str(form.get("version", ""))
-    low, high = Limits.ANSWER
-    if raw not in {d.value for d in Decision} or not version.isdigit():
-        return redirect(f"/web/de-xuat/{p.code}?loi=quyet-dinh")
-    if not low <= len(answer) <= high or len(note) > Limits.NOTE[1]:
-        return redirect(f"/web/de-xuat/{p.code}?loi=do-dai")
-    ticked = [str(v) for v in form.getall(TICKS, [])]
-    if deps.dvk.config.unknown_criteria(ticked):  # a forged form: nothing is recorded
-        return redirect(f"/web/de-xuat/{p.code}?loi=tieu-chi")
+    config = deps.dvk.config
+    form = viewer.form  # a POST: the page wrapper read it
+    if form is None:
+        raise access.Forbidden(OUTSIDE)
+    typed = decision_form.read(form, config,
+                               recognises=p.level + 1 >= len(p.route))
+    if typed.problem:
+        return await _page(request, viewer, p, error=typed.problem, typed=typed, status=400)
     try:
-        done = await deps.proposals.decide(viewer.member, p.code, int(version), Decision(raw),
-                                           answer, note, deps.clock(),
-                                           assessment=_assessment(viewer, ticked))
+        done = await deps.proposals.decide(
+            viewer.member, p.code, int(typed.version), Decision(typed.decision), typed.answer,
+            typed.note, deps.clock(),
+            assessment=await decision_form.assessment(typed, config, deps.library.files))
     except Refused:
         return redirect(f"/web/de-xuat/{p.code}?loi=da-xu-ly")
     await notify_author(deps, tree, done)
     await deps.audit.record(viewer.member.id, "proposal_decide", code=p.code,
                             state=done.state.value, via="web")
     return redirect(f"/web/de-xuat/{p.code}?xong=1")
-
-
-def _assessment(viewer: Viewer, ticked: list[str]) -> Assessment | None:
-    """The criteria as the chat records them: every one named once the reviewer ticked any;
-    nothing when none is ticked (the reviewer did not assess, as when the chat's screen is
-    skipped)."""
-    if not ticked:
-        return None
-    return Assessment(criteria=viewer.deps.dvk.config.assessed(ticked))
 
 
 @page
@@ -132,6 +131,18 @@ async def photo(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     return web.FileResponse(viewer.deps.library.files.path(stored),
                             headers={"Content-Type": stored.mime if stored.mime.startswith(
                                 "image/") else "application/octet-stream"})
+
+
+@page
+async def recognition_pdf(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+    """The signed recognition decision (the same scope as the recognised model)."""
+    p = await _proposal(viewer, request.match_info["code"], public=True)
+    if p.recognition is None or p.recognition.file is None:
+        raise access.Forbidden(OUTSIDE)
+    stored = p.recognition.file
+    return web.FileResponse(viewer.deps.library.files.path(stored), headers={
+        "Content-Type": "application/pdf",
+        "Content-Disposition": f'attachment; filename="quyet-dinh-{p.code}.pdf"'})
 
 
 @page
@@ -149,3 +160,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/web/de-xuat/{code}", review)
     app.router.add_post("/web/de-xuat/{code}/quyet-dinh", decide)
     app.router.add_get("/web/de-xuat/{code}/anh/{n}", photo)
+    app.router.add_get("/web/de-xuat/{code}/quyet-dinh.pdf", recognition_pdf)
