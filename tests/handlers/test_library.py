@@ -166,7 +166,7 @@ async def test_reading_on_a_plain_text_channel(deps: Deps) -> None:
     assert "quen thuộc là “dân biết, dân bàn, dân làm, dân kiểm tra”." in text
     assert text.count("Phương châm “dân biết") == 1
     await chat.press_raw("doc.f|25-nq-tw")
-    assert "Nguồn: https://baosonla.org.vn/" in chat.text
+    assert "Nguồn: https://xaydungdang.org.vn/van-kien-tu-lieu/" in chat.text
 
 
 async def test_everything_works_by_typed_numbers(deps: Deps) -> None:
