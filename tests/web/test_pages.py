@@ -214,7 +214,24 @@ async def test_an_empty_announcement_is_refused_in_vietnamese(browser: Browser,
     csrf = await browser.csrf("/web/thong-bao")
     status, html, _ = await browser.post("/web/thong-bao/xem-truoc", {
         "csrf": csrf, "unit": "khoi", "text": "   ", "at": ""})
-    assert status == 200 and "Nội dung cần từ 1 đến 4.000 ký tự." in html
+    assert status == 400 and "Nội dung cần từ 1 đến 4.000 ký tự." in html
+
+
+async def test_a_time_passed_before_confirming_keeps_the_announcement(
+        browser: Browser, deps: Deps, org: Org) -> None:
+    """Previewed for a time that passes before «Xác nhận gửi»: the compose form comes back
+    with the problem and everything typed, and nothing is sent."""
+    await browser.sign_in(org.khoi_cadre.id)
+    csrf = await browser.csrf("/web/thong-bao")
+    text = "Họp chi bộ lúc 8 giờ thứ Hai; đề nghị các đồng chí chuẩn bị ý kiến."
+    status, html, _ = await browser.post("/web/thong-bao/gui", [
+        ("csrf", csrf), ("unit", "dbcs-a"), ("text", text), ("at", "2020-01-06T08:00"),
+        ("roles", "cadre"), ("ack", "1")])
+    assert status == 400 and "Thời điểm gửi đã qua" in html
+    assert f">{text}</textarea>" in html and 'value="2020-01-06T08:00"' in html
+    assert 'value="cadre" checked' in html and 'name="ack" value="1" checked' in html
+    assert '<option value="dbcs-a" selected' in html
+    assert await deps.broadcasts.by_author(org.khoi_cadre.id) == []
 
 
 async def test_the_gallery_shows_recognised_models_to_a_cadre(browser: Browser, deps: Deps,

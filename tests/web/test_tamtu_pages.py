@@ -63,3 +63,22 @@ async def test_tamtu_pages_are_for_listeners_in_scope(browser: Browser, deps: De
     assert status == 404
     unchanged = await deps.tamtu.store.get(thread.code)
     assert unchanged is not None and len(unchanged.posts) == len(thread.posts)
+
+
+async def test_an_answer_too_long_comes_back_as_typed(browser: Browser, deps: Deps,
+                                                      org: Org) -> None:
+    listener = await _listener(deps, org)
+    tree = await deps.units.tree()
+    today = deps.clock().astimezone(VIETNAM).date()
+    thread = await deps.tamtu.submit(org.author, Draft(
+        level=Level.TOP, topic="doi-song", text="Đề nghị xem xét chế độ trực đêm của đơn vị.",
+        anonymous=False), tree, today)
+    await browser.sign_in(listener)
+    csrf = await browser.csrf(f"/web/tam-tu/{thread.code}")
+    typed = "Cấp ủy đã họp và thống nhất như sau: " + "trực luân phiên; " * 150
+    status, html, location = await browser.post(f"/web/tam-tu/{thread.code}/tra-loi", {
+        "csrf": csrf, "text": typed})
+    assert status == 400 and location == "" and "đến 2.000 ký tự" in html
+    assert f">{typed.strip()}</textarea>" in html  # nothing typed is lost
+    stored = await deps.tamtu.store.get(thread.code)
+    assert stored is not None and len(stored.posts) == len(thread.posts)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from aiohttp.web_request import FileField
-from multidict import MultiDictProxy
+from multidict import MultiDict, MultiDictProxy
 
 from bot.broadcasts.service import Broadcast
 from bot.org import access
@@ -58,7 +58,8 @@ async def listing(request: web.Request, viewer: Viewer) -> web.Response:
     units = _units(viewer)
     mine = await viewer.deps.broadcasts.by_author(viewer.member.id, limit=20)
     return render(request, "broadcasts.html", viewer, units=units, names=viewer.tree.units,
-                  roles=ROLES, mine=mine, text_max=TEXT_MAX, error="", form={})
+                  roles=ROLES, mine=mine, text_max=TEXT_MAX, error="",
+                  form=MultiDictProxy(MultiDict[str]()))
 
 
 @page
@@ -67,10 +68,7 @@ async def preview(request: web.Request, viewer: Viewer) -> web.Response:
     form = await request.post()
     draft = _draft(viewer, form)
     if isinstance(draft, str):
-        mine = await viewer.deps.broadcasts.by_author(viewer.member.id, limit=20)
-        return render(request, "broadcasts.html", viewer, units=_units(viewer),
-                      names=viewer.tree.units, roles=ROLES, mine=mine, text_max=TEXT_MAX,
-                      error=draft, form=form)
+        return await _compose_again(request, viewer, form, draft)
     recipients = await viewer.deps.broadcasts.audience(viewer.tree, draft.unit, draft.roles,
                                                        viewer.member.id)
     reachable = sum(1 for r in recipients if r.channel)
@@ -84,10 +82,19 @@ async def send(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     """Store and schedule it, after checking everything once more."""
     form = await request.post()
     draft = _draft(viewer, form)
-    if isinstance(draft, str):
-        return redirect("/web/thong-bao")
+    if isinstance(draft, str):  # e.g. the chosen time passed while the preview was open
+        return await _compose_again(request, viewer, form, draft)
     b = await viewer.deps.broadcasts.create(draft)
     return redirect(f"/web/thong-bao/{b.id}")
+
+
+async def _compose_again(request: web.Request, viewer: Viewer, form: Form,
+                         problem: str) -> web.Response:
+    """The compose form again, with the problem and everything typed (nothing is sent)."""
+    mine = await viewer.deps.broadcasts.by_author(viewer.member.id, limit=20)
+    return render(request, "broadcasts.html", viewer, units=_units(viewer),
+                  names=viewer.tree.units, roles=ROLES, mine=mine, text_max=TEXT_MAX,
+                  error=problem, form=form, status=400)
 
 
 async def _mine(viewer: Viewer, broadcast_id: str) -> Broadcast:

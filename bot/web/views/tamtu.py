@@ -50,11 +50,16 @@ async def queue(request: web.Request, viewer: Viewer) -> web.Response:
 async def thread(request: web.Request, viewer: Viewer) -> web.Response:
     """The thread as the chat shows it to a cadre, and the answer form."""
     found = await _thread(viewer, request.match_info["code"])
+    return _thread_page(request, viewer, found, error=request.query.get("loi", ""))
+
+
+def _thread_page(request: web.Request, viewer: Viewer, found: Thread, *, error: str = "",
+                 typed: str = "", status: int = 200) -> web.Response:
     text = cadre_view(found, viewer.deps.tamtu, viewer.tree, _today(viewer))
     # cadre_view is our own Telegram-HTML subset with every user text escaped.
     return render(request, "tamtu_thread.html", viewer, thread=found, text=text,
-                  limits=TEXT_LIMITS, done=request.query.get("xong", ""),
-                  error=request.query.get("loi", ""))
+                  limits=TEXT_LIMITS, done=request.query.get("xong", ""), error=error,
+                  typed=typed, status=status)
 
 
 @page
@@ -64,8 +69,8 @@ async def reply(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     form = await request.post()
     value = str(form.get("text", "")).strip()
     low, high = TEXT_LIMITS
-    if not low <= len(value) <= high:
-        return redirect(f"/web/tam-tu/{found.code}?loi=do-dai")
+    if not low <= len(value) <= high:  # shown again with the answer as typed
+        return _thread_page(request, viewer, found, error="do-dai", typed=value, status=400)
     who = f"{viewer.member.name}, {unit_name(viewer.tree, found.unit)}"
     try:
         await viewer.deps.tamtu.reply(viewer.member, who, found, value, _today(viewer))
