@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.deps import Deps
 from bot.formatting import VIETNAM
 from bot.org.models import Grant, Role
-from bot.tamtu.models import Level
+from bot.tamtu.models import Level, Thread
 from bot.tamtu.service import Draft
 from tests.web.conftest import Browser
 from tests.web.seed import Org
@@ -18,14 +18,18 @@ async def _listener(deps: Deps, org: Org) -> str:
     return org.khoi_cadre.id
 
 
+async def _submitted(deps: Deps, org: Org, *, anonymous: bool) -> Thread:
+    """The author's tâm tư about night duty, sent to the top level."""
+    today = deps.clock().astimezone(VIETNAM).date()
+    return await deps.tamtu.submit(org.author, Draft(
+        level=Level.TOP, topic="doi-song", text="Đề nghị xem xét chế độ trực đêm của đơn vị.",
+        anonymous=anonymous), await deps.units.tree(), today)
+
+
 async def test_an_anonymous_thread_never_shows_its_sender(browser: Browser, deps: Deps,
                                                           org: Org) -> None:
     listener = await _listener(deps, org)
-    tree = await deps.units.tree()
-    today = deps.clock().astimezone(VIETNAM).date()
-    thread = await deps.tamtu.submit(org.author, Draft(
-        level=Level.TOP, topic="doi-song", text="Đề nghị xem xét chế độ trực đêm của đơn vị.",
-        anonymous=True), tree, today)
+    thread = await _submitted(deps, org, anonymous=True)
     await browser.sign_in(listener)
     status, html = await browser.get("/web/tam-tu")
     assert status == 200 and thread.code in html
@@ -68,11 +72,7 @@ async def test_tamtu_pages_are_for_listeners_in_scope(browser: Browser, deps: De
 async def test_an_answer_too_long_comes_back_as_typed(browser: Browser, deps: Deps,
                                                       org: Org) -> None:
     listener = await _listener(deps, org)
-    tree = await deps.units.tree()
-    today = deps.clock().astimezone(VIETNAM).date()
-    thread = await deps.tamtu.submit(org.author, Draft(
-        level=Level.TOP, topic="doi-song", text="Đề nghị xem xét chế độ trực đêm của đơn vị.",
-        anonymous=False), tree, today)
+    thread = await _submitted(deps, org, anonymous=False)
     await browser.sign_in(listener)
     csrf = await browser.csrf(f"/web/tam-tu/{thread.code}")
     typed = "Cấp ủy đã họp và thống nhất như sau: " + "trực luân phiên; " * 150
