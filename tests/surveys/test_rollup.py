@@ -11,7 +11,7 @@ import itertools
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -305,6 +305,19 @@ def rows_touched(commands: list[str], sid: str) -> set[str]:
     return {word[len(prefix):] for c in commands for word in c.split() if word.startswith(prefix)}
 
 
+async def _everyone_answered(redis: Redis, clock: Clock, units: list[Unit], homes: list[str]
+                             ) -> tuple[SurveyStore, Survey, OrgTree, datetime]:
+    """A survey of the whole Khối (k = 2), answered once from each home, then closed."""
+    tree = await org(redis, units, homes)
+    store = SurveyStore(redis, KEYS, SECRET, 2)
+    now = clock()
+    survey = await store.open(SPEC, unit="khoi", author_name="X", tree=tree, now=now,
+                              closes_at=now + timedelta(days=1))
+    for n in range(1, len(homes) + 1):
+        await store.record(survey, str(n), answer(n))
+    return store, await store.close(survey, now + timedelta(hours=1)), tree, now
+
+
 async def test_a_results_view_reads_the_unit_and_its_children_only(
         redis: Redis, clock: Clock) -> None:
     """Three đảng bộ of 15 chi bộ each (48 rows: the chat shows one level): the chat's
@@ -315,14 +328,7 @@ async def test_a_results_view_reads_the_unit_and_its_children_only(
     units += [Unit(id=f"c{d}{c:02d}", name=f"Chi bộ {d}.{c:02d}", parent=f"d{d}")
               for d in range(3) for c in range(15)]
     homes = [f"c{d}{c:02d}" for d in range(3) for c in range(15) for _ in range(2)]
-    tree = await org(redis, units, homes)
-    store = SurveyStore(redis, KEYS, SECRET, 2)
-    now = clock()
-    survey = await store.open(SPEC, unit="khoi", author_name="X", tree=tree, now=now,
-                              closes_at=now + timedelta(days=1))
-    for n in range(1, len(homes) + 1):
-        await store.record(survey, str(n), answer(n))
-    closed = await store.close(survey, now + timedelta(hours=1))
+    store, closed, tree, now = await _everyone_answered(redis, clock, units, homes)
     await same_as_every_recording_unit(store, closed, tree)
 
     async def chat() -> None:
@@ -370,14 +376,7 @@ async def test_the_chat_shows_a_page_of_units_and_reads_whole_rows_for_it_only(
     units = [Unit(id="khoi", name="Đảng bộ Khối")]
     units += [Unit(id=f"d{d:02d}", name=f"Đảng bộ {d:02d}", parent="khoi") for d in range(45)]
     homes = [f"d{d:02d}" for d in range(45) for _ in range(2)]
-    tree = await org(redis, units, homes)
-    store = SurveyStore(redis, KEYS, SECRET, 2)
-    now = clock()
-    survey = await store.open(SPEC, unit="khoi", author_name="X", tree=tree, now=now,
-                              closes_at=now + timedelta(days=1))
-    for n in range(1, len(homes) + 1):
-        await store.record(survey, str(n), answer(n))
-    closed = await store.close(survey, now + timedelta(hours=1))
+    store, closed, tree, now = await _everyone_answered(redis, clock, units, homes)
     await same_as_every_recording_unit(store, closed, tree)
     report = await gather(store, closed, tree)
     assert report.partial and len(report.rows) == 45
